@@ -1,0 +1,241 @@
+"""One benchmark cell end to end: validate, train with Lightning, decode, measure, write a row."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+import traceback
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from bench.config import ConfigError, TrainConfig, parse_overrides
+from bench.measure import (
+    LossCurve,
+    NonFiniteLossError,
+    PeakMemory,
+    StepTimer,
+    quartiles,
+    sync_device,
+)
+from bench.results import append_row, bench_version, cell_key, git_state, versions
+from bench.tracking import Tracker
+from models import build_model, greedy_decode, model_entry
+from tasks import BOS, EOS, Task, build_task, task_entry
+
+DEVICES = ("auto", "cpu", "cuda")
+RESULTS_FILE = "results.jsonl"
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """Everything that defines a cell; its hash (with the benchmark version) is the cell key."""
+
+    model: str
+    task: str
+    model_cfg: Any
+    task_cfg: Any
+    train: TrainConfig
+    seed: int
+    device: str  # resolved: "cpu" or "cuda"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "task": self.task,
+            "seed": self.seed,
+            "device": self.device,
+            "config": {
+                "model": dataclasses.asdict(self.model_cfg),
+                "task": dataclasses.asdict(self.task_cfg),
+                "train": dataclasses.asdict(self.train),
+            },
+        }
+
+    @property
+    def key(self) -> str:
+        return cell_key(self.to_dict())
+
+
+def resolve_device(device: str) -> str:
+    if device not in DEVICES:
+        raise ConfigError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            "--device cuda was asked for but no CUDA device is available; use --device cpu or auto"
+        )
+    return device
+
+
+def make_spec(
+    model: str, task: str, overrides: list[str] | None = None, seed: int = 0, device: str = "auto"
+) -> CellSpec:
+    """Validate names, ``--set`` overrides and device; raise ConfigError before any training."""
+    try:
+        _, model_cfg_cls = model_entry(model)
+        _, task_cfg_cls = task_entry(task)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+    sections = {"model": model_cfg_cls(), "task": task_cfg_cls(), "train": TrainConfig()}
+    cfgs = parse_overrides(overrides or [], sections)
+    return CellSpec(
+        model, task, cfgs["model"], cfgs["task"], cfgs["train"], seed, resolve_device(device)
+    )
+
+
+class TaskStream(IterableDataset):
+    """Endless seeded training batches (whole batches: the DataLoader does not collate)."""
+
+    def __init__(self, task: Task, batch_size: int, steps: int, seed: int) -> None:
+        self.task, self.batch_size, self.steps, self.seed = task, batch_size, steps, seed
+
+    def __len__(self) -> int:  # lets the progress bar show a total
+        return self.steps
+
+    def __iter__(self):  # noqa: ANN204
+        g = torch.Generator().manual_seed(self.seed)
+        while True:
+            yield self.task.sample(self.batch_size, g)
+
+
+def classify_failure(err: BaseException) -> str:
+    if isinstance(err, (torch.OutOfMemoryError, MemoryError)):
+        return "failed:oom"
+    if isinstance(err, NonFiniteLossError):
+        return "failed:nan"
+    return "failed:exception"
+
+
+def run_cell(
+    spec: CellSpec, out_dir: Path, wandb_mode: str = "offline", progress: bool = True
+) -> dict[str, Any]:
+    """Train and evaluate one cell; append exactly one row to ``out_dir/results.jsonl``.
+
+    A failure inside the cell becomes a ``failed:*`` row (and is not raised); only an
+    interrupt (Ctrl-C, SystemExit) propagates, writing no partial row.
+    """
+    out_dir = Path(out_dir)
+    row: dict[str, Any] = {
+        "key": spec.key,
+        "attempt": 1,
+        **spec.to_dict(),
+        "threads": torch.get_num_threads(),
+        "device_name": torch.cuda.get_device_name() if spec.device == "cuda" else "cpu",
+        "versions": versions(),
+        **git_state(),
+        "bench_version": bench_version(),
+        "mode": "speed+quality",
+        "started_utc": _utc_now(),
+    }
+    row["attn_math_forced"] = spec.model == "transformer" and _math_attention_forced(spec)
+    tracker = Tracker.start(
+        wandb_mode, out_dir, f"{spec.model}-{spec.task}-s{spec.seed}", spec.to_dict()
+    )
+    t0 = time.perf_counter()
+    try:
+        row.update(_train_and_evaluate(spec, out_dir, tracker, progress))
+        row["status"] = "ok"
+    except Exception as err:  # a failed cell is data, not a crash
+        row["status"] = classify_failure(err)
+        row["error_class"] = type(err).__name__
+        row["error"] = "".join(traceback.format_exception(err))[-2000:]
+    row["wall_s"] = round(time.perf_counter() - t0, 3)
+    row["ended_utc"] = _utc_now()
+    append_row(out_dir / RESULTS_FILE, row)
+    tracker.finish(row)
+    return row
+
+
+def _math_attention_forced(spec: CellSpec) -> bool:
+    """On CPU, attention dropout > 0 sends SDPA to its slow O(n^2)-memory math kernel."""
+    return spec.device == "cpu" and getattr(spec.model_cfg, "attn_dropout", 0.0) > 0
+
+
+def _train_and_evaluate(
+    spec: CellSpec, out_dir: Path, tracker: Tracker, progress: bool
+) -> dict[str, Any]:
+    import lightning.pytorch as pl
+
+    from bench.module import Seq2SeqModule
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*Your `IterableDataset` has `__len__` defined.*")
+    pl.seed_everything(spec.seed, workers=True, verbose=False)
+    t = spec.train
+    device = torch.device(spec.device)
+    memory = PeakMemory(device)
+    memory.start()
+    task = build_task(spec.task, spec.task_cfg, spec.seed)
+    model = build_model(spec.model, spec.model_cfg, task.vocab_size)
+    n_params = sum(p.numel() for p in model.parameters())
+    timer = StepTimer(t.steps, t.timing_warmup, t.timing_blocks)
+    curve = LossCurve(t.log_every, on_point=tracker.log)
+    trainer = pl.Trainer(
+        accelerator=spec.device,
+        devices=1,
+        max_steps=t.steps,
+        max_epochs=1,
+        precision=t.precision,
+        gradient_clip_val=t.grad_clip or None,
+        callbacks=[timer, curve],
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=progress,
+        num_sanity_val_steps=0,
+        default_root_dir=str(out_dir),
+    )
+    loader = DataLoader(TaskStream(task, t.batch_size, t.steps, spec.seed), batch_size=None)
+    trainer.fit(Seq2SeqModule(model, t), train_dataloaders=loader)
+    train_memory = memory.summary()
+    metrics = evaluate(model, task, t.eval_batch_size, device)
+    return {
+        "n_params": n_params,
+        **timer.summary(),
+        **train_memory,
+        **metrics,
+        "final_loss": curve.loss[-1] if curve.loss else None,
+        "curve": curve.as_dict(),
+    }
+
+
+@torch.inference_mode()
+def evaluate(
+    model: torch.nn.Module, task: Task, batch_size: int, device: torch.device
+) -> dict[str, Any]:
+    """Greedy-decode the task's held-out batches: accuracy metrics and inference speed."""
+    model.eval().to(device)
+    totals: dict[str, float] = {}
+    latencies, generated = [], 0
+    for batch in task.eval_batches(batch_size):
+        src = batch.src.to(device)
+        sync_device(device)
+        start = time.perf_counter()
+        hyp = greedy_decode(model, src, task.max_target_len, BOS, EOS)
+        sync_device(device)
+        latencies.append(time.perf_counter() - start)
+        hyp = hyp.cpu()
+        generated += int(hyp.ne(model.pad_id).sum())
+        for k, v in task.score(hyp, batch).items():
+            totals[k] = totals.get(k, 0.0) + v
+    _, latency, _ = quartiles(latencies)
+    return {
+        **task.summarise(totals),
+        "eval_examples": int(totals.get("seq_total", 0)),
+        "infer_tgt_tokens_per_s": generated / sum(latencies),
+        "infer_batch_latency_ms": latency * 1000,
+        "infer_batch_size": batch_size,
+    }
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,137 @@
+"""Training config and strict ``section.key=value`` overrides onto frozen dataclasses."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import yaml
+
+PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How a cell trains and is measured. Same for every model, so comparisons are fair."""
+
+    steps: int = 600
+    """Optimiser steps."""
+    batch_size: int = 64
+    """Sequences per batch."""
+    lr: float = 1e-3
+    """Peak learning rate (AdamW), reached after ``warmup`` steps, then decayed as 1/sqrt(step)."""
+    warmup: int = 100
+    """Linear learning-rate warm-up steps (the paper's schedule, with an explicit peak)."""
+    weight_decay: float = 0.0
+    """AdamW weight decay."""
+    label_smoothing: float = 0.0
+    """Label smoothing of the cross-entropy (the paper: 0.1)."""
+    grad_clip: float = 1.0
+    """Gradient norm clipping; 0 disables it."""
+    precision: str = "32-true"
+    """Lightning precision: one of 32-true, bf16-mixed, 16-mixed."""
+    timing_warmup: int = 10
+    """Steps excluded from speed measurement (reported separately as warm-up time)."""
+    timing_blocks: int = 10
+    """Timed steps are split into this many blocks; speed is the median over blocks."""
+    log_every: int = 10
+    """Loss is recorded (results curve, W&B) every this many steps."""
+    eval_batch_size: int = 128
+    """Batch size for greedy decoding at evaluation."""
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "eval_batch_size", "timing_blocks"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("warmup", "timing_warmup"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        if self.lr <= 0:
+            raise ValueError(f"train.lr must be > 0, got {self.lr}")
+        if self.grad_clip < 0 or self.weight_decay < 0:
+            raise ValueError("train.grad_clip and train.weight_decay must be >= 0")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"train.precision={self.precision!r} is not one of: {', '.join(PRECISIONS)}"
+            )
+
+
+class ConfigError(ValueError):
+    """Bad configuration input; the message names the bad value and the valid choices."""
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    """Check/convert a parsed value to a dataclass field type (int, float, bool, str)."""
+    if isinstance(kind, str):  # postponed annotations
+        kind = {"int": int, "float": float, "bool": bool, "str": str}.get(kind, kind)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+    elif kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    elif kind is str:
+        return value if isinstance(value, str) else str(value)
+    else:
+        return value
+    name = getattr(kind, "__name__", str(kind))
+    raise ConfigError(f"{where}: expected {name}, got {value!r}")
+
+
+def apply_values(cfg: Any, values: dict[str, Any], section: str) -> Any:
+    """Return ``cfg`` with ``values`` replaced; unknown keys and wrong types raise ConfigError."""
+    known = {f.name: f for f in fields(cfg)}
+    hints = typing.get_type_hints(type(cfg))
+    changes = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(
+                f"unknown key {section}.{key}; valid keys: "
+                + ", ".join(f"{section}.{k}" for k in sorted(known))
+            )
+        kind = hints.get(key, known[key].type)
+        if isinstance(kind, types.UnionType):
+            kind = next(a for a in typing.get_args(kind) if a is not type(None))
+        changes[key] = _coerce(value, kind, f"{section}.{key}")
+    try:
+        return replace(cfg, **changes)
+    except ValueError as err:
+        raise ConfigError(str(err)) from err
+
+
+def parse_overrides(items: list[str], sections: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``section.key=value`` strings to the configs in ``sections`` (name -> config).
+
+    Values are parsed as YAML scalars (``3``, ``0.1``, ``true``, ``text``).
+    """
+    grouped: dict[str, dict[str, Any]] = {name: {} for name in sections}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        section, dot, field = key.strip().partition(".")
+        if not sep or not dot or not field:
+            raise ConfigError(
+                f"bad --set {item!r}: expected SECTION.KEY=VALUE with SECTION one of: "
+                + ", ".join(sections)
+            )
+        if section not in sections:
+            raise ConfigError(
+                f"unknown section {section!r} in --set {item!r}; choose one of: "
+                + ", ".join(sections)
+            )
+        try:
+            grouped[section][field] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as err:
+            raise ConfigError(f"--set {item!r}: value is not valid YAML ({err})") from err
+    return {name: apply_values(cfg, grouped[name], name) for name, cfg in sections.items()}
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    return dataclasses.asdict(cfg)

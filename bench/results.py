@@ -1,0 +1,90 @@
+"""Results rows: append-only JSON lines (flush + fsync) and the environment stamped on each row."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import warnings
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CODE_DIRS = ("bench", "models", "tasks")  # the code that produces results
+STATUSES = ("ok", "failed:exception", "failed:oom", "failed:nan", "failed:timeout", "failed:killed")
+
+
+def append_row(path: Path, row: dict[str, Any]) -> None:
+    """Append one row as a whole line, flushed and fsynced, so a crash loses no earlier row."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    line = json.dumps(row, sort_keys=True, default=str) + "\n"
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_rows(path: Path) -> list[dict[str, Any]]:
+    """All complete rows; a truncated or corrupt line is skipped with a warning."""
+    rows = []
+    if not path.exists():
+        return rows
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                warnings.warn(f"{path}:{n}: skipping a truncated or corrupt row", stacklevel=2)
+    return rows
+
+
+def cell_key(spec: dict[str, Any]) -> str:
+    """Stable key of a cell: hash of its canonical config and the benchmark version."""
+    canon = json.dumps(spec, sort_keys=True, default=str)
+    return hashlib.sha256(f"{canon}|{bench_version()}".encode()).hexdigest()[:16]
+
+
+@cache
+def bench_version() -> str:
+    """Hash of the code that produces results (bench/, models/, tasks/ sources)."""
+    h = hashlib.sha256()
+    for d in CODE_DIRS:
+        for p in sorted((ROOT / d).rglob("*.py")):
+            h.update(str(p.relative_to(ROOT)).encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+@cache
+def git_state() -> dict[str, Any]:
+    """Commit sha and whether tracked files differ from it (None outside a git checkout)."""
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(
+                ["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=10
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    sha = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"git_sha": sha, "git_dirty": None if dirty is None else bool(dirty)}
+
+
+@cache
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("torch", "lightning", "wandb", "sacrebleu", "pandas", "attnbench"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "absent"
+    return out

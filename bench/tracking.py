@@ -1,0 +1,62 @@
+"""The only module that imports wandb. Offline by default; W&B never fails or hangs a cell."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+WANDB_MODES = ("offline", "online", "disabled")
+
+
+class Tracker:
+    """A W&B run, or a no-op when disabled or when W&B cannot start."""
+
+    def __init__(self, run: Any = None) -> None:
+        self.run = run
+
+    @classmethod
+    def start(cls, mode: str, out_dir: Path, name: str, config: dict[str, Any]) -> Tracker:
+        if mode not in WANDB_MODES:
+            raise ValueError(f"unknown W&B mode {mode!r}; choose one of: {', '.join(WANDB_MODES)}")
+        if mode == "disabled":
+            return cls(None)  # no import, no files
+        try:
+            import wandb
+
+            out_dir.mkdir(parents=True, exist_ok=True)
+            run = wandb.init(
+                project=os.environ.get("WANDB_PROJECT", "attnbench"),
+                mode=mode,
+                dir=str(out_dir),
+                name=name,
+                config=config,
+                reinit="finish_previous",
+                settings=wandb.Settings(init_timeout=60, silent=True, console="off"),
+            )
+            return cls(run)
+        except Exception as err:  # W&B must never fail a benchmark cell
+            warnings.warn(
+                f"W&B ({mode}) could not start, continuing without it: {err}", stacklevel=2
+            )
+            return cls(None)
+
+    def log(self, metrics: dict[str, Any], step: int) -> None:
+        if self.run is not None:
+            try:
+                self.run.log(metrics, step=step)
+            except Exception as err:
+                warnings.warn(f"W&B log failed: {err}", stacklevel=2)
+
+    def finish(self, summary: dict[str, Any]) -> None:
+        if self.run is None:
+            return
+        try:
+            for key, value in summary.items():
+                if isinstance(value, (int, float, str, bool)) or value is None:
+                    self.run.summary[key] = value
+            self.run.finish(exit_code=0 if summary.get("status") == "ok" else 1)
+        except Exception as err:
+            warnings.warn(f"W&B finish failed: {err}", stacklevel=2)
+        self.run = None

@@ -1,0 +1,1 @@
+"""Reports from results rows: pandas only (no torch, no wandb)."""

@@ -1,0 +1,72 @@
+"""What every task shares: the token convention, the batch type and sequence metrics."""
+
+from __future__ import annotations
+
+from typing import NamedTuple, Protocol
+
+import torch
+from torch import Tensor
+
+PAD, BOS, EOS = 0, 1, 2  # reserved ids at the start of every task vocabulary
+N_SPECIAL = 3
+
+
+class Batch(NamedTuple):
+    """One padded batch. Token counts are plain ints so timing code never syncs a device."""
+
+    src: Tensor  # (B, S) source tokens, PAD-padded
+    tgt_in: Tensor  # (B, T) BOS + target, PAD-padded (decoder input)
+    tgt_out: Tensor  # (B, T) target + EOS, PAD-padded (labels)
+    n_src_tokens: int  # non-pad source tokens
+    n_tgt_tokens: int  # non-pad target tokens (labels, EOS included)
+
+    @classmethod
+    def from_tensors(cls, src: Tensor, tgt_in: Tensor, tgt_out: Tensor) -> Batch:
+        return cls(src, tgt_in, tgt_out, int(src.ne(PAD).sum()), int(tgt_out.ne(PAD).sum()))
+
+
+class Task(Protocol):
+    """A task generates seeded batches and scores decoded outputs."""
+
+    name: str
+    vocab_size: int
+    max_target_len: int  # longest target incl. EOS: the decoding budget
+
+    def sample(self, n: int, generator: torch.Generator) -> Batch: ...
+
+    def eval_batches(self, batch_size: int) -> list[Batch]: ...
+
+    def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
+        """Summable counts for decoded ``hyp`` (B, L) against ``batch``."""
+        ...
+
+    def summarise(self, totals: dict[str, float]) -> dict[str, float]:
+        """Metrics (accuracies, BLEU, ...) from counts summed over all eval batches."""
+        ...
+
+
+def sequence_scores(hyp: Tensor, ref: Tensor) -> dict[str, float]:
+    """Token and exact-match counts of decoded ``hyp`` (B, L) against labels ``ref`` (B, T).
+
+    Both are PAD after their EOS. Token accuracy is over reference positions (EOS
+    included); a sequence is exact when every reference position, EOS included, matches.
+    """
+    T = max(hyp.size(1), ref.size(1))
+    hyp = torch.nn.functional.pad(hyp, (0, T - hyp.size(1)), value=PAD)
+    ref = torch.nn.functional.pad(ref, (0, T - ref.size(1)), value=PAD)
+    real = ref.ne(PAD)
+    hit = hyp.eq(ref) & real
+    return {
+        "token_correct": float(hit.sum()),
+        "token_total": float(real.sum()),
+        "seq_correct": float((hit == real).all(1).sum()),
+        "seq_total": float(ref.size(0)),
+    }
+
+
+def summarise_scores(totals: dict[str, float]) -> dict[str, float]:
+    """Turn summed counts from :func:`sequence_scores` into accuracies."""
+    return {
+        "token_acc": totals["token_correct"] / max(totals["token_total"], 1.0),
+        "seq_acc": totals["seq_correct"] / max(totals["seq_total"], 1.0),
+    }
