@@ -78,6 +78,11 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
     elif kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
+        if isinstance(value, str):  # YAML 1.1 reads "3e-4" as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
     elif kind is str:
         return value if isinstance(value, str) else str(value)
     else:

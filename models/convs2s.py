@@ -29,7 +29,7 @@ class ConvS2SConfig:
 
     d_embed: int = 128
     """Embedding size e (attention works in this space)."""
-    d_hidden: int = 256
+    d_hidden: int = 128
     """Convolution channels h."""
     kernel_size: int = 3
     """Convolution width k (odd, so encoder convolutions are centred)."""
@@ -130,7 +130,9 @@ class ConvS2S(Seq2Seq):
         )
         self.src_pos = nn.Embedding(cfg.max_positions, e)
         self.tgt_pos = nn.Embedding(cfg.max_positions, e)
-        for emb in {self.src_embed, self.tgt_embed, self.src_pos, self.tgt_pos}:
+        # dict, not set: a fixed order keeps initialisation deterministic for a seed
+        embeddings = dict.fromkeys((self.src_embed, self.tgt_embed, self.src_pos, self.tgt_pos))
+        for emb in embeddings:
             nn.init.normal_(emb.weight, std=0.1)
         self.drop = nn.Dropout(p)
         self.enc_in = _linear(e, h, p, wn)

@@ -22,7 +22,7 @@ from models.seq2seq import Seq2Seq
 class LSTMConfig:
     """LSTM encoder-decoder hyperparameters."""
 
-    d_model: int = 256
+    d_model: int = 176
     """Embedding size and hidden size of encoder output and decoder."""
     n_layers: int = 2
     """LSTM layers in the encoder and in the decoder."""
@@ -86,7 +86,8 @@ class LSTMSeq2Seq(Seq2Seq):
         self.attn_in = nn.Linear(d, d, bias=False)  # W_a of the "general" score h_t^T W_a s_j
         self.attn_out = nn.Linear(2 * d, d, bias=False)  # W_c: h~_t = tanh(W_c [c_t; h_t])
         self.out = nn.Linear(d, vocab_size, bias=False)
-        for emb in {self.src_embed, self.tgt_embed}:
+        embeddings = dict.fromkeys((self.src_embed, self.tgt_embed))  # ordered: seeded init
+        for emb in embeddings:
             nn.init.uniform_(emb.weight, -0.1, 0.1)
         if cfg.share_embeddings:
             self.out.weight = self.tgt_embed.weight

@@ -219,7 +219,8 @@ class Transformer(Seq2Seq):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
         with torch.no_grad():
-            for emb in {self.src_embed, self.tgt_embed}:
+            embeddings = dict.fromkeys((self.src_embed, self.tgt_embed))  # ordered: seeded init
+            for emb in embeddings:
                 nn.init.normal_(emb.weight, std=self.cfg.d_model**-0.5)
                 emb.weight[self.pad_id].zero_()
 

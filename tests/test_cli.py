@@ -1,0 +1,121 @@
+"""The command line: clear errors before training, one row per run, listings."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+
+runner = CliRunner()
+TINY_RUN = [
+    "--set",
+    "model.d_model=32",
+    "--set",
+    "model.n_layers=1",
+    "--set",
+    "task.length=5",
+    "--set",
+    "task.min_length=2",
+    "--set",
+    "task.eval_size=32",
+    "--set",
+    "train.steps=12",
+    "--set",
+    "train.timing_warmup=2",
+    "--set",
+    "train.timing_blocks=5",
+    "--set",
+    "train.log_every=4",
+    "--no-progress",
+]
+
+
+def flat(text: str) -> str:
+    """Output without rich's box borders and line wrapping."""
+    return " ".join(re.sub("[│╭╮╰╯─]", " ", text).split())
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "gru", "copy"], "unknown model 'gru'; choose one of: convs2s, lstm, transformer"),
+        (["run", "lstm", "sorting"], "unknown task 'sorting'; choose one of: copy"),
+        (["run", "lstm", "copy", "--set", "model.width=3"], "unknown key model.width; valid keys"),
+        (["run", "lstm", "copy", "--device", "tpu"], "'tpu' is not one of"),
+        (["run", "lstm", "copy", "--wandb", "maybe"], "'maybe' is not one of"),
+    ],
+)
+def test_bad_input_is_rejected_before_anything_is_written(tmp_path, args, message):
+    out = tmp_path / "out"
+    result = runner.invoke(app, [*args, "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert message in flat(result.output)
+    assert not out.exists()
+
+
+def test_run_appends_ok_row_and_report(tmp_path):
+    out = tmp_path / "out"
+    for seed in ("0", "1"):
+        result = runner.invoke(
+            app,
+            [
+                "run",
+                "lstm",
+                "copy",
+                *TINY_RUN,
+                "--seed",
+                seed,
+                "--out",
+                str(out),
+                "--wandb",
+                "disabled",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert "token accuracy" in result.output
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in rows] == ["ok", "ok"] and [r["seed"] for r in rows] == [0, 1]
+    assert not (out / "wandb").exists()
+    result = runner.invoke(app, ["report", str(out)])
+    assert result.exit_code == 0, result.output
+    report = (out / "report.md").read_text()
+    assert "| copy   | lstm    | 2/2" in report
+
+
+def test_wandb_offline_writes_a_local_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["run", "lstm", "copy", *TINY_RUN, "--out", str(out), "--wandb", "offline"]
+    )
+    assert result.exit_code == 0, result.output
+    assert list((out / "wandb").glob("offline-run-*")), "no offline W&B run directory"
+
+
+def test_failed_run_exits_nonzero_with_failed_row(tmp_path, monkeypatch):
+    monkeypatch.setattr("bench.cell.build_model", lambda *a, **k: 1 / 0)
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["run", "lstm", "copy", *TINY_RUN, "--out", str(out), "--wandb", "disabled"]
+    )
+    assert result.exit_code == 1
+    row = json.loads((out / "results.jsonl").read_text())
+    assert row["status"] == "failed:exception" and row["error_class"] == "ZeroDivisionError"
+
+
+def test_report_on_missing_directory(tmp_path):
+    result = runner.invoke(app, ["report", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and "no results.jsonl" in flat(result.output)
+
+
+def test_listings():
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    for name in ("transformer", "lstm", "convs2s"):
+        assert name in result.output
+    result = runner.invoke(app, ["tasks"])
+    assert result.exit_code == 0 and "copy" in result.output

@@ -1,0 +1,150 @@
+"""Interface contracts every model must keep: shapes, causality, padding, incremental decoding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from models import MODELS, beam_search, build_model, greedy_decode, model_entry
+from models.sizing import count_params, size_to_params
+from tests.conftest import TINY, VOCAB, random_pair
+
+ATOL = 1e-5
+
+
+def test_forward_shape(tiny_model):
+    _, model = tiny_model
+    src, tgt = random_pair()
+    assert model(src, tgt).shape == (3, 7, VOCAB)
+
+
+def test_decoder_is_causal(tiny_model):
+    """Changing tgt_in[t+1:] must leave logits[:, :t+1] unchanged."""
+    _, model = tiny_model
+    src, tgt = random_pair()
+    base = model(src, tgt)
+    for t in range(tgt.size(1) - 1):
+        changed = tgt.clone()
+        changed[:, t + 1 :] = torch.randint(3, VOCAB, changed[:, t + 1 :].shape)
+        out = model(src, changed)
+        torch.testing.assert_close(out[:, : t + 1], base[:, : t + 1], atol=ATOL, rtol=0)
+
+
+def test_future_tokens_do_change_output(tiny_model):
+    """Guard for the causality test: the decoder does read its inputs."""
+    _, model = tiny_model
+    src, tgt = random_pair()
+    changed = tgt.clone()
+    changed[:, 0] = (changed[:, 0] + 1 - 3) % (VOCAB - 3) + 3
+    assert not torch.allclose(model(src, changed)[:, 0], model(src, tgt)[:, 0])
+
+
+def test_source_padding_invariance(tiny_model):
+    """Appending pad tokens to the source leaves each example's output unchanged."""
+    _, model = tiny_model
+    src, tgt = random_pair()
+    padded = F.pad(src, (0, 5), value=model.pad_id)
+    torch.testing.assert_close(model(padded, tgt), model(src, tgt), atol=ATOL, rtol=0)
+
+
+def test_source_content_matters(tiny_model):
+    """Guard for the padding test: a real source token does change the output."""
+    _, model = tiny_model
+    src, tgt = random_pair()
+    changed = src.clone()
+    changed[:, 0] = (changed[:, 0] + 1 - 3) % (VOCAB - 3) + 3
+    assert not torch.allclose(model(changed, tgt), model(src, tgt))
+
+
+def test_example_independent_of_batch_mates(tiny_model):
+    _, model = tiny_model
+    src, tgt = random_pair()
+    torch.testing.assert_close(model(src[1:2], tgt[1:2]), model(src, tgt)[1:2], atol=ATOL, rtol=0)
+
+
+def test_incremental_matches_teacher_forcing(tiny_model):
+    _, model = tiny_model
+    src, tgt = random_pair()
+    torch.testing.assert_close(
+        model.incremental_logits(src, tgt), model(src, tgt), atol=ATOL, rtol=0
+    )
+
+
+def test_greedy_decode_is_argmax_of_teacher_forcing(tiny_model):
+    """Feeding greedy's own output back teacher-forced reproduces the same argmax tokens."""
+    _, model = tiny_model
+    src, _ = random_pair()
+    hyp = greedy_decode(model, src, max_len=6, bos=1, eos=2)
+    tgt_in = torch.cat([torch.full((3, 1), 1), hyp[:, :-1]], dim=1)
+    argmax = model(src, tgt_in).argmax(-1)
+    alive = torch.ones_like(hyp, dtype=torch.bool)
+    alive[:, 1:] = (hyp[:, :-1] != 2).cumprod(1).bool()
+    assert torch.equal(argmax[alive], hyp[alive])
+
+
+def test_beam_width_one_equals_greedy(tiny_model):
+    _, model = tiny_model
+    src, _ = random_pair()
+    greedy = greedy_decode(model, src, max_len=6, bos=1, eos=2)
+    beam = beam_search(model, src, beam=1, max_len=6, bos=1, eos=2)
+    n = min(greedy.size(1), beam.size(1))
+    assert torch.equal(greedy[:, :n], beam[:, :n])
+
+
+def test_beam_search_scores_at_least_greedy(tiny_model):
+    """A wider beam finds a hypothesis at least as likely as greedy's (no length penalty)."""
+    _, model = tiny_model
+    src, _ = random_pair()
+
+    def logprob(hyp):
+        tgt_in = torch.cat([torch.full((hyp.size(0), 1), 1), hyp[:, :-1]], dim=1)
+        lp = model(src, tgt_in).log_softmax(-1).gather(-1, hyp.unsqueeze(-1)).squeeze(-1)
+        real = torch.ones_like(hyp, dtype=torch.bool)
+        real[:, 1:] = (hyp[:, :-1] != 2).cumprod(1).bool()
+        return (lp * real).sum(1)
+
+    greedy = greedy_decode(model, src, max_len=5, bos=1, eos=2)
+    beam = beam_search(model, src, beam=4, max_len=5, bos=1, eos=2, length_penalty=0.0)
+    assert (logprob(beam) >= logprob(greedy) - 1e-4).all()
+
+
+def test_unknown_model_lists_choices():
+    with pytest.raises(ValueError, match="choose one of: convs2s, lstm, transformer"):
+        model_entry("gru")
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_size_to_params_within_ten_percent(name):
+    target = 400_000
+    cfg = size_to_params(name, target, vocab_size=32, base=TINY[name])
+    assert abs(count_params(name, cfg, 32) - target) <= 0.10 * target
+    real = build_model(name, cfg, 32)
+    assert sum(p.numel() for p in real.parameters()) == count_params(name, cfg, 32)
+
+
+def test_size_to_params_impossible_target():
+    with pytest.raises(ValueError, match="cannot size transformer"):
+        size_to_params("transformer", 10, vocab_size=32)
+
+
+@pytest.mark.parametrize(
+    "name, bad",
+    [
+        ("transformer", {"d_model": 30, "n_heads": 4}),
+        ("transformer", {"attn_dropout": 1.5}),
+        ("lstm", {"d_model": 33}),
+        ("convs2s", {"kernel_size": 4}),
+        ("convs2s", {"n_enc_layers": 0}),
+    ],
+)
+def test_config_validation(name, bad):
+    _, cfg_cls = model_entry(name)
+    with pytest.raises(ValueError):
+        cfg_cls(**bad)
+
+
+def test_convs2s_rejects_too_long_input():
+    model = build_model("convs2s", TINY["convs2s"], VOCAB)
+    with pytest.raises(ValueError, match="max_positions=64"):
+        model(torch.ones(1, 65, dtype=torch.long) * 3, torch.ones(1, 3, dtype=torch.long))

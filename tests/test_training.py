@@ -1,0 +1,161 @@
+"""Training behaviour: overfitting, determinism for a seed, failure rows, measurement."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from bench.cell import make_spec, run_cell
+from bench.config import TrainConfig
+from bench.measure import StepTimer
+from bench.module import Seq2SeqModule
+from models import build_model, greedy_decode
+from tasks import BOS, EOS
+from tasks.copy import CopyConfig, CopyTask
+from tests.conftest import TINY
+
+TINY_SETS = {
+    "transformer": ["model.d_model=32", "model.n_heads=2", "model.d_ff=64"],
+    "lstm": ["model.d_model=32", "model.n_layers=1"],
+    "convs2s": [
+        "model.d_embed=16",
+        "model.d_hidden=32",
+        "model.n_enc_layers=2",
+        "model.n_dec_layers=2",
+    ],
+}
+QUICK = [
+    "task.length=6",
+    "task.min_length=3",
+    "task.n_symbols=6",
+    "task.eval_size=64",
+    "train.steps=24",
+    "train.batch_size=16",
+    "train.timing_warmup=4",
+    "train.timing_blocks=5",
+    "train.log_every=4",
+]
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_model_overfits_a_small_copy_batch(name):
+    torch.manual_seed(0)
+    task = CopyTask(CopyConfig(length=6, min_length=3, n_symbols=6), seed=0)
+    batch = task.sample(8, torch.Generator().manual_seed(0))
+    model = build_model(name, TINY[name], task.vocab_size)
+    module = Seq2SeqModule(model, TrainConfig())
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    for _ in range(1000):
+        opt.zero_grad()
+        loss = module.loss(batch)
+        if loss.item() < 0.02:
+            break
+        loss.backward()
+        opt.step()
+    assert loss.item() < 0.02
+    model.eval()
+    hyp = greedy_decode(model, batch.src, task.max_target_len, BOS, EOS)
+    assert task.summarise(task.score(hyp, batch))["seq_acc"] == 1.0
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_same_seed_same_losses(name, tmp_path):
+    spec = make_spec(name, "copy", TINY_SETS[name] + QUICK, seed=7, device="cpu")
+    a = run_cell(spec, tmp_path / "a", "disabled", progress=False)
+    b = run_cell(spec, tmp_path / "b", "disabled", progress=False)
+    assert a["status"] == b["status"] == "ok", a.get("error")
+    assert a["curve"]["loss"] == b["curve"]["loss"] and len(a["curve"]["loss"]) == 6
+    assert a["token_acc"] == b["token_acc"]
+    c = run_cell(
+        make_spec(name, "copy", TINY_SETS[name] + QUICK, seed=8, device="cpu"),
+        tmp_path / "c",
+        "disabled",
+        progress=False,
+    )
+    assert c["curve"]["loss"] != a["curve"]["loss"]
+
+
+def test_row_contents(tmp_path):
+    spec = make_spec("lstm", "copy", TINY_SETS["lstm"] + QUICK, seed=1, device="cpu")
+    row = run_cell(spec, tmp_path, "disabled", progress=False)
+    saved = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
+    assert len(saved) == 1 and saved[0]["key"] == row["key"] == spec.key
+    for field in (
+        "model",
+        "task",
+        "config",
+        "seed",
+        "n_params",
+        "train_tgt_tokens_per_s",
+        "train_tgt_tokens_per_s_q1",
+        "train_tgt_tokens_per_s_q3",
+        "timing_n_blocks",
+        "peak_mem_mb",
+        "token_acc",
+        "seq_acc",
+        "status",
+        "versions",
+        "git_sha",
+        "bench_version",
+        "infer_tgt_tokens_per_s",
+        "started_utc",
+        "threads",
+    ):
+        assert field in saved[0], field
+    assert saved[0]["status"] == "ok"
+    assert saved[0]["config"]["train"]["steps"] == 24
+    assert saved[0]["timing_n_blocks"] == 5 and saved[0]["timing_block_steps"] == 4
+    assert saved[0]["train_tgt_tokens_per_s"] > 0 and saved[0]["peak_mem_mb"] >= 0
+    assert not (tmp_path / "wandb").exists()  # disabled: no W&B files
+
+
+def test_failed_cell_writes_a_failed_row(tmp_path, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("boom in model construction")
+
+    monkeypatch.setattr("bench.cell.build_model", explode)
+    spec = make_spec("lstm", "copy", QUICK, device="cpu")
+    row = run_cell(spec, tmp_path, "disabled", progress=False)
+    assert row["status"] == "failed:exception"
+    assert row["error_class"] == "RuntimeError" and "boom" in row["error"]
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 1
+
+
+def test_nan_loss_is_failed_nan(tmp_path, monkeypatch):
+    original = Seq2SeqModule.loss
+
+    def nan_loss(self, batch):
+        return original(self, batch) * float("nan")
+
+    monkeypatch.setattr(Seq2SeqModule, "loss", nan_loss)
+    spec = make_spec("lstm", "copy", TINY_SETS["lstm"] + QUICK, device="cpu")
+    assert run_cell(spec, tmp_path, "disabled", progress=False)["status"] == "failed:nan"
+
+
+class _FakeBatch:
+    def __init__(self):
+        self.n_src_tokens, self.n_tgt_tokens = 10, 12
+        self.src, self.tgt_out = torch.zeros(2, 6), torch.zeros(2, 7)
+
+
+def test_step_timer_excludes_warmup_and_counts_blocks(monkeypatch):
+    clock = iter(range(1000))
+    monkeypatch.setattr("bench.measure.time.perf_counter", lambda: float(next(clock)))
+
+    class Trainer:
+        global_step = 0
+
+    class Module:
+        device = torch.device("cpu")
+
+    timer = StepTimer(total_steps=25, warmup=5, blocks=4)
+    for step in range(25):
+        Trainer.global_step = step
+        timer.on_train_batch_start(Trainer, Module, _FakeBatch(), step)
+    timer.on_train_end(Trainer, Module)
+    s = timer.summary()
+    assert s["timing_block_steps"] == 5 and s["timing_n_blocks"] == 4
+    assert s["timing_warmup_steps"] == 5
+    assert s["train_tgt_tokens_per_s"] > 0 and s["train_speed_enough_blocks"] is False
