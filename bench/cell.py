@@ -26,7 +26,7 @@ from bench.measure import (
 )
 from bench.results import append_row, bench_version, cell_key, git_state, versions
 from bench.tracking import Tracker
-from models import build_model, greedy_decode, model_entry
+from models import beam_search, build_model, greedy_decode, model_entry
 from tasks import BOS, EOS, Task, build_task, task_entry
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -177,6 +177,7 @@ def _train_and_evaluate(
     task = build_task(spec.task, spec.task_cfg, spec.seed)
     model = build_model(spec.model, spec.model_cfg, task.vocab_size)
     n_params = sum(p.numel() for p in model.parameters())
+    distance = {"distance": task.distance} if task.distance is not None else {}
     timer = StepTimer(t.steps, t.timing_warmup, t.timing_blocks)
     curve = LossCurve(t.log_every, on_point=tracker.log)
     trainer = pl.Trainer(
@@ -200,6 +201,7 @@ def _train_and_evaluate(
     metrics = evaluate(model, task, t.eval_batch_size, device)
     return {
         "n_params": n_params,
+        **distance,
         **timer.summary(),
         **train_memory,
         **metrics,
@@ -212,25 +214,29 @@ def _train_and_evaluate(
 def evaluate(
     model: torch.nn.Module, task: Task, batch_size: int, device: torch.device
 ) -> dict[str, Any]:
-    """Greedy-decode the task's held-out batches: accuracy metrics and inference speed."""
+    """Decode the task's held-out batches: the task's metrics and inference speed."""
     model.eval().to(device)
-    totals: dict[str, float] = {}
-    latencies, generated = [], 0
+    parts: list[dict[str, Any]] = []
+    latencies, generated, examples = [], 0, 0
     for batch in task.eval_batches(batch_size):
         src = batch.src.to(device)
         sync_device(device)
         start = time.perf_counter()
-        hyp = greedy_decode(model, src, task.max_target_len, BOS, EOS)
+        if task.beam_size > 1:
+            hyp = beam_search(model, src, task.beam_size, task.max_target_len, BOS, EOS)
+        else:
+            hyp = greedy_decode(model, src, task.max_target_len, BOS, EOS)
         sync_device(device)
         latencies.append(time.perf_counter() - start)
         hyp = hyp.cpu()
         generated += int(hyp.ne(model.pad_id).sum())
-        for k, v in task.score(hyp, batch).items():
-            totals[k] = totals.get(k, 0.0) + v
+        examples += hyp.size(0)
+        parts.append(task.score(hyp, batch))
     _, latency, _ = quartiles(latencies)
     return {
-        **task.summarise(totals),
-        "eval_examples": int(totals.get("seq_total", 0)),
+        **task.summarise(parts),
+        "eval_examples": examples,
+        "decode": f"beam{task.beam_size}" if task.beam_size > 1 else "greedy",
         "infer_tgt_tokens_per_s": generated / sum(latencies),
         "infer_batch_latency_ms": latency * 1000,
         "infer_batch_size": batch_size,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import torch
 from torch import Tensor
@@ -26,22 +26,28 @@ class Batch(NamedTuple):
 
 
 class Task(Protocol):
-    """A task generates seeded batches and scores decoded outputs."""
+    """A task generates seeded batches and scores decoded outputs.
+
+    Evaluation decodes every batch of ``eval_batches`` (greedy, or beam search when
+    ``beam_size > 1``), calls ``score`` per batch and ``summarise`` once on the list of parts.
+    """
 
     name: str
     vocab_size: int
     max_target_len: int  # longest target incl. EOS: the decoding budget
+    beam_size: int  # 1: greedy decoding
+    distance: int | None  # dependency distance of a long-range task, recorded in the row
 
     def sample(self, n: int, generator: torch.Generator) -> Batch: ...
 
     def eval_batches(self, batch_size: int) -> list[Batch]: ...
 
-    def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
-        """Summable counts for decoded ``hyp`` (B, L) against ``batch``."""
+    def score(self, hyp: Tensor, batch: Batch) -> dict[str, Any]:
+        """What ``summarise`` needs of decoded ``hyp`` (B, L) against ``batch`` (counts, text)."""
         ...
 
-    def summarise(self, totals: dict[str, float]) -> dict[str, float]:
-        """Metrics (accuracies, BLEU, ...) from counts summed over all eval batches."""
+    def summarise(self, parts: list[dict[str, Any]]) -> dict[str, Any]:
+        """Metrics (accuracies, BLEU, ...) from the ``score`` parts of all eval batches."""
         ...
 
 
@@ -64,8 +70,12 @@ def sequence_scores(hyp: Tensor, ref: Tensor) -> dict[str, float]:
     }
 
 
-def summarise_scores(totals: dict[str, float]) -> dict[str, float]:
-    """Turn summed counts from :func:`sequence_scores` into accuracies."""
+def summarise_scores(parts: list[dict[str, float]]) -> dict[str, float]:
+    """Accuracies from the per-batch counts of :func:`sequence_scores`."""
+    totals = {k: sum(p[k] for p in parts) for k in parts[0]} if parts else {}
+    totals = {
+        k: totals.get(k, 0.0) for k in ("token_correct", "token_total", "seq_correct", "seq_total")
+    }
     return {
         "token_acc": totals["token_correct"] / max(totals["token_total"], 1.0),
         "seq_acc": totals["seq_correct"] / max(totals["seq_total"], 1.0),

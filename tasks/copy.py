@@ -42,6 +42,8 @@ class CopyTask:
     """Seeded, vectorised copy data and sequence metrics."""
 
     name = "copy"
+    beam_size = 1
+    distance = None
 
     def __init__(self, cfg: CopyConfig, seed: int) -> None:
         self.cfg = cfg
@@ -69,8 +71,8 @@ class CopyTask:
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         return sequence_scores(hyp, batch.tgt_out)
 
-    def summarise(self, totals: dict[str, float]) -> dict[str, float]:
-        return summarise_scores(totals)
+    def summarise(self, parts: list[dict[str, float]]) -> dict[str, float]:
+        return summarise_scores(parts)
 
 
 def teacher_forcing_pair(target: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:

@@ -51,16 +51,16 @@ def test_eval_set_is_fixed_and_disjoint_from_training_stream():
 def test_metrics_on_hand_made_examples():
     ref = torch.tensor([[5, 6, 7, EOS], [5, 6, EOS, PAD]])
     perfect = torch.tensor([[5, 6, 7, EOS, PAD], [5, 6, EOS, PAD, PAD]])
-    s = summarise_scores(sequence_scores(perfect, ref))
+    s = summarise_scores([sequence_scores(perfect, ref)])
     assert s == {"token_acc": 1.0, "seq_acc": 1.0}
     one_wrong = torch.tensor([[5, 9, 7, EOS], [5, 6, EOS, PAD]])
-    s = summarise_scores(sequence_scores(one_wrong, ref))
+    s = summarise_scores([sequence_scores(one_wrong, ref)])
     assert s["token_acc"] == pytest.approx(6 / 7) and s["seq_acc"] == 0.5
     too_short = torch.tensor([[5, 6, EOS], [5, 6, EOS]])  # stops early; wrong at 7 and EOS
-    s = summarise_scores(sequence_scores(too_short, ref))
+    s = summarise_scores([sequence_scores(too_short, ref)])
     assert s["token_acc"] == pytest.approx(5 / 7) and s["seq_acc"] == 0.5
     no_eos = torch.tensor([[5, 6, 7, 7, 7, 7]])  # never stops
-    s = summarise_scores(sequence_scores(no_eos, ref[:1]))
+    s = summarise_scores([sequence_scores(no_eos, ref[:1])])
     assert s["token_acc"] == pytest.approx(3 / 4) and s["seq_acc"] == 0.0
 
 
