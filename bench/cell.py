@@ -8,6 +8,7 @@ import logging
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from bench.config import ConfigError, TrainConfig, parse_overrides
+from bench.config import ConfigError, TrainConfig, apply_sections, group_overrides
 from bench.measure import (
     LossCurve,
     NonFiniteLossError,
@@ -27,6 +28,7 @@ from bench.measure import (
 from bench.results import append_row, bench_version, cell_key, git_state, versions
 from bench.tracking import Tracker
 from models import beam_search, build_model, greedy_decode, model_entry
+from models.sizing import size_to_params
 from tasks import BOS, EOS, Task, build_task, task_entry
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -44,6 +46,8 @@ class CellSpec:
     train: TrainConfig
     seed: int
     device: str  # resolved: "cpu" or "cuda"
+    equal_params: int | None = None  # the parameter target model_cfg was sized to, if any
+    mode: str = "speed"  # "speed", or "repro": deterministic kernels, one thread
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +55,8 @@ class CellSpec:
             "task": self.task,
             "seed": self.seed,
             "device": self.device,
+            "equal_params": self.equal_params,
+            "mode": self.mode,
             "config": {
                 "model": dataclasses.asdict(self.model_cfg),
                 "task": dataclasses.asdict(self.task_cfg),
@@ -79,15 +85,49 @@ def make_spec(
     model: str, task: str, overrides: list[str] | None = None, seed: int = 0, device: str = "auto"
 ) -> CellSpec:
     """Validate names, ``--set`` overrides and device; raise ConfigError before any training."""
+    values = group_overrides(overrides or [], list(SECTIONS))
+    return spec_from_values(model, task, values, seed, device)
+
+
+SECTIONS = ("model", "task", "train")
+
+
+def spec_from_values(
+    model: str,
+    task: str,
+    values: dict[str, dict[str, Any]],
+    seed: int = 0,
+    device: str = "auto",
+    equal_params: int | None = None,
+) -> CellSpec:
+    """Build a validated CellSpec from {section: {key: value}}.
+
+    ``equal_params`` scales the model's width so it has that many parameters (+-10%),
+    using the task's vocabulary; an impossible size is a ConfigError.
+    """
     try:
         _, model_cfg_cls = model_entry(model)
         _, task_cfg_cls = task_entry(task)
     except ValueError as err:
         raise ConfigError(str(err)) from err
     sections = {"model": model_cfg_cls(), "task": task_cfg_cls(), "train": TrainConfig()}
-    cfgs = parse_overrides(overrides or [], sections)
+    cfgs = apply_sections(values, sections)
+    model_cfg = cfgs["model"]
+    if equal_params is not None:
+        vocab = build_task(task, cfgs["task"], seed).vocab_size
+        try:
+            model_cfg = size_to_params(model, equal_params, vocab, base=model_cfg)
+        except ValueError as err:
+            raise ConfigError(str(err)) from err
     return CellSpec(
-        model, task, cfgs["model"], cfgs["task"], cfgs["train"], seed, resolve_device(device)
+        model,
+        task,
+        model_cfg,
+        cfgs["task"],
+        cfgs["train"],
+        seed,
+        resolve_device(device),
+        equal_params,
     )
 
 
@@ -114,53 +154,90 @@ def classify_failure(err: BaseException) -> str:
     return "failed:exception"
 
 
-def run_cell(
-    spec: CellSpec, out_dir: Path, wandb_mode: str = "offline", progress: bool = True
-) -> dict[str, Any]:
-    """Train and evaluate one cell; append exactly one row to ``out_dir/results.jsonl``.
-
-    A failure inside the cell becomes a ``failed:*`` row (and is not raised); only an
-    interrupt (Ctrl-C, SystemExit) propagates, writing no partial row.
-    """
-    out_dir = Path(out_dir)
-    row: dict[str, Any] = {
+def base_row(spec: CellSpec, attempt: int = 1, matrix: str | None = None) -> dict[str, Any]:
+    """The fields every row of ``spec`` carries, whatever its outcome."""
+    return {
         "key": spec.key,
-        "attempt": 1,
+        "attempt": attempt,
+        "matrix": matrix,
         **spec.to_dict(),
+        "seq_len": getattr(spec.task_cfg, "length", None),
+        "width": spec.model_cfg.width,
         "threads": torch.get_num_threads(),
         "device_name": torch.cuda.get_device_name() if spec.device == "cuda" else "cpu",
         "versions": versions(),
         **git_state(),
         "bench_version": bench_version(),
-        "mode": "speed+quality",
-        "started_utc": _utc_now(),
+        "attn_math_forced": _math_attention_forced(spec),
+        "started_utc": utc_now(),
     }
-    row["attn_math_forced"] = spec.model == "transformer" and _math_attention_forced(spec)
+
+
+def execute_cell(
+    spec: CellSpec,
+    out_dir: Path,
+    wandb_mode: str = "offline",
+    progress: bool = True,
+    attempt: int = 1,
+    matrix: str | None = None,
+    on_progress: Callable[[int, int, float], None] | None = None,
+) -> dict[str, Any]:
+    """Train and evaluate one cell and return its row (not written).
+
+    A failure inside the cell becomes a ``failed:*`` row (and is not raised); only an
+    interrupt (Ctrl-C, SystemExit) propagates.
+    """
+    out_dir = Path(out_dir)
+    if spec.mode == "repro":
+        torch.set_num_threads(1)  # reductions depend on the thread count
+        torch.use_deterministic_algorithms(True, warn_only=False)
+    row = base_row(spec, attempt, matrix)
     tracker = Tracker.start(
-        wandb_mode, out_dir, f"{spec.model}-{spec.task}-s{spec.seed}", spec.to_dict()
+        wandb_mode,
+        out_dir,
+        f"{spec.model}-{spec.task}-s{spec.seed}",
+        spec.to_dict(),
+        run_id=f"{spec.key}-{attempt}",
+        group=matrix,
     )
     t0 = time.perf_counter()
     try:
-        row.update(_train_and_evaluate(spec, out_dir, tracker, progress))
+        row.update(_train_and_evaluate(spec, out_dir, tracker, progress, on_progress))
         row["status"] = "ok"
     except Exception as err:  # a failed cell is data, not a crash
         row["status"] = classify_failure(err)
         row["error_class"] = type(err).__name__
         row["error"] = "".join(traceback.format_exception(err))[-2000:]
     row["wall_s"] = round(time.perf_counter() - t0, 3)
-    row["ended_utc"] = _utc_now()
-    append_row(out_dir / RESULTS_FILE, row)
-    tracker.finish(row)
+    row["ended_utc"] = utc_now()
+    row["wandb_error"] = tracker.finish(row)
+    return row
+
+
+def run_cell(
+    spec: CellSpec, out_dir: Path, wandb_mode: str = "offline", progress: bool = True
+) -> dict[str, Any]:
+    """Run one cell in this process and append exactly one row to ``out_dir/results.jsonl``."""
+    row = execute_cell(spec, out_dir, wandb_mode, progress)
+    append_row(Path(out_dir) / RESULTS_FILE, row)
     return row
 
 
 def _math_attention_forced(spec: CellSpec) -> bool:
     """On CPU, attention dropout > 0 sends SDPA to its slow O(n^2)-memory math kernel."""
-    return spec.device == "cpu" and getattr(spec.model_cfg, "attn_dropout", 0.0) > 0
+    return (
+        spec.model == "transformer"
+        and spec.device == "cpu"
+        and getattr(spec.model_cfg, "attn_dropout", 0.0) > 0
+    )
 
 
 def _train_and_evaluate(
-    spec: CellSpec, out_dir: Path, tracker: Tracker, progress: bool
+    spec: CellSpec,
+    out_dir: Path,
+    tracker: Tracker,
+    progress: bool,
+    on_progress: Callable[[int, int, float], None] | None = None,
 ) -> dict[str, Any]:
     import lightning.pytorch as pl
 
@@ -179,7 +256,10 @@ def _train_and_evaluate(
     n_params = sum(p.numel() for p in model.parameters())
     distance = {"distance": task.distance} if task.distance is not None else {}
     timer = StepTimer(t.steps, t.timing_warmup, t.timing_blocks)
-    curve = LossCurve(t.log_every, on_point=tracker.log)
+    listeners = [tracker.log]
+    if on_progress is not None:
+        listeners.append(lambda m, step: on_progress(step, t.steps, m["train/loss"]))
+    curve = LossCurve(t.log_every, t.target_acc, listeners)
     trainer = pl.Trainer(
         accelerator=spec.device,
         devices=1,
@@ -205,8 +285,7 @@ def _train_and_evaluate(
         **timer.summary(),
         **train_memory,
         **metrics,
-        "final_loss": curve.loss[-1] if curve.loss else None,
-        "curve": curve.as_dict(),
+        **curve.summary(),
     }
 
 
@@ -243,5 +322,5 @@ def evaluate(
     }
 
 
-def _utc_now() -> str:
+def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

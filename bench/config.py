@@ -41,6 +41,8 @@ class TrainConfig:
     """Loss is recorded (results curve, W&B) every this many steps."""
     eval_batch_size: int = 128
     """Batch size for greedy decoding at evaluation."""
+    target_acc: float = 0.99
+    """Time to target: first logged step whose teacher-forced token accuracy reaches this."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "eval_batch_size", "timing_blocks"):
@@ -112,30 +114,40 @@ def apply_values(cfg: Any, values: dict[str, Any], section: str) -> Any:
         raise ConfigError(str(err)) from err
 
 
-def parse_overrides(items: list[str], sections: dict[str, Any]) -> dict[str, Any]:
-    """Apply ``section.key=value`` strings to the configs in ``sections`` (name -> config).
-
-    Values are parsed as YAML scalars (``3``, ``0.1``, ``true``, ``text``).
-    """
-    grouped: dict[str, dict[str, Any]] = {name: {} for name in sections}
+def group_overrides(items: list[str], section_names: list[str]) -> dict[str, dict[str, Any]]:
+    """``section.key=value`` strings -> {section: {key: value}}; values parsed as YAML scalars."""
+    grouped: dict[str, dict[str, Any]] = {name: {} for name in section_names}
     for item in items:
         key, sep, raw = item.partition("=")
         section, dot, field = key.strip().partition(".")
         if not sep or not dot or not field:
             raise ConfigError(
                 f"bad --set {item!r}: expected SECTION.KEY=VALUE with SECTION one of: "
-                + ", ".join(sections)
+                + ", ".join(section_names)
             )
-        if section not in sections:
+        if section not in grouped:
             raise ConfigError(
                 f"unknown section {section!r} in --set {item!r}; choose one of: "
-                + ", ".join(sections)
+                + ", ".join(section_names)
             )
         try:
             grouped[section][field] = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as err:
             raise ConfigError(f"--set {item!r}: value is not valid YAML ({err})") from err
-    return {name: apply_values(cfg, grouped[name], name) for name, cfg in sections.items()}
+    return grouped
+
+
+def apply_sections(values: dict[str, dict[str, Any]], sections: dict[str, Any]) -> dict[str, Any]:
+    """Apply {section: {key: value}} onto the configs in ``sections`` (name -> config)."""
+    unknown = sorted(set(values) - set(sections))
+    if unknown:
+        raise ConfigError(f"unknown section {unknown[0]!r}; choose one of: {', '.join(sections)}")
+    return {name: apply_values(cfg, values.get(name, {}), name) for name, cfg in sections.items()}
+
+
+def parse_overrides(items: list[str], sections: dict[str, Any]) -> dict[str, Any]:
+    """Apply ``section.key=value`` strings to the configs in ``sections`` (name -> config)."""
+    return apply_sections(group_overrides(items, list(sections)), sections)
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:

@@ -109,14 +109,22 @@ class StepTimer(pl.Callback):
 
 
 class LossCurve(pl.Callback):
-    """Records (step, loss, wall seconds) every ``every`` steps; raises on a non-finite loss."""
+    """Records the loss curve every ``every`` steps, time to target, and stops on NaN.
 
-    def __init__(self, every: int, on_point=None) -> None:  # noqa: ANN001
+    Each point holds the step, training loss, teacher-forced token accuracy of that step's
+    batch (free: the logits exist) and wall seconds since training started. ``listeners``
+    get ``(metrics, step)`` at each point (W&B, the matrix progress display).
+    """
+
+    def __init__(self, every: int, target_acc: float, listeners: list | None = None) -> None:
         self.every = every
-        self.on_point = on_point
-        self.step: list[int] = []
-        self.loss: list[float] = []
-        self.time_s: list[float] = []
+        self.target_acc = target_acc
+        self.listeners = listeners or []
+        self.points: dict[str, list] = {"step": [], "loss": [], "acc": [], "time_s": []}
+        self.target: dict[str, float | int | None] = {
+            "steps_to_target": None,
+            "time_to_target_s": None,
+        }
         self._t0 = time.perf_counter()
 
     def on_train_start(self, trainer, pl_module) -> None:  # noqa: ANN001
@@ -124,19 +132,37 @@ class LossCurve(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
         step = trainer.global_step  # already incremented: 1 after the first optimiser step
-        if step % self.every and step != trainer.max_steps:
-            return
+        if "correct" not in outputs:
+            return  # not a logging step (see Seq2SeqModule.training_step)
         loss = float(outputs["loss"])  # one sync per ``every`` steps
         if not math.isfinite(loss):
             raise NonFiniteLossError(f"training loss is {loss} at step {step}")
-        self.step.append(step)
-        self.loss.append(round(loss, 6))
-        self.time_s.append(round(time.perf_counter() - self._t0, 4))
-        if self.on_point is not None:
-            self.on_point({"train/loss": loss, "train/time_s": self.time_s[-1]}, step)
+        acc = float(outputs["correct"]) / max(batch.n_tgt_tokens, 1)
+        elapsed = time.perf_counter() - self._t0
+        for key, value in (
+            ("step", step),
+            ("loss", round(loss, 6)),
+            ("acc", round(acc, 6)),
+            ("time_s", round(elapsed, 4)),
+        ):
+            self.points[key].append(value)
+        if self.target["steps_to_target"] is None and acc >= self.target_acc:
+            self.target = {"steps_to_target": step, "time_to_target_s": round(elapsed, 4)}
+        for listen in self.listeners:
+            listen({"train/loss": loss, "train/tf_token_acc": acc, "train/time_s": elapsed}, step)
 
-    def as_dict(self) -> dict[str, list]:
-        return {"step": self.step, "loss": self.loss, "time_s": self.time_s}
+    @property
+    def loss(self) -> list[float]:
+        return self.points["loss"]
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "final_loss": self.loss[-1] if self.loss else None,
+            "curve": self.points,
+            "target_metric": "train_tf_token_acc",
+            "target_value": self.target_acc,
+            **self.target,
+        }
 
 
 class PeakMemory:

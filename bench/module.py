@@ -31,18 +31,28 @@ class Seq2SeqModule(pl.LightningModule):
         self.train_cfg = train
 
     def loss(self, batch: Batch) -> Tensor:
+        return self._loss_and_logits(batch)[0]
+
+    def _loss_and_logits(self, batch: Batch) -> tuple[Tensor, Tensor]:
         logits = self.model(batch.src, batch.tgt_in)  # (B,T,V)
-        return F.cross_entropy(
+        loss = F.cross_entropy(
             logits.flatten(0, 1).float(),
             batch.tgt_out.flatten(),
             ignore_index=self.model.pad_id,
             label_smoothing=self.train_cfg.label_smoothing,
         )
+        return loss, logits
 
-    def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        loss = self.loss(batch)
+    def training_step(self, batch: Batch, batch_idx: int) -> dict[str, Tensor]:
+        loss, logits = self._loss_and_logits(batch)
         self.log("loss", loss, prog_bar=True, on_step=True, batch_size=batch.src.size(0))
-        return loss
+        step = self.global_step + 1  # the step this batch completes
+        if step % self.train_cfg.log_every and step != self.train_cfg.steps:
+            return {"loss": loss}
+        with torch.no_grad():  # teacher-forced token accuracy, only on logging steps
+            real = batch.tgt_out.ne(self.model.pad_id)
+            correct = (logits.argmax(-1).eq(batch.tgt_out) & real).sum()
+        return {"loss": loss, "correct": correct}
 
     def configure_optimizers(self):  # noqa: ANN201
         t = self.train_cfg

@@ -13,11 +13,20 @@ WANDB_MODES = ("offline", "online", "disabled")
 class Tracker:
     """A W&B run, or a no-op when disabled or when W&B cannot start."""
 
-    def __init__(self, run: Any = None) -> None:
+    def __init__(self, run: Any = None, error: str | None = None) -> None:
         self.run = run
+        self.error = error  # the first W&B error, recorded in the row
 
     @classmethod
-    def start(cls, mode: str, out_dir: Path, name: str, config: dict[str, Any]) -> Tracker:
+    def start(
+        cls,
+        mode: str,
+        out_dir: Path,
+        name: str,
+        config: dict[str, Any],
+        run_id: str | None = None,
+        group: str | None = None,
+    ) -> Tracker:
         if mode not in WANDB_MODES:
             raise ValueError(f"unknown W&B mode {mode!r}; choose one of: {', '.join(WANDB_MODES)}")
         if mode == "disabled":
@@ -31,6 +40,9 @@ class Tracker:
                 mode=mode,
                 dir=str(out_dir),
                 name=name,
+                id=run_id,
+                group=group,
+                resume="allow" if run_id else None,
                 config=config,
                 reinit="finish_previous",
                 settings=wandb.Settings(init_timeout=60, silent=True, console="off"),
@@ -47,16 +59,22 @@ class Tracker:
             try:
                 self.run.log(metrics, step=step)
             except Exception as err:
-                warnings.warn(f"W&B log failed: {err}", stacklevel=2)
+                self._fail(f"W&B log failed: {err}")
 
-    def finish(self, summary: dict[str, Any]) -> None:
+    def _fail(self, message: str) -> None:
+        warnings.warn(message, stacklevel=3)
+        self.error = self.error or message
+
+    def finish(self, summary: dict[str, Any]) -> str | None:
+        """Close the run with the row as its summary; return the first W&B error, if any."""
         if self.run is None:
-            return
+            return self.error
         try:
             for key, value in summary.items():
                 if isinstance(value, (int, float, str, bool)) or value is None:
                     self.run.summary[key] = value
             self.run.finish(exit_code=0 if summary.get("status") == "ok" else 1)
         except Exception as err:
-            warnings.warn(f"W&B finish failed: {err}", stacklevel=2)
+            self._fail(f"W&B finish failed: {err}")
         self.run = None
+        return self.error

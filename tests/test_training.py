@@ -67,6 +67,7 @@ def test_same_seed_same_losses(name, tmp_path):
     b = run_cell(spec, tmp_path / "b", "disabled", progress=False)
     assert a["status"] == b["status"] == "ok", a.get("error")
     assert a["curve"]["loss"] == b["curve"]["loss"] and len(a["curve"]["loss"]) == 6
+    assert a["curve"]["step"] == [4, 8, 12, 16, 20, 24]
     assert a["token_acc"] == b["token_acc"]
     c = run_cell(
         make_spec(name, "copy", TINY_SETS[name] + QUICK, seed=8, device="cpu"),
@@ -124,12 +125,13 @@ def test_failed_cell_writes_a_failed_row(tmp_path, monkeypatch):
 
 
 def test_nan_loss_is_failed_nan(tmp_path, monkeypatch):
-    original = Seq2SeqModule.loss
+    original = Seq2SeqModule._loss_and_logits
 
     def nan_loss(self, batch):
-        return original(self, batch) * float("nan")
+        loss, logits = original(self, batch)
+        return loss * float("nan"), logits
 
-    monkeypatch.setattr(Seq2SeqModule, "loss", nan_loss)
+    monkeypatch.setattr(Seq2SeqModule, "_loss_and_logits", nan_loss)
     spec = make_spec("lstm", "copy", TINY_SETS["lstm"] + QUICK, device="cpu")
     assert run_cell(spec, tmp_path, "disabled", progress=False)["status"] == "failed:nan"
 
