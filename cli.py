@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from enum import Enum
 from pathlib import Path
@@ -18,6 +19,14 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
+
+
+@app.callback()
+def _main() -> None:
+    """Load extra models/tasks named by ATTNBENCH_PLUGINS before any command."""
+    from bench.plugins import load_plugins
+
+    load_plugins()
 
 
 class WandbMode(str, Enum):
@@ -140,6 +149,170 @@ def report(
     path, text = write_summary(directory)
     console.print(text)
     console.print(f"written {path}")
+
+
+matrix_app = typer.Typer(
+    help="Benchmark matrices: validate, run (resumable), status.", no_args_is_help=True
+)
+app.add_typer(matrix_app, name="matrix")
+
+
+def _load_cells(ref: str, device: str, only: list[str] | None = None):  # noqa: ANN202
+    """Matrix and its validated cells, or a BadParameter naming the problem."""
+    from bench.config import ConfigError
+    from bench.matrix import load_matrix
+    from bench.runner import filter_cells
+
+    try:
+        matrix = load_matrix(ref)
+        cells = filter_cells(matrix.cells(device), only or [])
+    except (ConfigError, ValueError) as err:
+        raise typer.BadParameter(str(err)) from err
+    return matrix, cells
+
+
+@matrix_app.command("validate")
+def matrix_validate(
+    ref: Annotated[str, typer.Argument(help="Preset name or path to a matrix YAML file.")],
+    device: Annotated[DeviceChoice, typer.Option(help="Device the cells would run on.")] = (
+        DeviceChoice.auto
+    ),
+) -> None:
+    """Parse and validate a matrix; print its cells."""
+    from bench.display import cell_label
+
+    matrix, cells = _load_cells(ref, device.value)
+    table = Table(title=f"matrix {matrix.name}: {len(cells)} cells")
+    for col in ("#", "cell", "key", "params target", "steps"):
+        table.add_column(col)
+    for i, cell in enumerate(cells):
+        table.add_row(
+            str(i), cell_label(cell), cell.key, str(cell.equal_params or "-"), str(cell.train.steps)
+        )
+    console.print(table)
+    if matrix.description:
+        console.print(matrix.description)
+
+
+@matrix_app.command("run")
+def matrix_run(
+    ref: Annotated[str, typer.Argument(help="Preset name or path to a matrix YAML file.")],
+    out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<name>).")] = None,
+    only: Annotated[
+        list[str] | None, typer.Option(help="Run only cells with FIELD=V[,V] (model, task, seed).")
+    ] = None,
+    wandb: Annotated[WandbMode, typer.Option(help="W&B mode (offline: sync later).")] = (
+        WandbMode.offline
+    ),
+    device: Annotated[DeviceChoice, typer.Option(help="Where to train.")] = DeviceChoice.auto,
+    timeout: Annotated[
+        float | None, typer.Option(help="Per-cell timeout in seconds (default: the matrix's).")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Run failed cells again as a new attempt.")
+    ] = False,
+) -> None:
+    """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
+    from bench.atomic import atomic_write_text
+    from bench.display import MatrixDisplay
+    from bench.runner import RunOptions, pending_cells, run_cells
+    from bench.tracking import resolve_mode
+
+    matrix, cells = _load_cells(ref, device.value, only)
+    out = out or Path("runs") / matrix.name
+    todo = pending_cells(cells, out, retry_failed)
+    mode, note = resolve_mode(wandb.value)
+    if note:
+        console.print(f"[yellow]W&B:[/] {note}")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(
+        out / "matrix.json",
+        json.dumps(
+            {
+                "ref": ref,
+                "name": matrix.name,
+                "device": device.value,
+                "only": only or [],
+                "keys": [c.key for c in cells],
+            },
+            indent=1,
+        ),
+    )
+    console.print(
+        f"matrix {matrix.name}: {len(cells)} cells, {len(cells) - len(todo)} already "
+        f"done, {len(todo)} to run -> {out}",
+        soft_wrap=True,
+    )
+    opts = RunOptions(out, mode, timeout or matrix.timeout_s, retry_failed, matrix.name)
+    try:
+        with MatrixDisplay(len(todo), console) as display:
+            outcome = run_cells(todo, opts, display.event)
+    except KeyboardInterrupt:
+        console.print(
+            "[yellow]interrupted:[/] the running cell was stopped and wrote no row. Resume with:"
+        )
+        typer.echo(  # plain, unwrapped: copy-pasteable
+            f"  attnbench matrix run {ref} --out {out}"
+            + "".join(f" --only {o}" for o in only or [])
+        )
+        raise typer.Exit(130) from None
+    console.print(
+        f"done: {len(outcome.rows) - outcome.failed} ok, {outcome.failed} failed; "
+        f"results in {out / 'results.jsonl'}"
+    )
+
+
+@matrix_app.command("status")
+def matrix_status(
+    directory: Annotated[Path, typer.Argument(help="Run directory of a matrix.")],
+) -> None:
+    """Show done, failed and pending cells of a matrix run directory."""
+    from bench.display import cell_label
+    from bench.runner import cell_states
+
+    meta_path = directory / "matrix.json"
+    if not meta_path.exists():
+        raise typer.BadParameter(
+            f"{directory} holds no matrix.json (not a matrix run directory)", param_hint="DIRECTORY"
+        )
+    meta = json.loads(meta_path.read_text())
+    _, cells = _load_cells(meta["ref"], meta["device"], meta.get("only"))
+    states = cell_states(directory)
+    table = Table(title=f"matrix {meta['name']} in {directory}")
+    for col in ("cell", "status", "attempts", "key"):
+        table.add_column(col)
+    counts: dict[str, int] = {}
+    for cell in cells:
+        st = states.get(cell.key)
+        status = st.status if st else "pending"
+        counts[status] = counts.get(status, 0) + 1
+        style = {"ok": "green", "pending": "dim"}.get(status, "red")
+        table.add_row(
+            cell_label(cell), f"[{style}]{status}[/]", str(st.attempts if st else 0), cell.key
+        )
+    console.print(table)
+    stale = set(meta.get("keys", [])) - {c.key for c in cells}
+    console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    if stale:
+        console.print(
+            f"[yellow]{len(stale)} cells of the original run have other keys now "
+            "(the code or matrix changed): they will run again[/]"
+        )
+
+
+@app.command()
+def sync(
+    directory: Annotated[Path, typer.Argument(help="Run directory holding wandb/ offline runs.")],
+) -> None:
+    """Upload the offline W&B runs of DIRECTORY (needs a network and a W&B key)."""
+    from bench.tracking import sync_offline_runs
+
+    try:
+        n = sync_offline_runs(directory)
+    except RuntimeError as err:
+        console.print(f"[red]{err}[/]")
+        raise typer.Exit(1) from None
+    console.print(f"synced {n} offline runs from {directory}")
 
 
 def _config_text(cfg: object) -> str:

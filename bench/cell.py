@@ -32,6 +32,7 @@ from models.sizing import size_to_params
 from tasks import BOS, EOS, Task, build_task, task_entry
 
 DEVICES = ("auto", "cpu", "cuda")
+MODES = ("speed", "repro")
 RESULTS_FILE = "results.jsonl"
 
 
@@ -81,6 +82,9 @@ def resolve_device(device: str) -> str:
     return device
 
 
+SECTIONS = ("model", "task", "train")
+
+
 def make_spec(
     model: str, task: str, overrides: list[str] | None = None, seed: int = 0, device: str = "auto"
 ) -> CellSpec:
@@ -89,7 +93,12 @@ def make_spec(
     return spec_from_values(model, task, values, seed, device)
 
 
-SECTIONS = ("model", "task", "train")
+def spec_from_dict(d: dict[str, Any]) -> CellSpec:
+    """Rebuild a CellSpec from ``CellSpec.to_dict()`` (its config is already resolved)."""
+    spec = spec_from_values(
+        d["model"], d["task"], d["config"], d["seed"], d["device"], mode=d.get("mode", "speed")
+    )
+    return dataclasses.replace(spec, equal_params=d.get("equal_params"))
 
 
 def spec_from_values(
@@ -99,12 +108,15 @@ def spec_from_values(
     seed: int = 0,
     device: str = "auto",
     equal_params: int | None = None,
+    mode: str = "speed",
 ) -> CellSpec:
     """Build a validated CellSpec from {section: {key: value}}.
 
     ``equal_params`` scales the model's width so it has that many parameters (+-10%),
     using the task's vocabulary; an impossible size is a ConfigError.
     """
+    if mode not in MODES:
+        raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
     try:
         _, model_cfg_cls = model_entry(model)
         _, task_cfg_cls = task_entry(task)
@@ -128,6 +140,7 @@ def spec_from_values(
         seed,
         resolve_device(device),
         equal_params,
+        mode,
     )
 
 

@@ -161,7 +161,7 @@ def parse_matrix(data: Any, source: str) -> Matrix:
         blocks.append(
             TaskBlock(
                 name=str(block["name"]),
-                models=_names(block.get("models", models), f"{where}.models", MODELS),
+                models=_names(block.get("models", list(models)), f"{where}.models", MODELS),
                 seeds=_ints(block.get("seeds", list(seeds)), f"{where}.seeds"),
                 equal_params=_optional_int(
                     block.get("equal_params", equal), f"{where}.equal_params"

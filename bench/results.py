@@ -22,8 +22,13 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
     """Append one row as a whole line, flushed and fsynced, so a crash loses no earlier row."""
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(row, sort_keys=True, default=str) + "\n"
-    with open(path, "a", encoding="utf-8") as f:
-        f.write(line)
+    with open(path, "a+b") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell() > 0:  # a crash mid-write leaves a line without its newline: end it
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+        f.write(line.encode("utf-8"))
         f.flush()
         os.fsync(f.fileno())
 

@@ -2,12 +2,62 @@
 
 from __future__ import annotations
 
+import netrc
 import os
+import socket
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 WANDB_MODES = ("offline", "online", "disabled")
+CHECK_TIMEOUT_S = 3.0
+
+
+def resolve_mode(mode: str) -> tuple[str, str | None]:
+    """The W&B mode a matrix will use, and a note when ``online`` falls back to ``offline``.
+
+    ``online`` needs a key and a reachable server; one quick check is made, so a matrix
+    never hangs on W&B. Chosen before any ``wandb.init``.
+    """
+    if mode not in WANDB_MODES:
+        raise ValueError(f"unknown W&B mode {mode!r}; choose one of: {', '.join(WANDB_MODES)}")
+    if mode != "online":
+        return mode, None
+    if not (os.environ.get("WANDB_API_KEY") or _netrc_has_key()):
+        return "offline", "no W&B API key (WANDB_API_KEY or `wandb login`): running offline"
+    url = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai"))
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=CHECK_TIMEOUT_S).close()
+    except OSError as err:
+        return "offline", f"W&B server {url.hostname}:{port} unreachable ({err}): running offline"
+    return "online", None
+
+
+def _netrc_has_key() -> bool:
+    try:
+        auth = netrc.netrc().authenticators("api.wandb.ai")
+    except (OSError, netrc.NetrcParseError):
+        return False
+    return bool(auth and auth[2])
+
+
+def sync_offline_runs(directory: Path) -> int:
+    """Upload ``directory/wandb/offline-run-*`` with ``wandb sync``; return how many."""
+    runs = sorted((Path(directory) / "wandb").glob("offline-run-*"))
+    if not runs:
+        raise RuntimeError(f"no offline W&B runs under {Path(directory) / 'wandb'}")
+    mode, note = resolve_mode("online")
+    if mode != "online":
+        raise RuntimeError(f"cannot sync: {note}")
+    cmd = [sys.executable, "-m", "wandb", "sync", *map(str, runs)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"wandb sync failed: {(done.stderr or done.stdout)[-800:]}")
+    return len(runs)
 
 
 class Tracker:

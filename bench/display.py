@@ -1,0 +1,93 @@
+"""Rich progress display for a matrix: cells done/failed/left with ETA, and the running cell."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from bench.cell import CellSpec
+
+
+def cell_label(cell: CellSpec) -> str:
+    extra = ""
+    if getattr(cell.task_cfg, "distance", None) is not None:
+        extra = f" d={cell.task_cfg.distance}"
+    elif getattr(cell.task_cfg, "length", None) is not None:
+        extra = f" n={cell.task_cfg.length}"
+    return f"{cell.model} {cell.task}{extra} seed {cell.seed}"
+
+
+class MatrixDisplay:
+    """Context manager; pass ``self.event`` as ``on_event`` to ``bench.runner.run_cells``."""
+
+    def __init__(self, total: int, console: Console | None = None) -> None:
+        self.console = console or Console()
+        self.total = total
+        self.done = self.failed = 0
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=self.console,
+        )
+        self.matrix_bar = self.progress.add_task(self._title(), total=total)
+        self.cell_bar = self.progress.add_task("", total=1, visible=False)
+
+    def _title(self) -> str:
+        left = self.total - self.done
+        return f"matrix: {self.done} done, {self.failed} failed, {left} left"
+
+    def __enter__(self) -> MatrixDisplay:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def event(self, kind: str, cell: CellSpec, info: dict[str, Any]) -> None:
+        if kind == "start":
+            self.progress.update(
+                self.cell_bar,
+                description=f"  {cell_label(cell)}",
+                completed=0,
+                total=cell.train.steps,
+                visible=True,
+            )
+        elif kind == "progress":
+            self.progress.update(
+                self.cell_bar,
+                completed=info.get("step", 0),
+                description=f"  {cell_label(cell)} loss {info.get('loss', float('nan')):.3f}",
+            )
+        elif kind == "done":
+            self.done += 1
+            self.failed += info["status"] != "ok"
+            self.progress.update(self.matrix_bar, advance=1, description=self._title())
+            self.progress.update(self.cell_bar, visible=False)
+            self.progress.console.print(_done_line(cell, info))
+
+
+def _done_line(cell: CellSpec, row: dict[str, Any]) -> str:
+    if row["status"] != "ok":
+        return f"[red]✗[/] {cell_label(cell)}: {row['status']} ({row.get('error_class', '')})"
+    parts = [f"[green]✓[/] {cell_label(cell)}"]
+    for key, fmt in (
+        ("token_acc", "acc {:.3f}"),
+        ("bleu", "BLEU {:.1f}"),
+        ("train_tgt_tokens_per_s", "{:,.0f} tok/s"),
+        ("wall_s", "{:.0f} s"),
+    ):
+        if row.get(key) is not None:
+            parts.append(fmt.format(row[key]))
+    return "  ".join(parts)

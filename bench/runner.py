@@ -1,0 +1,221 @@
+"""Run a matrix: one subprocess per cell with a timeout, resume, retry, failure isolation.
+
+Every cell attempt ends with exactly one row in ``OUT/results.jsonl``, written here by the
+parent (the worker hands its row over in a file). A cell whose worker dies or times out
+gets a ``failed:killed`` / ``failed:timeout`` row built from its spec. Ctrl-C or SIGTERM
+ends the running worker's process group, writes no partial row, and the matrix can be
+resumed by running the same command again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.atomic import atomic_write_text
+from bench.cell import RESULTS_FILE, CellSpec, base_row, utc_now
+from bench.results import append_row, read_rows
+
+TERMINAL = ("ok", "failed:exception", "failed:oom", "failed:nan", "failed:timeout", "failed:killed")
+KILL_GRACE_S = 5.0
+
+
+@dataclass
+class RunOptions:
+    out_dir: Path
+    wandb: str = "offline"
+    timeout_s: float = 1800.0
+    retry_failed: bool = False
+    matrix_name: str | None = None
+
+
+@dataclass
+class CellState:
+    """What the results file says about one cell key."""
+
+    attempts: int = 0
+    latest: dict[str, Any] | None = None
+
+    @property
+    def status(self) -> str:
+        return "pending" if self.latest is None else self.latest["status"]
+
+
+def cell_states(out_dir: Path) -> dict[str, CellState]:
+    """Key -> attempts and latest row, from ``out_dir/results.jsonl``."""
+    states: dict[str, CellState] = {}
+    for row in read_rows(Path(out_dir) / RESULTS_FILE):
+        st = states.setdefault(row["key"], CellState())
+        st.attempts = max(st.attempts, int(row.get("attempt", 1)))
+        if st.latest is None or int(row.get("attempt", 1)) >= int(st.latest.get("attempt", 1)):
+            st.latest = row
+    return states
+
+
+def pending_cells(cells: list[CellSpec], out_dir: Path, retry_failed: bool) -> list[CellSpec]:
+    """Cells with no terminal row yet (and failed ones too, with ``retry_failed``)."""
+    states = cell_states(out_dir)
+    todo = []
+    for cell in cells:
+        status = states.get(cell.key, CellState()).status
+        if status == "pending" or (retry_failed and status != "ok"):
+            todo.append(cell)
+    return todo
+
+
+def filter_cells(cells: list[CellSpec], only: list[str]) -> list[CellSpec]:
+    """Keep cells matching every ``field=v1,v2`` filter (fields: model, task, seed)."""
+    allowed = {"model", "task", "seed"}
+    for item in only:
+        name, sep, values = item.partition("=")
+        if not sep or name not in allowed:
+            raise ValueError(
+                f"bad --only {item!r}: expected FIELD=VALUE with FIELD one of: "
+                + ", ".join(sorted(allowed))
+            )
+        wanted = set(values.split(","))
+        cells = [c for c in cells if str(getattr(c, name)) in wanted]
+    return cells
+
+
+@dataclass
+class Outcome:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(r["status"] != "ok" for r in self.rows)
+
+
+def run_cells(
+    cells: list[CellSpec],
+    opts: RunOptions,
+    on_event: Callable[[str, CellSpec, dict[str, Any]], None] | None = None,
+) -> Outcome:
+    """Run ``cells`` one after another in subprocesses; append one row per cell attempt.
+
+    ``on_event(kind, cell, info)`` reports "start", "progress" ({step, total, loss}) and
+    "done" (the row) for a progress display.
+    """
+    notify = on_event or (lambda kind, cell, info: None)
+    states = cell_states(opts.out_dir)
+    outcome = Outcome()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        for cell in cells:
+            attempt = states.get(cell.key, CellState()).attempts + 1
+            notify("start", cell, {"attempt": attempt})
+            row = run_in_subprocess(cell, attempt, opts, lambda p, c=cell: notify("progress", c, p))
+            append_row(opts.out_dir / RESULTS_FILE, row)
+            outcome.rows.append(row)
+            notify("done", cell, row)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return outcome
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def run_in_subprocess(
+    cell: CellSpec,
+    attempt: int,
+    opts: RunOptions,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Run one cell in a worker process (own process group) and return its row."""
+    cell_dir = opts.out_dir / "cells" / cell.key
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    job = cell_dir / "job.json"
+    row_file = cell_dir / f"row-{attempt}.json"
+    progress_file = cell_dir / "progress"
+    row_file.unlink(missing_ok=True)
+    progress_file.unlink(missing_ok=True)
+    atomic_write_text(
+        job,
+        json.dumps(
+            {
+                "spec": cell.to_dict(),
+                "key": cell.key,
+                "attempt": attempt,
+                "out_dir": str(opts.out_dir),
+                "wandb": opts.wandb,
+                "matrix": opts.matrix_name,
+                "parent_pid": os.getpid(),
+            },
+            default=str,
+        ),
+    )
+    log_path = cell_dir / f"attempt-{attempt}.log"
+    started = utc_now()
+    t0 = time.monotonic()
+    with open(log_path, "w", encoding="utf-8") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.worker", str(job)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        status = None
+        try:
+            while proc.poll() is None:
+                if time.monotonic() - t0 > opts.timeout_s:
+                    _kill_group(proc)
+                    status = "failed:timeout"
+                    break
+                if on_progress is not None and progress_file.exists():
+                    try:
+                        on_progress(json.loads(progress_file.read_text()))
+                    except (OSError, ValueError):
+                        pass
+                time.sleep(0.25)
+        except BaseException:  # Ctrl-C / SIGTERM: end the worker, write nothing
+            _kill_group(proc)
+            raise
+    if status is None and row_file.exists():
+        return json.loads(row_file.read_text(encoding="utf-8"))
+    row = base_row(cell, attempt, opts.matrix_name)
+    row["started_utc"] = started
+    if status is None:
+        status = "failed:killed"
+        reason = f"worker exited with code {proc.returncode} without a row"
+        if proc.returncode is not None and proc.returncode < 0:
+            reason += f" (killed by signal {-proc.returncode}"
+            reason += ", e.g. the kernel's out-of-memory killer)" if proc.returncode == -9 else ")"
+    else:
+        reason = f"cell exceeded its timeout of {opts.timeout_s:g} s"
+    tail = log_path.read_text(encoding="utf-8", errors="replace")[-1500:]
+    row.update(
+        {
+            "status": status,
+            "error_class": "Timeout" if status == "failed:timeout" else "WorkerDied",
+            "error": f"{reason}\n{tail}",
+            "wall_s": round(time.monotonic() - t0, 3),
+            "ended_utc": utc_now(),
+        }
+    )
+    return row
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the worker's process group, then SIGKILL what is left after a grace period."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, KILL_GRACE_S)):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue

@@ -1,0 +1,60 @@
+"""Cell worker: ``python -m bench.worker CELL_DIR/job.json`` runs one cell in its own process.
+
+The parent (bench/runner) owns results.jsonl: the worker writes its row to
+``CELL_DIR/row-<attempt>.json`` (atomically) and progress to ``CELL_DIR/progress``. It dies
+with its parent (PR_SET_PDEATHSIG), so a killed matrix leaves no orphan training.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from bench.atomic import atomic_write_text
+from bench.plugins import load_plugins
+
+
+def _die_with_parent(parent_pid: int) -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def main(job_path: str) -> int:
+    job = json.loads(Path(job_path).read_text(encoding="utf-8"))
+    _die_with_parent(job["parent_pid"])
+    load_plugins()
+    from bench.cell import execute_cell, spec_from_dict
+
+    cell_dir = Path(job_path).parent
+    spec = spec_from_dict(job["spec"])
+    if spec.key != job["key"]:
+        raise SystemExit(f"cell key mismatch: job {job['key']} rebuilt as {spec.key}")
+    progress_file = cell_dir / "progress"
+
+    def on_progress(step: int, total: int, loss: float) -> None:
+        atomic_write_text(progress_file, json.dumps({"step": step, "total": total, "loss": loss}))
+
+    row = execute_cell(
+        spec,
+        Path(job["out_dir"]),
+        job["wandb"],
+        progress=False,
+        attempt=job["attempt"],
+        matrix=job["matrix"],
+        on_progress=on_progress,
+    )
+    atomic_write_text(cell_dir / f"row-{job['attempt']}.json", json.dumps(row, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

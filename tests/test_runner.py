@@ -1,0 +1,183 @@
+"""Matrix runner: failure isolation, exact status map, resume after SIGKILL, retry, W&B."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY_TRAIN = {"steps": 8, "batch_size": 8, "timing_warmup": 2, "timing_blocks": 3, "log_every": 2}
+TINY_TASK = {"length": 4, "min_length": 2, "n_symbols": 4, "eval_size": 16}
+
+
+def env(**extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ATTNBENCH_PLUGINS": "tests.fault_models",
+        "PYTHONPATH": str(ROOT),
+        "WANDB_MODE": "offline",
+        "WANDB_SILENT": "true",
+        **extra,
+    }
+
+
+def write_matrix(path: Path, models: list[str], seeds: list[int], timeout: float) -> Path:
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "name": "faults",
+                "models": models,
+                "seeds": seeds,
+                "timeout_s": timeout,
+                "train": TINY_TRAIN,
+                "model": {"lstm": {"d_model": 16, "n_layers": 1}},
+                "tasks": [{"name": "copy", "task": TINY_TASK}],
+            }
+        )
+    )
+    return path
+
+
+def cli(*args: str, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
+
+
+def rows(out: Path) -> list[dict]:
+    return [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+
+
+def test_fault_matrix_gives_exact_status_map_and_wandb_never_blocks(tmp_path):
+    models = ["lstm", "fault_raise", "fault_nan", "fault_oom", "fault_hang", "fault_exit"]
+    matrix = write_matrix(tmp_path / "m.yaml", models, [0], timeout=30)
+    out = tmp_path / "out"
+    # offline W&B with its server pointed at a closed local port: must not matter
+    proc = cli(
+        "matrix",
+        "run",
+        str(matrix),
+        "--out",
+        str(out),
+        "--wandb",
+        "offline",
+        env=env(WANDB_BASE_URL="http://127.0.0.1:9"),
+    )
+    output, _ = proc.communicate(timeout=400)
+    assert proc.returncode == 0, output
+    got = {r["model"]: r["status"] for r in rows(out)}
+    assert got == {
+        "lstm": "ok",
+        "fault_raise": "failed:exception",
+        "fault_nan": "failed:nan",
+        "fault_oom": "failed:oom",
+        "fault_hang": "failed:timeout",
+        "fault_exit": "failed:killed",
+    }
+    by_model = {r["model"]: r for r in rows(out)}
+    assert "deliberate exception" in by_model["fault_raise"]["error"]
+    assert "exited with code 7" in by_model["fault_exit"]["error"]
+    assert by_model["lstm"]["matrix"] == "faults" and by_model["lstm"]["token_acc"] is not None
+    assert list((out / "wandb").glob("offline-run-*"))
+    # status command sees the same map; rerunning runs nothing; retry adds attempt 2
+    status = cli("matrix", "status", str(out), env=env())
+    text, _ = status.communicate(timeout=60)
+    assert status.returncode == 0 and "failed:timeout" in text and "ok: 1" in text
+    again = cli(
+        "matrix",
+        "run",
+        str(matrix),
+        "--out",
+        str(out),
+        "--wandb",
+        "disabled",
+        "--only",
+        "model=lstm,fault_raise",
+        env=env(),
+    )
+    text, _ = again.communicate(timeout=120)
+    assert "0 to run" in text and len(rows(out)) == 6
+    retry = cli(
+        "matrix",
+        "run",
+        str(matrix),
+        "--out",
+        str(out),
+        "--wandb",
+        "disabled",
+        "--only",
+        "model=lstm,fault_raise",
+        "--retry-failed",
+        env=env(),
+    )
+    text, _ = retry.communicate(timeout=120)
+    assert retry.returncode == 0, text
+    attempts = [(r["model"], r["attempt"]) for r in rows(out)]
+    assert attempts.count(("fault_raise", 2)) == 1 and ("lstm", 2) not in attempts
+
+
+def test_sigkill_mid_matrix_then_resume_gives_each_row_once(tmp_path):
+    matrix = write_matrix(tmp_path / "m.yaml", ["lstm"], [0, 1, 2, 3], timeout=120)
+    out = tmp_path / "out"
+    proc = cli("matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", env=env())
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if (out / "results.jsonl").exists() and len(rows(out)) >= 1:
+            break
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = {r["key"] for r in rows(out)}
+    assert 1 <= len(first) < 4
+    time.sleep(1.0)  # the orphaned worker dies with its parent (PR_SET_PDEATHSIG)
+    leftover = subprocess.run(["pgrep", "-f", f"bench.worker {out}"], capture_output=True)
+    assert leftover.returncode == 1, "a worker outlived its killed parent"
+    resume = cli("matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", env=env())
+    text, _ = resume.communicate(timeout=300)
+    assert resume.returncode == 0, text
+    assert f"{len(first)} already done, {4 - len(first)} to run" in text
+    keys = [r["key"] for r in rows(out)]
+    assert len(keys) == len(set(keys)) == 4 and first <= set(keys)
+    assert all(r["status"] == "ok" for r in rows(out))
+
+
+def test_sigterm_stops_cell_writes_no_row_and_prints_resume(tmp_path):
+    matrix = write_matrix(tmp_path / "m.yaml", ["fault_hang"], [0], timeout=300)
+    out = tmp_path / "out"
+    proc = cli("matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", env=env())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(out.glob("cells/*/progress")):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, text
+    assert "Resume with:" in text and f"attnbench matrix run {matrix} --out {out}" in text
+    assert not (out / "results.jsonl").exists() or rows(out) == []
+
+
+@pytest.mark.parametrize(
+    "content", ['{"key": "a", "status": "ok", "attempt": 1}\n{"key": "b", "st']
+)
+def test_truncated_last_line_is_skipped_and_next_append_is_clean(tmp_path, content):
+    from bench.results import append_row, read_rows
+
+    path = tmp_path / "results.jsonl"
+    path.write_text(content)
+    with pytest.warns(UserWarning, match="truncated"):
+        assert [r["key"] for r in read_rows(path)] == ["a"]
+    append_row(path, {"key": "c", "status": "ok", "attempt": 1})
+    with pytest.warns(UserWarning):
+        assert [r["key"] for r in read_rows(path)] == ["a", "c"]
