@@ -35,6 +35,11 @@ class WandbMode(str, Enum):
     disabled = "disabled"
 
 
+class RunMode(str, Enum):
+    speed = "speed"
+    repro = "repro"
+
+
 class DeviceChoice(str, Enum):
     auto = "auto"
     cpu = "cpu"
@@ -60,13 +65,16 @@ def run(
     ),
     device: Annotated[DeviceChoice, typer.Option(help="Where to train.")] = DeviceChoice.auto,
     progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
+    mode: Annotated[
+        RunMode, typer.Option(help="speed, or repro: deterministic kernels and one thread.")
+    ] = RunMode.speed,
 ) -> None:
     """Train and evaluate one MODEL on one TASK; append a row to OUT/results.jsonl."""
     from bench.cell import make_spec, run_cell
     from bench.config import ConfigError
 
     try:
-        spec = make_spec(model, task, set_ or [], seed, device.value)
+        spec = make_spec(model, task, set_ or [], seed, device.value, mode.value)
     except ConfigError as err:
         raise typer.BadParameter(str(err)) from err
     if spec.model == "transformer" and spec.device == "cpu" and spec.model_cfg.attn_dropout > 0:

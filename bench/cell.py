@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from bench.config import ConfigError, TrainConfig, apply_sections, group_overrides
+from bench.flops import flops_per_token, gpu_peak_flops
 from bench.measure import (
     LossCurve,
     NonFiniteLossError,
@@ -86,11 +87,16 @@ SECTIONS = ("model", "task", "train")
 
 
 def make_spec(
-    model: str, task: str, overrides: list[str] | None = None, seed: int = 0, device: str = "auto"
+    model: str,
+    task: str,
+    overrides: list[str] | None = None,
+    seed: int = 0,
+    device: str = "auto",
+    mode: str = "speed",
 ) -> CellSpec:
     """Validate names, ``--set`` overrides and device; raise ConfigError before any training."""
     values = group_overrides(overrides or [], list(SECTIONS))
-    return spec_from_values(model, task, values, seed, device)
+    return spec_from_values(model, task, values, seed, device, mode=mode)
 
 
 def spec_from_dict(d: dict[str, Any]) -> CellSpec:
@@ -258,6 +264,7 @@ def _train_and_evaluate(
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
+    warnings.filterwarnings("ignore", ".*LeafSpec.*")
     warnings.filterwarnings("ignore", ".*Your `IterableDataset` has `__len__` defined.*")
     pl.seed_everything(spec.seed, workers=True, verbose=False)
     t = spec.train
@@ -291,15 +298,33 @@ def _train_and_evaluate(
     loader = DataLoader(TaskStream(task, t.batch_size, t.steps, spec.seed), batch_size=None)
     trainer.fit(Seq2SeqModule(model, t), train_dataloaders=loader)
     train_memory = memory.summary()
+    speed = timer.summary()
+    flops = _flops(spec, model, task, device, speed)
     metrics = evaluate(model, task, t.eval_batch_size, device)
     return {
         "n_params": n_params,
         **distance,
-        **timer.summary(),
+        **speed,
         **train_memory,
+        **flops,
         **metrics,
         **curve.summary(),
     }
+
+
+def _flops(
+    spec: CellSpec, model: torch.nn.Module, task: Task, device: torch.device, speed: dict[str, Any]
+) -> dict[str, Any]:
+    """FLOPs per target token on a typical training batch, and MFU on a known GPU."""
+    batch = task.sample(spec.train.batch_size, torch.Generator().manual_seed(spec.seed))
+    batch = batch._replace(
+        src=batch.src.to(device), tgt_in=batch.tgt_in.to(device), tgt_out=batch.tgt_out.to(device)
+    )
+    out: dict[str, Any] = flops_per_token(spec.model, spec.model_cfg, model, batch, task.vocab_size)
+    peak = gpu_peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
+    rate = speed.get("train_tgt_tokens_per_s")
+    out["mfu"] = out["flops_per_token_analytic"] * rate / peak if peak and rate else None
+    return out
 
 
 @torch.inference_mode()

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from bench.cell import SECTIONS, CellSpec, spec_from_values
+from bench.cell import MODES, SECTIONS, CellSpec, spec_from_values
 from bench.config import ConfigError
 from models import MODELS
 
@@ -68,6 +68,7 @@ class Matrix:
     source: str  # preset name or file path it came from
     timeout_s: float
     blocks: tuple[TaskBlock, ...]
+    mode: str = "speed"
 
     def cells(self, device: str = "auto") -> list[CellSpec]:
         """Every cell, validated (bad values raise ConfigError naming their YAML place)."""
@@ -88,7 +89,13 @@ class Matrix:
             where = f"{self.source}: tasks[{b_i}] ({self.blocks[b_i].name}), model {model}"
             try:
                 cell = spec_from_values(
-                    model, self.blocks[b_i].name, combo, seed, device, self.blocks[b_i].equal_params
+                    model,
+                    self.blocks[b_i].name,
+                    combo,
+                    seed,
+                    device,
+                    self.blocks[b_i].equal_params,
+                    self.mode,
                 )
             except ConfigError as err:
                 raise ConfigError(f"{where}: {err}") from err
@@ -173,12 +180,16 @@ def parse_matrix(data: Any, source: str) -> Matrix:
                 model_values={m: {**base_model.get(m, {}), **per_model.get(m, {})} for m in MODELS},
             )
         )
+    mode = top.get("mode", "speed")
+    if mode not in MODES:
+        raise ConfigError(f"{source}: mode {mode!r} is not one of: {', '.join(MODES)}")
     return Matrix(
         str(top.get("name", source)),
         str(top.get("description", "")),
         source,
         float(timeout),
         tuple(blocks),
+        mode,
     )
 
 
