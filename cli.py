@@ -84,6 +84,10 @@ def run(
         )
     os.environ.setdefault("WANDB_SILENT", "true")
     row = run_cell(spec, out, wandb.value, progress)
+    from bench.distributed import is_rank_zero
+
+    if not is_rank_zero():
+        return  # a DDP worker process: rank 0 reports
     _print_summary(row, out)
     if row["status"] != "ok":
         raise typer.Exit(1)

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from bench.config import ConfigError, TrainConfig, apply_sections, group_overrides
+from bench.config import ConfigError, TrainConfig, TrainerConfig, apply_sections, group_overrides
+from bench.distributed import RankSummary, data_rank, is_rank_zero
 from bench.flops import flops_per_token, gpu_peak_flops
 from bench.measure import (
     LossCurve,
@@ -48,6 +49,7 @@ class CellSpec:
     train: TrainConfig
     seed: int
     device: str  # resolved: "cpu" or "cuda"
+    trainer: TrainerConfig = TrainerConfig()
     equal_params: int | None = None  # the parameter target model_cfg was sized to, if any
     mode: str = "speed"  # "speed", or "repro": deterministic kernels, one thread
 
@@ -63,6 +65,7 @@ class CellSpec:
                 "model": dataclasses.asdict(self.model_cfg),
                 "task": dataclasses.asdict(self.task_cfg),
                 "train": dataclasses.asdict(self.train),
+                "trainer": dataclasses.asdict(self.trainer),
             },
         }
 
@@ -83,7 +86,7 @@ def resolve_device(device: str) -> str:
     return device
 
 
-SECTIONS = ("model", "task", "train")
+SECTIONS = ("model", "task", "train", "trainer")
 
 
 def make_spec(
@@ -128,7 +131,12 @@ def spec_from_values(
         _, task_cfg_cls = task_entry(task)
     except ValueError as err:
         raise ConfigError(str(err)) from err
-    sections = {"model": model_cfg_cls(), "task": task_cfg_cls(), "train": TrainConfig()}
+    sections = {
+        "model": model_cfg_cls(),
+        "task": task_cfg_cls(),
+        "train": TrainConfig(),
+        "trainer": TrainerConfig(),
+    }
     cfgs = apply_sections(values, sections)
     model_cfg = cfgs["model"]
     if equal_params is not None:
@@ -145,8 +153,9 @@ def spec_from_values(
         cfgs["train"],
         seed,
         resolve_device(device),
-        equal_params,
-        mode,
+        trainer=cfgs["trainer"],
+        equal_params=equal_params,
+        mode=mode,
     )
 
 
@@ -160,7 +169,8 @@ class TaskStream(IterableDataset):
         return self.steps
 
     def __iter__(self):  # noqa: ANN204
-        g = torch.Generator().manual_seed(self.seed)
+        # each DDP rank draws its own stream; rank 0 keeps the single-device stream
+        g = torch.Generator().manual_seed(self.seed + 7919 * data_rank())
         while True:
             yield self.task.sample(self.batch_size, g)
 
@@ -212,7 +222,7 @@ def execute_cell(
         torch.use_deterministic_algorithms(True, warn_only=False)
     row = base_row(spec, attempt, matrix)
     tracker = Tracker.start(
-        wandb_mode,
+        wandb_mode if is_rank_zero() else "disabled",
         out_dir,
         f"{spec.model}-{spec.task}-s{spec.seed}",
         spec.to_dict(),
@@ -238,7 +248,8 @@ def run_cell(
 ) -> dict[str, Any]:
     """Run one cell in this process and append exactly one row to ``out_dir/results.jsonl``."""
     row = execute_cell(spec, out_dir, wandb_mode, progress)
-    append_row(Path(out_dir) / RESULTS_FILE, row)
+    if is_rank_zero():  # other DDP ranks train but never write
+        append_row(Path(out_dir) / RESULTS_FILE, row)
     return row
 
 
@@ -280,14 +291,17 @@ def _train_and_evaluate(
     if on_progress is not None:
         listeners.append(lambda m, step: on_progress(step, t.steps, m["train/loss"]))
     curve = LossCurve(t.log_every, t.target_acc, listeners)
+    ranks = RankSummary(timer.summary, memory.summary)
     trainer = pl.Trainer(
         accelerator=spec.device,
-        devices=1,
+        devices=spec.trainer.devices,
+        num_nodes=spec.trainer.num_nodes,
+        strategy=spec.trainer.strategy,
         max_steps=t.steps,
         max_epochs=1,
         precision=t.precision,
         gradient_clip_val=t.grad_clip or None,
-        callbacks=[timer, curve],
+        callbacks=[timer, curve, ranks],
         logger=False,
         enable_checkpointing=False,
         enable_model_summary=False,
@@ -297,8 +311,10 @@ def _train_and_evaluate(
     )
     loader = DataLoader(TaskStream(task, t.batch_size, t.steps, spec.seed), batch_size=None)
     trainer.fit(Seq2SeqModule(model, t), train_dataloaders=loader)
+    if not trainer.is_global_zero:
+        return {"rank_zero": False}  # evaluation, FLOPs and the row belong to rank 0
     train_memory = memory.summary()
-    speed = timer.summary()
+    speed = {**timer.summary(), **ranks.summary}
     flops = _flops(spec, model, task, device, speed)
     metrics = evaluate(model, task, t.eval_batch_size, device)
     return {

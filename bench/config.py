@@ -63,6 +63,35 @@ class TrainConfig:
             )
 
 
+STRATEGIES = ("auto", "ddp")
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """Where a cell trains: devices, nodes and the Lightning strategy (DDP for multi-device)."""
+
+    devices: int = 1
+    """Devices per node (GPUs, or CPU processes with the gloo backend)."""
+    num_nodes: int = 1
+    """Nodes (launch with torchrun or under SLURM, as Lightning documents)."""
+    strategy: str = "auto"
+    """Lightning strategy: auto (one device) or ddp."""
+
+    def __post_init__(self) -> None:
+        if self.devices < 1 or self.num_nodes < 1:
+            raise ValueError("trainer.devices and trainer.num_nodes must be >= 1")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(
+                f"trainer.strategy={self.strategy!r} is not one of: {', '.join(STRATEGIES)}"
+            )
+        if self.devices * self.num_nodes > 1 and self.strategy != "ddp":
+            raise ValueError("more than one device needs trainer.strategy=ddp")
+
+    @property
+    def world_size(self) -> int:
+        return self.devices * self.num_nodes
+
+
 class ConfigError(ValueError):
     """Bad configuration input; the message names the bad value and the valid choices."""
 

@@ -30,7 +30,10 @@ def _die_with_parent(parent_pid: int) -> None:
 
 def main(job_path: str) -> int:
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
-    _die_with_parent(job["parent_pid"])
+    from bench.distributed import is_rank_zero
+
+    if is_rank_zero():  # DDP ranks > 0 are children of rank 0, not of the runner
+        _die_with_parent(job["parent_pid"])
     load_plugins()
     from bench.cell import execute_cell, spec_from_dict
 
@@ -41,7 +44,10 @@ def main(job_path: str) -> int:
     progress_file = cell_dir / "progress"
 
     def on_progress(step: int, total: int, loss: float) -> None:
-        atomic_write_text(progress_file, json.dumps({"step": step, "total": total, "loss": loss}))
+        if is_rank_zero():
+            atomic_write_text(
+                progress_file, json.dumps({"step": step, "total": total, "loss": loss})
+            )
 
     row = execute_cell(
         spec,
@@ -52,7 +58,8 @@ def main(job_path: str) -> int:
         matrix=job["matrix"],
         on_progress=on_progress,
     )
-    atomic_write_text(cell_dir / f"row-{job['attempt']}.json", json.dumps(row, default=str))
+    if is_rank_zero():
+        atomic_write_text(cell_dir / f"row-{job['attempt']}.json", json.dumps(row, default=str))
     return 0
 
 

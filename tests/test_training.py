@@ -161,3 +161,52 @@ def test_step_timer_excludes_warmup_and_counts_blocks(monkeypatch):
     assert s["timing_block_steps"] == 5 and s["timing_n_blocks"] == 4
     assert s["timing_warmup_steps"] == 5
     assert s["train_tgt_tokens_per_s"] > 0 and s["train_speed_enough_blocks"] is False
+
+
+def test_ddp_two_cpu_processes_write_exactly_one_row(tmp_path):
+    """Lightning DDP on the gloo backend: 2 processes train, rank 0 alone writes."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "ddp"
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli",
+        "run",
+        "lstm",
+        "copy",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--wandb",
+        "disabled",
+        "--no-progress",
+        "--set",
+        "trainer.devices=2",
+        "--set",
+        "trainer.strategy=ddp",
+        *[a for s in TINY_SETS["lstm"] + QUICK for a in ("--set", s)],
+    ]
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=__import__("pathlib").Path(__file__).resolve().parent.parent,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert len(lines) == 1
+    row = json.loads(lines[0])
+    assert row["status"] == "ok" and row["world_size"] == 2
+    assert row["train_tgt_tokens_per_s_global"] > row["train_tgt_tokens_per_s_per_device"] > 0
+    assert row["config"]["trainer"] == {"devices": 2, "num_nodes": 1, "strategy": "ddp"}
+
+
+def test_multi_device_needs_ddp():
+    from bench.config import ConfigError
+
+    with pytest.raises(ConfigError, match="more than one device needs trainer.strategy=ddp"):
+        make_spec("lstm", "copy", ["trainer.devices=2"])
