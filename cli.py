@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import os
 from enum import Enum
@@ -38,6 +39,11 @@ class WandbMode(str, Enum):
 class RunMode(str, Enum):
     speed = "speed"
     repro = "repro"
+
+
+class Launcher(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 class DeviceChoice(str, Enum):
@@ -223,6 +229,15 @@ def matrix_run(
     retry_failed: Annotated[
         bool, typer.Option(help="Run failed cells again as a new attempt.")
     ] = False,
+    launcher: Annotated[
+        Launcher, typer.Option(help="local: cells one by one here; ray: Ray tasks on a cluster.")
+    ] = Launcher.local,
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster: auto or HOST:PORT (default: a local one).")
+    ] = None,
+    cpus_per_cell: Annotated[
+        float | None, typer.Option(help="Ray: CPUs each cell reserves (default: a whole node).")
+    ] = None,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
     from bench.atomic import atomic_write_text
@@ -230,6 +245,8 @@ def matrix_run(
     from bench.runner import RunOptions, pending_cells, run_cells
     from bench.tracking import resolve_mode
 
+    if launcher is Launcher.ray and importlib.util.find_spec("ray") is None:
+        raise typer.BadParameter("--launcher ray needs Ray: pip install -e '.[ray]'")
     matrix, cells = _load_cells(ref, device.value, only)
     out = out or Path("runs") / matrix.name
     todo = pending_cells(cells, out, retry_failed)
@@ -258,7 +275,12 @@ def matrix_run(
     opts = RunOptions(out, mode, timeout or matrix.timeout_s, retry_failed, matrix.name)
     try:
         with MatrixDisplay(len(todo), console) as display:
-            outcome = run_cells(todo, opts, display.event)
+            if launcher is Launcher.ray:
+                from bench.ray_launcher import run_cells_ray
+
+                outcome = run_cells_ray(todo, opts, display.event, address, cpus_per_cell)
+            else:
+                outcome = run_cells(todo, opts, display.event)
     except KeyboardInterrupt:
         console.print(
             "[yellow]interrupted:[/] the running cell was stopped and wrote no row. Resume with:"
@@ -266,6 +288,8 @@ def matrix_run(
         typer.echo(  # plain, unwrapped: copy-pasteable
             f"  attnbench matrix run {ref} --out {out}"
             + "".join(f" --only {o}" for o in only or [])
+            + (" --launcher ray" + (f" --address {address}" if address else ""))
+            * (launcher is Launcher.ray)
         )
         raise typer.Exit(130) from None
     console.print(

@@ -108,7 +108,7 @@ def run_cells(
     notify = on_event or (lambda kind, cell, info: None)
     states = cell_states(opts.out_dir)
     outcome = Outcome()
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
     try:
         for cell in cells:
             attempt = states.get(cell.key, CellState()).attempts + 1
@@ -122,7 +122,7 @@ def run_cells(
     return outcome
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
+def raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 

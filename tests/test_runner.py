@@ -181,3 +181,33 @@ def test_truncated_last_line_is_skipped_and_next_append_is_clean(tmp_path, conte
     append_row(path, {"key": "c", "status": "ok", "attempt": 1})
     with pytest.warns(UserWarning):
         assert [r["key"] for r in read_rows(path)] == ["a", "c"]
+
+
+def test_ray_launcher_gives_the_same_rows_as_local(tmp_path):
+    pytest.importorskip("ray")
+    matrix = write_matrix(
+        tmp_path / "m.yaml", ["lstm", "fault_raise", "fault_exit"], [0], timeout=120
+    )
+    results = {}
+    for launcher in ("local", "ray"):
+        out = tmp_path / launcher
+        proc = cli(
+            "matrix",
+            "run",
+            str(matrix),
+            "--out",
+            str(out),
+            "--wandb",
+            "disabled",
+            "--launcher",
+            launcher,
+            "--cpus-per-cell",
+            "1",
+            env=env(RAY_ADDRESS=""),
+        )
+        text, _ = proc.communicate(timeout=400)
+        assert proc.returncode == 0, text
+        results[launcher] = {(r["key"], r["status"]) for r in rows(out)}
+        assert len(rows(out)) == 3
+    assert results["ray"] == results["local"]
+    assert {s for _, s in results["ray"]} == {"ok", "failed:exception", "failed:killed"}

@@ -1,0 +1,116 @@
+"""Fan a matrix out over a Ray cluster: one Ray task per cell, rows written by the driver.
+
+Each Ray task runs its cell exactly as the local launcher does (a worker subprocess with a
+timeout), and returns the row; only the driver appends to ``results.jsonl``, so resume,
+retry and ``matrix status`` work unchanged. Each task asks for the resources its cell
+needs (all of a node's CPUs for a CPU cell by default, ``trainer.devices`` GPUs for a
+CUDA cell), so timed cells never share a device. A Ray worker that dies yields a
+``failed:killed`` row and the matrix goes on. Ray is optional: ``pip install -e '.[ray]'``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench.cell import RESULTS_FILE, CellSpec, base_row, utc_now
+from bench.results import append_row
+from bench.runner import (
+    CellState,
+    Outcome,
+    RunOptions,
+    cell_states,
+    raise_interrupt,
+    run_in_subprocess,
+)
+
+
+def _run_remote(spec: dict[str, Any], key: str, attempt: int, opts: dict[str, Any]) -> dict:
+    """Body of the Ray task: rebuild the cell and run it in a worker subprocess."""
+    from bench.cell import spec_from_dict
+    from bench.plugins import load_plugins
+
+    load_plugins()
+    cell = spec_from_dict(spec)
+    if cell.key != key:
+        raise RuntimeError(f"cell key mismatch on the Ray worker: {key} rebuilt as {cell.key}")
+    run_opts = RunOptions(**{**opts, "out_dir": Path(opts["out_dir"])})
+    return run_in_subprocess(cell, attempt, run_opts)
+
+
+def resources(cell: CellSpec, cpus_per_cell: float | None) -> dict[str, float]:
+    """Ray resources a cell needs."""
+    if cell.device == "cuda":
+        return {"num_gpus": cell.trainer.devices, "num_cpus": cpus_per_cell or 1}
+    return {"num_gpus": 0, "num_cpus": cpus_per_cell or float(os.cpu_count() or 1)}
+
+
+def run_cells_ray(
+    cells: list[CellSpec],
+    opts: RunOptions,
+    on_event: Callable[[str, CellSpec, dict[str, Any]], None] | None = None,
+    address: str | None = None,
+    cpus_per_cell: float | None = None,
+) -> Outcome:
+    """Run ``cells`` as Ray tasks; append each row as its task finishes."""
+    try:
+        import ray
+    except ImportError as err:
+        raise RuntimeError("--launcher ray needs Ray: pip install -e '.[ray]'") from err
+    notify = on_event or (lambda kind, cell, info: None)
+    if not ray.is_initialized():
+        env = {k: v for k, v in os.environ.items() if k.startswith(("ATTNBENCH_", "WANDB_"))}
+        ray.init(
+            address=address,
+            include_dashboard=False,
+            log_to_driver=False,
+            runtime_env={"env_vars": env} if env else None,
+        )
+    remote = ray.remote(max_retries=0)(_run_remote)
+    states = cell_states(opts.out_dir)
+    opts_dict = {**asdict(opts), "out_dir": str(opts.out_dir)}
+    pending: dict[Any, tuple[CellSpec, int]] = {}
+    for cell in cells:
+        attempt = states.get(cell.key, CellState()).attempts + 1
+        ref = remote.options(**resources(cell, cpus_per_cell)).remote(
+            cell.to_dict(), cell.key, attempt, opts_dict
+        )
+        pending[ref] = (cell, attempt)
+    outcome = Outcome()
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            for ref in done:
+                cell, attempt = pending.pop(ref)
+                try:
+                    row = ray.get(ref)
+                except Exception as err:  # the Ray worker or its node died
+                    row = _killed_row(cell, attempt, opts, err)
+                append_row(opts.out_dir / RESULTS_FILE, row)
+                outcome.rows.append(row)
+                notify("done", cell, row)
+    except BaseException:
+        for ref in pending:  # Ctrl-C / SIGTERM: stop every queued and running cell
+            ray.cancel(ref, force=True)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return outcome
+
+
+def _killed_row(cell: CellSpec, attempt: int, opts: RunOptions, err: Exception) -> dict:
+    row = base_row(cell, attempt, opts.matrix_name)
+    row.update(
+        {
+            "status": "failed:killed",
+            "error_class": type(err).__name__,
+            "error": f"Ray task failed: {err}"[-2000:],
+            "ended_utc": utc_now(),
+        }
+    )
+    return row
