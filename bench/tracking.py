@@ -99,10 +99,9 @@ class Tracker:
             )
             return cls(run)
         except Exception as err:  # W&B must never fail a benchmark cell
-            warnings.warn(
-                f"W&B ({mode}) could not start, continuing without it: {err}", stacklevel=2
-            )
-            return cls(None)
+            message = f"W&B ({mode}) could not start, continuing without it: {err}"
+            warnings.warn(message, stacklevel=2)
+            return cls(None, message)
 
     def log(self, metrics: dict[str, Any], step: int) -> None:
         if self.run is not None:
