@@ -90,7 +90,7 @@ def run(
         )
     os.environ.setdefault("WANDB_SILENT", "true")
     row = run_cell(spec, out, wandb.value, progress)
-    from bench.distributed import is_rank_zero
+    from bench.rank import is_rank_zero
 
     if not is_rank_zero():
         return  # a DDP worker process: rank 0 reports

@@ -17,7 +17,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from bench.config import ConfigError, TrainConfig, TrainerConfig, apply_sections, group_overrides
-from bench.distributed import RankSummary, data_rank, is_rank_zero
+from bench.distributed import RankSummary, data_rank
 from bench.flops import flops_per_token, gpu_peak_flops
 from bench.measure import (
     LossCurve,
@@ -27,6 +27,7 @@ from bench.measure import (
     quartiles,
     sync_device,
 )
+from bench.rank import is_rank_zero
 from bench.results import append_row, bench_version, cell_key, git_state, versions
 from bench.tracking import Tracker
 from models import beam_search, build_model, greedy_decode, model_entry

@@ -1,24 +1,9 @@
-"""Multi-device cells (Lightning DDP): which process is rank 0, and cross-rank summaries.
-
-Lightning's DDP launcher re-runs the command in one process per extra device (setting
-LOCAL_RANK/NODE_RANK); torchrun sets RANK; SLURM sets SLURM_PROCID. Only global rank 0
-writes the results row and the W&B run.
-"""
+"""Multi-device cells (Lightning DDP): per-rank data streams and cross-rank summaries."""
 
 from __future__ import annotations
 
-import os
-
 import lightning.pytorch as pl
 import torch
-
-
-def is_rank_zero() -> bool:
-    """True in the process that owns results (also in every single-device run)."""
-    for var in ("RANK", "SLURM_PROCID"):
-        if var in os.environ:
-            return int(os.environ[var]) == 0
-    return int(os.environ.get("LOCAL_RANK", 0)) == 0 and int(os.environ.get("NODE_RANK", 0)) == 0
 
 
 def data_rank() -> int:

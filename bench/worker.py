@@ -30,7 +30,7 @@ def _die_with_parent(parent_pid: int) -> None:
 
 def main(job_path: str) -> int:
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
-    from bench.distributed import is_rank_zero
+    from bench.rank import is_rank_zero
 
     if is_rank_zero():  # DDP ranks > 0 are children of rank 0, not of the runner
         _die_with_parent(job["parent_pid"])

@@ -142,8 +142,13 @@ def test_sigkill_mid_matrix_then_resume_gives_each_row_once(tmp_path):
     proc.wait()
     first = {r["key"] for r in rows(out)}
     assert 1 <= len(first) < 4
-    time.sleep(1.0)  # the orphaned worker dies with its parent (PR_SET_PDEATHSIG)
-    leftover = subprocess.run(["pgrep", "-f", f"bench.worker {out}"], capture_output=True)
+    # the orphaned worker dies with its parent (PR_SET_PDEATHSIG, or its start-up check)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        leftover = subprocess.run(["pgrep", "-f", f"bench.worker {out}"], capture_output=True)
+        if leftover.returncode == 1:
+            break
+        time.sleep(0.2)
     assert leftover.returncode == 1, "a worker outlived its killed parent"
     resume = cli("matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", env=env())
     text, _ = resume.communicate(timeout=300)
