@@ -19,7 +19,7 @@ class CopyConfig:
     length: int = 16
     """Longest sequence to copy."""
     min_length: int = 8
-    """Shortest sequence; lengths are uniform in [min_length, length], so batches are padded."""
+    """Shortest sequence; lengths are uniform in [min_length, length]. 0: always ``length``."""
     n_symbols: int = 16
     """Alphabet size (the vocabulary adds PAD, BOS and EOS)."""
     eval_size: int = 512
@@ -28,9 +28,9 @@ class CopyConfig:
     def __post_init__(self) -> None:
         if self.length < 1:
             raise ValueError(f"task.length must be >= 1, got {self.length}")
-        if not 1 <= self.min_length <= self.length:
+        if not 0 <= self.min_length <= self.length:
             raise ValueError(
-                f"task.min_length must be in [1, length={self.length}], got {self.min_length}"
+                f"task.min_length must be in [0, length={self.length}], got {self.min_length}"
             )
         if self.n_symbols < 2:
             raise ValueError(f"task.n_symbols must be >= 2, got {self.n_symbols}")
@@ -54,7 +54,8 @@ class CopyTask:
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         """n examples; padded to this batch's longest sequence, not the task maximum."""
         c = self.cfg
-        lengths = torch.randint(c.min_length, c.length + 1, (n,), generator=generator)
+        shortest = c.min_length or c.length  # 0: fixed length (speed and memory sweeps)
+        lengths = torch.randint(shortest, c.length + 1, (n,), generator=generator)
         S = int(lengths.max())
         symbols = torch.randint(N_SPECIAL, self.vocab_size, (n, S), generator=generator)
         real = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # (n,S)

@@ -72,8 +72,14 @@ def test_registry_and_errors():
 
 
 @pytest.mark.parametrize(
-    "bad", [{"length": 0}, {"min_length": 20, "length": 10}, {"n_symbols": 1}, {"eval_size": 0}]
+    "bad", [{"length": 0}, {"min_length": 20, "length": 10}, {"n_symbols": 1}, {"eval_size": 0}, {"min_length": -1}]
 )
 def test_config_validation(bad):
     with pytest.raises(ValueError):
         CopyConfig(**bad)
+
+
+def test_min_length_zero_means_fixed_length():
+    task = CopyTask(CopyConfig(length=12, min_length=0), seed=0)
+    b = sample(task, n=16)
+    assert (b.src.ne(PAD).sum(1) == 12).all()
