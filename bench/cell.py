@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from bench.attention import attention_maps, save_attention
 from bench.config import ConfigError, TrainConfig, TrainerConfig, apply_sections, group_overrides
 from bench.distributed import RankSummary, data_rank
 from bench.flops import flops_per_token, gpu_peak_flops
@@ -318,6 +319,12 @@ def _train_and_evaluate(
     speed = {**timer.summary(), **ranks.summary}
     flops = _flops(spec, model, task, device, speed)
     metrics = evaluate(model, task, t.eval_batch_size, device)
+    save_attention(
+        out_dir / "cells" / spec.key / "attention.json",
+        spec.model,
+        spec.task,
+        attention_maps(model, task, t.eval_batch_size, device),
+    )
     return {
         "n_params": n_params,
         **distance,

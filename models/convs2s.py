@@ -104,13 +104,16 @@ class Attention(nn.Module):
         super().__init__()
         self.in_proj = _linear(cfg.d_hidden, cfg.d_embed, 0.0, cfg.weight_norm)
         self.out_proj = _linear(cfg.d_embed, cfg.d_hidden, 0.0, cfg.weight_norm)
+        self.recorded: list[Tensor] | None = None  # see models.seq2seq.record_attention
 
     def forward(self, x: Tensor, tgt_emb: Tensor, enc: dict) -> Tensor:
         """x (B,T,h) GLU output, tgt_emb (B,T,e) -> (B,T,h) with the attended context added."""
         d = (self.in_proj(x) + tgt_emb) * SQRT_HALF  # (B,T,e)
         scores = d @ enc["keys"].transpose(1, 2)  # (B,T,S)
-        scores = scores.masked_fill(enc["pad"].unsqueeze(1), float("-inf"))
-        context = scores.softmax(-1) @ enc["values"]  # (B,T,e)
+        weights = scores.masked_fill(enc["pad"].unsqueeze(1), float("-inf")).softmax(-1)
+        if self.recorded is not None:
+            self.recorded.append(weights.detach())
+        context = weights @ enc["values"]  # (B,T,e)
         context = context * enc["scale"]  # s * sqrt(1/s): undo the shrinking of the average
         return (self.out_proj(context) + x) * SQRT_HALF
 

@@ -86,6 +86,7 @@ class LSTMSeq2Seq(Seq2Seq):
         self.attn_in = nn.Linear(d, d, bias=False)  # W_a of the "general" score h_t^T W_a s_j
         self.attn_out = nn.Linear(2 * d, d, bias=False)  # W_c: h~_t = tanh(W_c [c_t; h_t])
         self.out = nn.Linear(d, vocab_size, bias=False)
+        self.recorded: list[Tensor] | None = None  # see models.seq2seq.record_attention
         embeddings = dict.fromkeys((self.src_embed, self.tgt_embed))  # ordered: seeded init
         for emb in embeddings:
             nn.init.uniform_(emb.weight, -0.1, 0.1)
@@ -114,8 +115,10 @@ class LSTMSeq2Seq(Seq2Seq):
     def _attend(self, h_top: Tensor, enc: dict) -> Tensor:
         """h_top (B,T,d) -> attentional vectors h~ (B,T,d)."""
         scores = h_top @ enc["keys"].transpose(1, 2)  # (B,T,S)
-        scores = scores.masked_fill(enc["pad"].unsqueeze(1), float("-inf"))
-        context = scores.softmax(-1) @ enc["values"]  # (B,T,d)
+        weights = scores.masked_fill(enc["pad"].unsqueeze(1), float("-inf")).softmax(-1)
+        if self.recorded is not None:
+            self.recorded.append(weights.detach())
+        context = weights @ enc["values"]  # (B,T,d)
         return torch.tanh(self.attn_out(torch.cat([context, h_top], dim=-1)))
 
     def init_state(self, enc: dict) -> dict:

@@ -12,6 +12,8 @@ search can reorder them generically with :func:`select`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -29,6 +31,24 @@ def select(tree: Tree, index: Tensor) -> Tree:
     if isinstance(tree, (list, tuple)):
         return type(tree)(select(v, index) for v in tree)
     return tree
+
+
+@contextmanager
+def record_attention(model: nn.Module) -> Iterator[dict[str, list[Tensor]]]:
+    """Collect attention weights during the forward passes inside the block.
+
+    Yields {module name: [weights per call]}; the model itself is "model". Modules opt in
+    with a ``recorded`` attribute (None when not recording).
+    """
+    maps: dict[str, list[Tensor]] = {}
+    modules = [(n or "model", m) for n, m in model.named_modules() if hasattr(m, "recorded")]
+    for name, module in modules:
+        module.recorded = maps.setdefault(name, [])
+    try:
+        yield maps
+    finally:
+        for _, module in modules:
+            module.recorded = None
 
 
 class Seq2Seq(nn.Module):

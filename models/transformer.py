@@ -90,6 +90,7 @@ class MultiHeadAttention(nn.Module):
         self.q_proj = nn.Linear(d_model, d_model)
         self.kv_proj = nn.Linear(d_model, 2 * d_model)
         self.out_proj = nn.Linear(d_model, d_model)
+        self.recorded: list[Tensor] | None = None  # see models.seq2seq.record_attention
 
     def _heads(self, x: Tensor) -> Tensor:  # (B, T, d) -> (B, h, T, d/h)
         B, T, d = x.shape
@@ -108,8 +109,22 @@ class MultiHeadAttention(nn.Module):
         """q (B,h,Tq,dh), k/v (B,h,Tk,dh), keep (B,1,1,Tk) bool -> (B,Tq,d)."""
         p = self.attn_dropout if self.training else 0.0
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=p, is_causal=causal)
+        if self.recorded is not None:  # inspection only: SDPA does not return its weights
+            self.recorded.append(attention_weights(q, k, keep, causal))
         B, h, T, dh = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(B, T, h * dh))
+
+
+def attention_weights(q: Tensor, k: Tensor, keep: Tensor | None, causal: bool) -> Tensor:
+    """The softmax weights SDPA applies: (B,h,Tq,Tk), for inspection."""
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.size(-1))
+    if keep is not None:
+        scores = scores.masked_fill(~keep, float("-inf"))
+    if causal:
+        Tq, Tk = scores.shape[-2:]
+        future = torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).triu(1)
+        scores = scores.masked_fill(future, float("-inf"))
+    return scores.softmax(-1).detach()
 
 
 class FeedForward(nn.Sequential):

@@ -148,3 +148,22 @@ def test_convs2s_rejects_too_long_input():
     model = build_model("convs2s", TINY["convs2s"], VOCAB)
     with pytest.raises(ValueError, match="max_positions=64"):
         model(torch.ones(1, 65, dtype=torch.long) * 3, torch.ones(1, 3, dtype=torch.long))
+
+
+def test_recorded_attention_is_a_distribution_over_real_positions(tiny_model):
+    from models.seq2seq import record_attention
+
+    _, model = tiny_model
+    src, tgt = random_pair()
+    with record_attention(model) as maps:
+        out = model(src, tgt)
+    assert maps and all(calls for calls in maps.values())
+    torch.testing.assert_close(model(src, tgt), out)  # recording changes nothing
+    assert all(m.recorded is None for m in model.modules() if hasattr(m, "recorded"))
+    for name, calls in maps.items():
+        w = torch.cat(calls, dim=-2)
+        torch.testing.assert_close(w.sum(-1), torch.ones_like(w.sum(-1)))
+        if w.size(-1) == src.size(1):  # attends over the source: pads get no weight
+            assert (w[0, ..., -3:] == 0).all(), name
+        if "self_attn" in name and name.startswith("decoder"):
+            assert (w.triu(1) == 0).all(), name  # causal
