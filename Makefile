@@ -3,10 +3,9 @@ PY      ?= python3
 VENV    ?= .venv
 BIN     := $(VENV)/bin
 OUT     ?= runs/quick
-MODELS  ?= transformer lstm convs2s
 export WANDB_MODE ?= offline
 
-.PHONY: bench test lint clean
+.PHONY: bench test lint clean corpus-packages
 
 $(BIN)/attnbench: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -15,10 +14,16 @@ $(BIN)/attnbench: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	touch $@
 
-bench: $(BIN)/attnbench
-	for m in $(MODELS); do \
-	  $(BIN)/attnbench run $$m copy --out $(OUT) --progress || echo "cell $$m failed (row recorded)"; \
-	done
+# The translation corpus (KJV English + Reina-Valera 1909 Spanish) comes from Debian packages.
+corpus-packages:
+	@if dpkg -s sword-text-kjv sword-text-sparv >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends sword-text-kjv sword-text-sparv >/dev/null; \
+	else echo "note: install sword-text-kjv sword-text-sparv (apt) for the translate task"; fi
+
+bench: $(BIN)/attnbench corpus-packages
+	$(BIN)/attnbench matrix run quick --out $(OUT)
 	$(BIN)/attnbench report $(OUT)
 
 test: $(BIN)/attnbench
