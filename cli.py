@@ -159,14 +159,68 @@ def tasks() -> None:
 def report(
     directory: Annotated[Path, typer.Argument(help="Run directory holding results.jsonl.")],
 ) -> None:
-    """Summarise DIRECTORY/results.jsonl into DIRECTORY/report.md."""
-    from reports.summary import write_summary
+    """Write DIRECTORY/report.md and a self-contained DIRECTORY/report.html from its rows."""
+    from reports.build import write_report
 
-    if not (directory / "results.jsonl").exists():
+    written = _with_warnings(write_report, _results_dir(directory))
+    console.print(_claims_table(written.claims))
+    console.print(
+        f"written {written.markdown} (figures in {written.markdown.parent / 'report_figures'}) "
+        f"and {written.html}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def claims(
+    directory: Annotated[Path, typer.Argument(help="Run directory holding results.jsonl.")],
+) -> None:
+    """Judge the paper's claims on DIRECTORY's rows: PASS, FAIL or INCONCLUSIVE, with numbers."""
+    from reports.claims import claims_table
+    from reports.rows import load_results
+
+    df = _with_warnings(load_results, _results_dir(directory))
+    console.print(_claims_table(claims_table(df)))
+
+
+def _results_dir(directory: Path) -> Path:
+    if not (directory / "results.jsonl").is_file():
         raise typer.BadParameter(f"no results.jsonl in {directory}", param_hint="DIRECTORY")
-    path, text = write_summary(directory)
-    console.print(text)
-    console.print(f"written {path}")
+    return directory
+
+
+def _with_warnings(fn, *args):  # noqa: ANN001, ANN202
+    """Call fn, printing its warnings (e.g. a truncated results line) instead of hiding them."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            out = fn(*args)
+        except ValueError as err:  # e.g. no complete rows
+            raise typer.BadParameter(str(err), param_hint="DIRECTORY") from err
+    for w in caught:
+        console.print(f"[yellow]warning:[/] {w.message}", soft_wrap=True)
+    return out
+
+
+def _claims_table(frame) -> Table:  # noqa: ANN001
+    """A rich table of ``reports.claims.claims_table`` rows, verdicts coloured."""
+    from rich.markup import escape
+
+    style = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "yellow"}
+    table = Table(title="claims of 'Attention Is All You Need', judged on these rows", expand=True)
+    table.add_column("claim", no_wrap=True)
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("numbers", overflow="fold", ratio=2)
+    table.add_column("predicate", overflow="fold", ratio=1)
+    for r in frame.itertuples(index=False):
+        numbers = escape(r.numbers)
+        if r.missing:
+            numbers += f"\n[yellow]missing:[/] {escape(r.missing)}"
+        verdict = f"[{style.get(r.verdict, 'default')}]{r.verdict}[/]"
+        table.add_row(r.claim, verdict, numbers, escape(r.predicate))
+    return table
 
 
 matrix_app = typer.Typer(

@@ -1,0 +1,49 @@
+"""Where and with what the rows were produced: device, threads, versions, code, dates."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+LIBRARIES = ("python", "torch", "lightning", "wandb", "sacrebleu", "pandas", "attnbench")
+
+
+def _values(s: pd.Series) -> str:
+    """Distinct values with their row counts when there are several (mixed runs stand out)."""
+    vc = s.dropna().map(_text).value_counts()
+    if vc.empty:
+        return "not recorded"
+    if len(vc) == 1:
+        return str(vc.index[0])
+    return "MIXED: " + ", ".join(f"{v} ({n} rows)" for v, n in vc.items())
+
+
+def _text(v: object) -> str:
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def environment_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One line per property; several distinct values are all listed, marked MIXED."""
+    versions = df["versions"].map(lambda v: v if isinstance(v, dict) else {})
+    sha = df["git_sha"].fillna("unknown").astype(str).str[:12] + df["git_dirty"].map(
+        lambda d: " (dirty)" if d is True else ""
+    )
+    started = pd.to_datetime(df["started_utc"], errors="coerce", utc=True)
+    ended = pd.to_datetime(df["ended_utc"], errors="coerce", utc=True)
+    dates = "not recorded"
+    if started.notna().any() or ended.notna().any():
+        first = started.min() if started.notna().any() else ended.min()
+        last = ended.max() if ended.notna().any() else started.max()
+        dates = f"{first:%Y-%m-%d %H:%M} – {last:%Y-%m-%d %H:%M} UTC"
+    items = [
+        ("rows (latest attempt per cell)", str(len(df))),
+        ("matrix", _values(df["matrix"])),
+        ("device", _values(df["device"])),
+        ("device name", _values(df["device_name"])),
+        ("threads", _values(df["threads"])),
+        ("mode", _values(df["mode"])),
+        *[(lib, _values(versions.map(lambda v, k=lib: v.get(k)))) for lib in LIBRARIES],
+        ("git sha", _values(sha)),
+        ("benchmark version", _values(df["bench_version"])),
+        ("dates", dates),
+    ]
+    return pd.DataFrame(items, columns=["property", "value"])

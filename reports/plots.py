@@ -1,0 +1,119 @@
+"""Report figures as PNG bytes (matplotlib's object API: no pyplot state, no display needed)."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from reports.fit import PowerFit
+from reports.scaling import Series
+
+COLORS = {"transformer": "#1f77b4", "lstm": "#ff7f0e", "convs2s": "#2ca02c"}
+DPI = 90
+
+
+def color(model: str) -> str:
+    """The model's colour in every figure (others fall back to grey)."""
+    return COLORS.get(model, "#7f7f7f")
+
+
+def figure(width: float, height: float) -> Figure:
+    """A new figure (not registered with pyplot, so nothing to close)."""
+    return Figure(figsize=(width, height), layout="tight")
+
+
+def to_png(fig: Figure) -> bytes:
+    """Render ``fig`` as PNG."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=DPI)
+    return buf.getvalue()
+
+
+def loglog(
+    ser: dict[str, Series],
+    fits: dict[str, PowerFit | None],
+    ylabel: str,
+    title: str,
+    failed: dict[str, list[float]] | None = None,
+) -> bytes:
+    """Metric against length per model on log-log axes, with fitted power laws (dashed).
+
+    ``failed`` lengths (OOM, timeout, killed) are marked with an x on the top edge.
+    """
+    fig = figure(6.4, 4.0)
+    ax = fig.subplots()
+    for model, s in ser.items():
+        fit = fits.get(model)
+        label = model if fit is None else f"{model}: ∝ n^{fit.exponent:.2f} (R² {fit.r2:.2f})"
+        ax.plot(s.points["length"], s.points["value"], "o-", color=color(model), label=label)
+        if fit is not None:
+            xs = [fit.x_min, fit.x_max]
+            ax.plot(xs, [fit.predict(x) for x in xs], "--", color=color(model), alpha=0.6)
+    for model, lengths in (failed or {}).items():
+        for i, x in enumerate(lengths):
+            ax.plot(
+                x, 0.97, "x", color=color(model), ms=10, mew=2,
+                transform=ax.get_xaxis_transform(),
+                label=f"{model}: OOM/timeout" if i == 0 else None,
+            )  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("sequence length n")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return to_png(fig)
+
+
+def accuracy_vs_distance(stats: pd.DataFrame, task: str, metric: str) -> bytes:
+    """Median accuracy over seeds against distance per model; bars span min to max."""
+    fig = figure(6.4, 4.0)
+    ax = fig.subplots()
+    for model, g in stats.groupby("model", sort=False):
+        g = g.dropna(subset=["median"]).sort_values("distance")
+        if g.empty:
+            continue
+        err = [g["median"] - g["min"], g["max"] - g["median"]]
+        ax.errorbar(
+            g["distance"], g["median"], yerr=err, fmt="o-", capsize=3, color=color(model),
+            label=f"{model} (seeds: {int(g['n_ok'].min())}–{int(g['n_ok'].max())} ok)",
+        )  # fmt: skip
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("dependency distance")
+    ax.set_ylabel(f"{metric} (median, min–max over seeds)")
+    ax.set_title(f"{task}: accuracy against distance")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return to_png(fig)
+
+
+def learning_curves(rows: pd.DataFrame, task: str) -> bytes:
+    """Training loss against step and against wall time, one line per run, coloured by model."""
+    fig = figure(9.6, 3.8)
+    a1, a2 = fig.subplots(1, 2, sharey=True)
+    labelled: set[str] = set()
+    for _, r in rows.iterrows():
+        curve = r["curve"] if isinstance(r["curve"], dict) else {}
+        loss = curve.get("loss") or []
+        if not loss:
+            continue
+        label = None if r["model"] in labelled else r["model"]
+        labelled.add(r["model"])
+        style = "-" if r["ok"] else ":"
+        steps, times = curve.get("step") or [], curve.get("time_s") or []
+        if len(steps) == len(loss):
+            a1.plot(steps, loss, style, color=color(r["model"]), alpha=0.7, label=label)
+        if len(times) == len(loss):
+            a2.plot(times, loss, style, color=color(r["model"]), alpha=0.7)
+    a1.set_xlabel("step")
+    a2.set_xlabel("wall time (s)")
+    a1.set_ylabel("training loss")
+    for ax in (a1, a2):
+        ax.set_yscale("log")
+        ax.grid(True, alpha=0.3)
+    a1.legend(fontsize=8)
+    fig.suptitle(f"{task}: learning curves (dotted: failed runs)")
+    return to_png(fig)

@@ -1,0 +1,195 @@
+"""Results rows as a DataFrame: loading, latest attempts, derived columns and ok/total counts."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+RESULTS_FILE = "results.jsonl"
+PRESETS = ("quick", "scaling", "longrange", "translate", "paper")
+LONG_RANGE_TASKS = ("dependency", "recall")
+MODEL_ORDER = ("transformer", "lstm", "convs2s")
+FIELDS = (  # every report reads these; a row may lack any of them
+    "key", "attempt", "matrix", "status", "error_class", "model", "task", "seed", "device",
+    "device_name", "threads", "mode", "git_sha", "git_dirty", "bench_version", "started_utc",
+    "ended_utc", "wall_s", "seq_len", "distance", "width", "equal_params", "n_params",
+    "flops_per_token_analytic", "flops_per_token_counted", "train_tgt_tokens_per_s",
+    "train_tgt_tokens_per_s_q1", "train_tgt_tokens_per_s_q3", "train_speed_noisy",
+    "train_step_s", "infer_tgt_tokens_per_s", "infer_batch_latency_ms", "infer_batch_size",
+    "decode", "peak_mem_mb", "peak_mem_kind", "token_acc", "seq_acc", "answer_acc", "bleu",
+    "chrf", "sacrebleu_signature", "final_loss", "time_to_target_s", "steps_to_target",
+    "target_metric", "target_value", "curve", "examples", "config", "versions",
+)  # fmt: skip
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    """Complete JSON rows of ``path``; a truncated or corrupt line is skipped with a warning."""
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            warnings.warn(f"{path}:{n}: skipping a truncated or corrupt row", stacklevel=2)
+            continue
+        if isinstance(row, dict):
+            rows.append(row)
+    return rows
+
+
+def load_results(directory: Path) -> pd.DataFrame:
+    """Latest attempt of every cell in ``directory/results.jsonl``, normalised."""
+    return normalise(pd.DataFrame(read_jsonl(Path(directory) / RESULTS_FILE)))
+
+
+def normalise(df: pd.DataFrame) -> pd.DataFrame:
+    """Keep each key's latest attempt; add missing fields as None and derived columns.
+
+    Derived: ``ok`` (status is ok), ``length`` (seq_len, else config.task.length),
+    ``distance`` and ``width`` (from the config when the row lacks them), ``primary``
+    (the task's headline quality metric) and ``config_id`` (the config without the seed:
+    rows sharing it are seeds of one cell).
+    """
+    df = df.copy()
+    for col in FIELDS:
+        if col not in df:
+            df[col] = None
+    df = _latest_attempts(df)
+    df["status"] = df["status"].fillna("failed:unknown")
+    df["ok"] = df["status"].eq("ok")
+    cfg = df["config"].map(lambda c: c if isinstance(c, dict) else {})
+    task_cfg = cfg.map(lambda c: c.get("task") or {})
+    model_cfg = cfg.map(lambda c: c.get("model") or {})
+    df["length"] = _num(df["seq_len"].where(df["seq_len"].notna(), task_cfg.map(_length)))
+    df["distance"] = _num(df["distance"].where(df["distance"].notna(), task_cfg.map(_distance)))
+    df["width"] = _num(df["width"].where(df["width"].notna(), model_cfg.map(_width)))
+    df["primary"] = [primary_value(r) for r in df.to_dict("records")]
+    df["config_id"] = [
+        json.dumps([r["model"], r["task"], r["config"], r["device"], r["mode"]], sort_keys=True)
+        for r in df.to_dict("records")
+    ]
+    return df.reset_index(drop=True)
+
+
+def _latest_attempts(df: pd.DataFrame) -> pd.DataFrame:
+    if df.empty:
+        return df
+    attempt = pd.to_numeric(df["attempt"], errors="coerce").fillna(1)
+    keyed = df.assign(_attempt=attempt, _order=range(len(df)))
+    has_key = keyed["key"].notna()
+    latest = keyed[has_key].sort_values(["_attempt", "_order"]).drop_duplicates("key", keep="last")
+    out = pd.concat([latest, keyed[~has_key]]).sort_values("_order")
+    return out.drop(columns=["_attempt", "_order"])
+
+
+def _num(s: pd.Series) -> pd.Series:
+    return pd.to_numeric(s, errors="coerce")
+
+
+def _length(task_cfg: dict) -> float | None:
+    return task_cfg.get("length")
+
+
+def _distance(task_cfg: dict) -> float | None:
+    """The config's distance; for copy-memory (a ``delay`` knob) length + delay."""
+    if task_cfg.get("distance") is not None:
+        return task_cfg["distance"]
+    if task_cfg.get("delay") and task_cfg.get("length") is not None:
+        return task_cfg["length"] + task_cfg["delay"]
+    return None
+
+
+def _delay(c: object) -> float:
+    task_cfg = ((c or {}).get("task") or {}) if isinstance(c, dict) else {}
+    return float(task_cfg.get("delay") or 0)
+
+
+def long_range(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows of long-range experiments: a long-range task, or copy with a delay (copy-memory).
+
+    Plain copy rows also record a distance (= length) but belong to the speed sweeps.
+    """
+    delayed = df["config"].map(_delay) > 0
+    return df[df["distance"].notna() & (df["task"].isin(LONG_RANGE_TASKS) | delayed)]
+
+
+def _width(model_cfg: dict) -> float | None:
+    return model_cfg.get("d_model") or model_cfg.get("d_hidden")
+
+
+def primary_metric(task: str) -> str:
+    """The headline quality metric of a task."""
+    if task == "translate":
+        return "bleu"
+    if task in LONG_RANGE_TASKS:
+        return "answer_acc"
+    return "token_acc"
+
+
+def primary_value(row: dict) -> float | None:
+    """The row's headline metric, falling back to sequence then token accuracy."""
+    for name in (primary_metric(str(row.get("task"))), "seq_acc", "token_acc"):
+        value = row.get(name)
+        if value is not None and not pd.isna(value):
+            return float(value)
+    return None
+
+
+def ok_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose status is ok."""
+    return df[df["ok"]]
+
+
+def speed_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Ok rows usable for timing: speed-mode rows (if any) on the most common device."""
+    ok = ok_rows(df)
+    if ok.empty:
+        return ok
+    if ok["mode"].ne("repro").any():
+        ok = ok[ok["mode"].ne("repro")]
+    device = ok["device"].fillna("?").mode().iloc[0]
+    return ok[ok["device"].fillna("?").eq(device)]
+
+
+def counts(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per group: ``ok/total``, the failures by status, and ``valid`` (at most one failed seed).
+
+    Groups keep NaN keys (e.g. a task without a length) so no row is dropped.
+    """
+    rows = []
+    for key, g in df.groupby(by, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        failed = g[~g["ok"]]
+        n_failed_seeds = failed["seed"].nunique(dropna=False)
+        statuses = failed["status"].str.removeprefix("failed:").value_counts()
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "ok/total": f"{int(g['ok'].sum())}/{len(g)}",
+                "failures": ", ".join(f"{s}×{n}" for s, n in statuses.items()) or "-",
+                "valid": "yes" if n_failed_seeds <= 1 else "INVALID",
+            }
+        )
+    return pd.DataFrame(rows, columns=[*by, "ok/total", "failures", "valid"])
+
+
+def sort_models(models: list[str] | pd.Index) -> list[str]:
+    """Models in the paper's order (Transformer, LSTM, ConvS2S), then any others."""
+    rank = {m: i for i, m in enumerate(MODEL_ORDER)}
+    return sorted(models, key=lambda m: (rank.get(m, len(rank)), str(m)))
+
+
+def order_by_model(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """Rows sorted by the paper's model order, then by ``cols`` (``cols`` first if given)."""
+    rank = {m: i for i, m in enumerate(sort_models(df["model"].dropna().unique().tolist()))}
+    keys = [*cols[:1], "_rank", *cols[1:]]
+    return df.assign(_rank=df["model"].map(rank)).sort_values(keys).drop(columns="_rank")
+
+
+def preset_hint(preset: str) -> str:
+    """The command that supplies a section's or a claim's missing evidence."""
+    return f"run `attnbench matrix run {preset}`"

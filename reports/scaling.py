@@ -1,0 +1,120 @@
+"""Speed and memory against sequence length: per-model series, fitted exponents, crossovers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import pandas as pd
+
+from reports.fit import PowerFit, crossovers, fit_power_law
+from reports.rows import sort_models, speed_rows
+
+N_OVER_D = 2.0  # "n >> d": lengths at least this multiple of the model width
+
+
+@dataclass(frozen=True)
+class Series:
+    """Median of one metric per sequence length, for one model at one width on one task."""
+
+    model: str
+    task: str
+    width: float | None
+    points: pd.DataFrame  # columns: length, value, n_ok (sorted by length)
+
+    @property
+    def lengths(self) -> list[float]:
+        return self.points["length"].tolist()
+
+    def fit(self, min_length: float = 0.0, max_length: float = float("inf")) -> PowerFit | None:
+        """Power-law fit over the lengths in [min_length, max_length]."""
+        p = self.points[self.points["length"].between(min_length, max_length)]
+        return fit_power_law(p["length"].tolist(), p["value"].tolist())
+
+    def fit_long(self) -> PowerFit | None:
+        """Fit restricted to n >= N_OVER_D * d, where the paper's asymptotics apply."""
+        return self.fit(min_length=N_OVER_D * (self.width or 0.0))
+
+
+def with_time_per_seq(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``time_per_seq_s``: median step time over the batch size, else n / tokens per s."""
+    batch = df["config"].map(lambda c: ((c or {}).get("train") or {}).get("batch_size"))
+    step = pd.to_numeric(df["train_step_s"], errors="coerce")
+    per_batch = step / pd.to_numeric(batch, errors="coerce")
+    per_tok = df["length"] / pd.to_numeric(df["train_tgt_tokens_per_s"], errors="coerce")
+    return df.assign(time_per_seq_s=per_batch.where(per_batch.notna(), per_tok))
+
+
+def scaling_task(df: pd.DataFrame) -> str | None:
+    """The task with the most (model, length) measurements: the one the scaling plots use."""
+    rows = speed_rows(df)
+    rows = rows[rows["length"].notna()]
+    if rows.empty:
+        return None
+    sizes = rows.groupby("task")[["model", "length"]].apply(lambda g: len(g.drop_duplicates()))
+    return str(sizes.sort_values(ascending=False, kind="stable").index[0])
+
+
+def series(df: pd.DataFrame, metric: str, task: str | None = None) -> dict[str, Series]:
+    """One Series per model for ``metric`` (a row field or ``time_per_seq_s``).
+
+    Uses ok speed rows on the scaling task; per model the width with the most lengths.
+    """
+    task = task or scaling_task(df)
+    rows = with_time_per_seq(speed_rows(df))
+    rows = rows[rows["task"].eq(task) & rows["length"].notna()]
+    rows = rows.assign(value=pd.to_numeric(rows[metric], errors="coerce")).dropna(subset=["value"])
+    out = {}
+    for model in sort_models(rows["model"].dropna().unique().tolist()):
+        m = rows[rows["model"].eq(model)]
+        widths = m.groupby("width", dropna=False)["length"].nunique()
+        width = widths.sort_values(ascending=False, kind="stable").index[0]
+        m = m[m["width"].eq(width)] if pd.notna(width) else m[m["width"].isna()]
+        pts = m.groupby("length").agg(value=("value", "median"), n_ok=("value", "size"))
+        width = None if pd.isna(width) else float(width)
+        out[model] = Series(model, str(task), width, pts.reset_index())
+    return out
+
+
+def crossover_table(df: pd.DataFrame, metric: str = "train_tgt_tokens_per_s") -> pd.DataFrame:
+    """Lengths where one model overtakes another on ``metric`` (higher is better)."""
+    ser = series(df, metric)
+    task = next(iter(ser.values())).task if ser else None
+    in_task = df[df["task"].eq(task) & df["length"].notna()]
+    totals = in_task.groupby("model").size()
+    rows = []
+    for a, b in combinations(ser, 2):
+        pa, pb = ser[a].points, ser[b].points
+        shared = pa.merge(pb, on="length", suffixes=("_a", "_b")).sort_values("length")
+        if len(shared) < 2:
+            continue
+        found = crossovers(
+            shared["length"].tolist(), shared["value_a"].tolist(), shared["value_b"].tolist()
+        )
+        names = {"a": a, "b": b}
+        n_ok = int(shared["n_ok_a"].sum() + shared["n_ok_b"].sum())
+        n_total = int(totals.get(a, 0) + totals.get(b, 0))
+        for x, below, above in found:
+            rows.append(
+                {
+                    "models": f"{a} vs {b}",
+                    "ok/total": f"{n_ok}/{n_total}",
+                    "crossover length ≈": round(x, 1),
+                    "faster below": names[below],
+                    "faster above": names[above],
+                }
+            )
+        if not found:
+            lead = a if shared["value_a"].iloc[0] > shared["value_b"].iloc[0] else b
+            span = f"{int(shared['length'].min())}–{int(shared['length'].max())}"
+            rows.append(
+                {
+                    "models": f"{a} vs {b}",
+                    "ok/total": f"{n_ok}/{n_total}",
+                    "crossover length ≈": None,
+                    "faster below": f"{lead} at every measured length ({span})",
+                    "faster above": "-",
+                }
+            )
+    cols = ["models", "ok/total", "crossover length ≈", "faster below", "faster above"]
+    return pd.DataFrame(rows, columns=cols)

@@ -1,0 +1,112 @@
+"""Report sections on quality: Long range, Training, Translation and Attention."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from reports.attention import MAX_CELLS, chosen_maps, heatmaps, load_artefacts
+from reports.checks_cost import measured_cost, paper_cost
+from reports.checks_quality import seed_stats
+from reports.document import Figure, Paragraph, Section, Table
+from reports.plots import accuracy_vs_distance, learning_curves
+from reports.rows import long_range, preset_hint, primary_metric, sort_models
+from reports.tables_quality import (
+    examples_table,
+    failed_rows_table,
+    failures_table,
+    long_range_table,
+    time_to_target_table,
+    translation_table,
+)
+
+
+def long_range_section(df: pd.DataFrame) -> Section:
+    """Accuracy against dependency distance per model and task, spread over seeds."""
+    sec = Section("Long range")
+    rows = long_range(df)
+    if rows.empty:
+        return sec.add(
+            Paragraph(
+                "No long-range rows (dependency, recall, or copy with a delay): "
+                f"{preset_hint('longrange')}."
+            )
+        )
+    for task, g in rows.groupby("task", sort=True):
+        stats = seed_stats(g, ["model", "distance"])
+        stats = stats.set_index("model").loc[sort_models(stats["model"].unique().tolist())]
+        metric = primary_metric(str(task))
+        png = accuracy_vs_distance(stats.reset_index(), str(task), metric)
+        sec.add(Figure(f"longrange_{task}", png, f"{task}: {metric} against distance."))
+    sec.add(Table(long_range_table(df), "Median [min–max] over ok seeds per cell."))
+    return sec
+
+
+def _has_curve(c: object) -> bool:
+    return isinstance(c, dict) and bool(c.get("loss"))
+
+
+def training_section(df: pd.DataFrame) -> Section:
+    """Learning curves, time to target, and failed runs per model."""
+    sec = Section("Training")
+    if df.empty:
+        return sec.add(Paragraph(f"No rows: {preset_hint('quick')}."))
+    with_curves = df[df["curve"].map(_has_curve)]
+    for task, g in with_curves.groupby("task", sort=True):
+        png = learning_curves(g, str(task))
+        sec.add(Figure(f"curves_{task}", png, f"{task}: training loss against step and time."))
+    if with_curves.empty:
+        sec.add(Paragraph("No loss curves recorded in these rows."))
+    sec.add(
+        Table(time_to_target_table(df), "Time to target: first logged step at the target."),
+        Table(failures_table(df), "Runs per model by outcome (diverged = non-finite loss)."),
+    )
+    failed = failed_rows_table(df)
+    sec.add(Table(failed, "Every failed cell.") if len(failed) else Paragraph("No failed runs."))
+    return sec
+
+
+def translation_section(df: pd.DataFrame) -> Section:
+    """BLEU and chrF per model with the sacrebleu signature, examples, training cost."""
+    sec = Section("Translation")
+    table = translation_table(df)
+    if table.empty:
+        return sec.add(Paragraph(f"No translation rows: {preset_hint('translate')}."))
+    sec.add(Table(table, "BLEU and chrF: median [min–max] over ok seeds."))
+    examples = examples_table(df)
+    if len(examples):
+        sec.add(Table(examples, "Example translations (lowest ok seed per model)."))
+    cost = measured_cost(df)
+    sec.add(
+        Paragraph(
+            "Training cost. The paper's Table 2 figures are time × GPUs × an assumed "
+            "sustained 9.5 TFLOPS per P100; ours are FLOPs per target token × tokens trained."
+        ),
+        Table(paper_cost(), "The paper's training FLOPs, recomputed."),
+        Table(cost, "Ours: medians over ok seeds.")
+        if len(cost)
+        else Paragraph("No translate rows with both FLOPs and BLEU."),
+    )
+    return sec
+
+
+def attention_section(directory: Path, df: pd.DataFrame) -> Section:
+    """Heatmaps of recorded attention maps (Transformer and LSTM first)."""
+    sec = Section("Attention")
+    arts = load_artefacts(directory, df)
+    if not arts:
+        return sec.add(
+            Paragraph(
+                "No attention maps were recorded: no `cells/<key>/attention.json` exists for "
+                f"these rows. Cells that save attention maps supply them ({preset_hint('quick')})."
+            )
+        )
+    models = sorted({a.model for a in arts})
+    sec.add(Paragraph(f"{len(arts)} cells recorded attention maps ({', '.join(models)})."))
+    for i, art in enumerate(arts[:MAX_CELLS]):
+        caption = f"{art.label}: " + ", ".join(f"`{n}`" for n in chosen_maps(art))
+        sec.add(Figure(f"attention_{i}", heatmaps(art), caption))
+    if len(arts) > MAX_CELLS:
+        sec.add(Paragraph(f"{len(arts) - MAX_CELLS} more cells' maps are not shown."))
+    return sec

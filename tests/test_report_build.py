@@ -1,0 +1,159 @@
+"""The report builds from hand-made rows: every section, counts, failures, hints, CLI, tables."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from reports.build import write_report
+from reports.rows import load_results
+from reports.tables import report_tables
+from tests.fixtures.report_rows import full_rows, row, write_run
+
+SECTIONS = (
+    "Summary",
+    "Speed",
+    "Memory",
+    "Long range",
+    "Training",
+    "Translation",
+    "Attention",
+    "Sizes",
+    "Counts",
+)
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory):
+    directory = write_run(tmp_path_factory.mktemp("full"), full_rows())
+    with pytest.warns(UserWarning, match="truncated or corrupt"):
+        written = write_report(directory)
+    return directory, written
+
+
+def test_every_section_in_markdown_and_html(full_report):
+    directory, written = full_report
+    md = written.markdown.read_text()
+    page = written.html.read_text()
+    headings = [line[3:] for line in md.splitlines() if line.startswith("## ")]
+    assert headings == list(SECTIONS)
+    for title in SECTIONS:
+        assert f"<h2>{title}</h2>" in page
+    for claim in ("T1-complexity", "T1-crossover", "T1-sequential", "Parallel-speed"):
+        assert f"| {claim}" in md and claim in page
+    # summary first: verdicts before the environment
+    assert md.index("| PASS") < md.index("| torch") < md.index("## Speed")
+    assert "2.13.0" in md and "0123456789ab" in md and "abc123def456" in md
+
+
+def test_html_is_self_contained(full_report):
+    _, written = full_report
+    page = written.html.read_text()
+    n_figures = len(written.figures)
+    assert n_figures >= 8  # speed, latency, memory, long range, 3 curves, attention
+    assert page.count('src="data:image/png;base64,') == n_figures
+    assert "http://" not in page and "https://" not in page and "<script" not in page
+    assert all(p.is_file() and p.read_bytes()[:4] == b"\x89PNG" for p in written.figures)
+    md = written.markdown.read_text()
+    assert all(f"report_figures/{p.name}" in md for p in written.figures)
+
+
+def test_counts_failures_and_fits_are_shown(full_report):
+    _, written = full_report
+    md = written.markdown.read_text()
+    assert "| copy   | transformer | 4096     | 0/1        |" in md  # the OOM cell is a row
+    assert "oom×1" in md and "nan×1" in md and "failed:nan" in md
+    assert "(R² 1.000, 4 pts)" in md  # fitted exponents with their fit quality
+    assert "transformer vs lstm" in md  # crossover
+    assert "nrefs:1" in md and "a house" in md  # sacrebleu signature, examples
+    assert "`dec_cross_l1`, `enc_self_l1`" in md  # last layers, alignment first
+    assert "`alignment`" in md and "`dec_attn_l1`" in md
+    assert "yes: every model sized to 1,000,000 parameters" in md
+
+
+def test_invalid_cells_marked_and_latest_attempt_used(tmp_path):
+    rows = [row("lstm", "dependency", s, distance=64, answer_acc=0.9) for s in range(3)]
+    rows += [row("lstm", "dependency", s, status="failed:nan", distance=128) for s in (0, 1)]
+    rows.append(row("lstm", "dependency", 2, distance=128, answer_acc=0.5))
+    retried = row("transformer", "copy", length=64, status="failed:timeout")
+    rows += [retried, dict(row("transformer", "copy", length=64, token_acc=1.0), attempt=2)]
+    with pytest.warns(UserWarning, match="truncated"):
+        df = load_results(write_run(tmp_path, rows, attention=False))
+    assert len(df[df["model"].eq("transformer")]) == 1  # attempt 2 replaced attempt 1
+    with pytest.warns(UserWarning):
+        md = write_report(tmp_path).markdown.read_text()
+    assert "| dependency | lstm    | 128        | 1/3        |" in md
+    assert "INVALID" in md
+    assert "| copy       | transformer | 1/1" in md
+
+
+def test_missing_sections_name_their_preset(tmp_path):
+    write_run(tmp_path, [row("lstm", "copy", length=16, token_acc=0.5)], attention=False)
+    with pytest.warns(UserWarning):
+        md = write_report(tmp_path).markdown.read_text()
+    for preset in ("scaling", "longrange", "translate"):
+        assert f"run `attnbench matrix run {preset}`" in md
+    assert "No attention maps were recorded" in md
+    assert md.count("INCONCLUSIVE") == 8
+
+
+def test_cli_report_and_claims(tmp_path):
+    write_run(tmp_path, full_rows(), attention=False)
+    result = runner.invoke(app, ["claims", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for word in ("T1-sequential", "T2-cost", "PASS", "FAIL", "4.00×", "truncated"):
+        assert word in result.output
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "report.md").is_file() and (tmp_path / "report.html").is_file()
+    result = runner.invoke(app, ["claims", str(tmp_path / "nothing")])
+    assert result.exit_code == 2 and "no results.jsonl" in result.output
+
+
+def test_cli_report_rejects_a_file_without_rows(tmp_path):
+    (tmp_path / "results.jsonl").write_text('{"key": "trunc')
+    result = runner.invoke(app, ["report", str(tmp_path)])
+    assert result.exit_code == 2 and "no complete rows" in result.output
+
+
+def test_report_tables_for_wandb(tmp_path):
+    write_run(tmp_path, full_rows(), attention=False)
+    with pytest.warns(UserWarning):
+        tables = report_tables(tmp_path)
+    assert {"claims", "environment", "counts", "speed", "long_range", "translation"} <= set(tables)
+    for name, table in tables.items():
+        assert isinstance(table, pd.DataFrame) and len(table), name
+        for col in table.columns:  # one Python type per column (W&B tables need it)
+            kinds = {type(v) for v in table[col].tolist()}
+            assert len(kinds) == 1 or kinds <= {int, float}, (name, col, kinds)
+    assert json.dumps(tables["claims"].to_dict("records"))  # plain values
+
+
+def test_reports_import_neither_torch_nor_wandb():
+    code = (
+        "import sys, reports.build, reports.tables, reports.claims; "
+        "assert not {'torch', 'wandb', 'lightning'} & set(sys.modules), 'heavy import'"
+    )
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+
+
+def test_long_range_rows_are_chosen_by_task_not_by_a_distance_field():
+    from reports.rows import long_range, normalise
+
+    plain = row("lstm", "copy", length=16, distance=16)  # copy records distance = length
+    delayed = row("lstm", "copy", length=16, token_acc=0.5)
+    delayed["config"]["task"]["delay"] = 48
+    failed = row("lstm", "dependency", 1, status="failed:timeout", distance=64)
+    failed["distance"] = None  # a failed row may lack the field: the config supplies it
+    df = long_range(normalise(pd.DataFrame([plain, delayed, failed])))
+    assert sorted(df["distance"].tolist()) == [64, 64]
+    assert set(df["task"]) == {"copy", "dependency"} and len(df) == 2
