@@ -41,6 +41,15 @@ class RunMode(str, Enum):
     repro = "repro"
 
 
+def _default_wandb() -> WandbMode:
+    """WANDB_MODE from the environment when it names a mode, else offline."""
+    env = os.environ.get("WANDB_MODE", "offline")
+    return WandbMode(env) if env in WandbMode.__members__ else WandbMode.offline
+
+
+DEFAULT_WANDB = _default_wandb()
+
+
 class Launcher(str, Enum):
     local = "local"
     ray = "ray"
@@ -67,7 +76,7 @@ def run(
         "runs/single"
     ),
     wandb: Annotated[WandbMode, typer.Option(help="W&B mode (offline: sync later).")] = (
-        WandbMode.offline
+        DEFAULT_WANDB
     ),
     device: Annotated[DeviceChoice, typer.Option(help="Where to train.")] = DeviceChoice.auto,
     progress: Annotated[bool, typer.Option(help="Show the training progress bar.")] = True,
@@ -158,12 +167,23 @@ def tasks() -> None:
 @app.command()
 def report(
     directory: Annotated[Path, typer.Argument(help="Run directory holding results.jsonl.")],
+    wandb: Annotated[
+        WandbMode, typer.Option(help="Also log the tables to the matrix's W&B summary run.")
+    ] = DEFAULT_WANDB,
 ) -> None:
     """Write DIRECTORY/report.md and a self-contained DIRECTORY/report.html from its rows."""
+    from bench.tracking import log_report_tables, resolve_mode
     from reports.build import write_report
+    from reports.tables import report_tables
 
     written = _with_warnings(write_report, _results_dir(directory))
     console.print(_claims_table(written.claims))
+    mode, note = resolve_mode(wandb.value)
+    if note:
+        console.print(f"[yellow]W&B:[/] {note}")
+    error = log_report_tables(mode, directory, report_tables(directory))
+    if error:
+        console.print(f"[yellow]W&B:[/] {error}", soft_wrap=True)
     console.print(
         f"written {written.markdown} (figures in {written.markdown.parent / 'report_figures'}) "
         f"and {written.html}",
@@ -274,7 +294,7 @@ def matrix_run(
         list[str] | None, typer.Option(help="Run only cells with FIELD=V[,V] (model, task, seed).")
     ] = None,
     wandb: Annotated[WandbMode, typer.Option(help="W&B mode (offline: sync later).")] = (
-        WandbMode.offline
+        DEFAULT_WANDB
     ),
     device: Annotated[DeviceChoice, typer.Option(help="Where to train.")] = DeviceChoice.auto,
     timeout: Annotated[

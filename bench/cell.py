@@ -193,6 +193,7 @@ def base_row(spec: CellSpec, attempt: int = 1, matrix: str | None = None) -> dic
         "matrix": matrix,
         **spec.to_dict(),
         "seq_len": getattr(spec.task_cfg, "length", None),
+        "distance": getattr(spec.task_cfg, "distance", None),  # the task refines it on success
         "width": spec.model_cfg.width,
         "threads": torch.get_num_threads(),
         "device_name": torch.cuda.get_device_name() if spec.device == "cuda" else "cpu",

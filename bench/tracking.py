@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import netrc
 import os
 import socket
@@ -43,6 +44,28 @@ def _netrc_has_key() -> bool:
     except (OSError, netrc.NetrcParseError):
         return False
     return bool(auth and auth[2])
+
+
+def log_report_tables(mode: str, directory: Path, tables: dict[str, Any]) -> str | None:
+    """Log report tables (name -> DataFrame) as ``wandb.Table``s to the matrix's summary run.
+
+    Returns the W&B error, if any; never raises for W&B problems.
+    """
+    if mode == "disabled" or not tables:
+        return None
+    name = Path(directory).resolve().name
+    run_id = "summary-" + hashlib.sha256(str(Path(directory).resolve()).encode()).hexdigest()[:10]
+    tracker = Tracker.start(
+        mode, Path(directory), f"{name}-summary", {"directory": name}, run_id=run_id, group=name
+    )
+    if tracker.run is not None:
+        try:
+            import wandb
+
+            tracker.run.log({f"report/{k}": wandb.Table(dataframe=v) for k, v in tables.items()})
+        except Exception as err:
+            tracker._fail(f"W&B table logging failed: {err}")
+    return tracker.finish({"status": "ok"})
 
 
 def sync_offline_runs(directory: Path) -> int:

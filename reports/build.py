@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from bench.atomic import atomic_write_bytes
 from reports.document import Figure, Section
 from reports.render_html import render_html
 from reports.render_md import render_markdown
@@ -43,27 +42,12 @@ def write_report(directory: Path) -> Written:
     for block in (b for s in sections for b in s.blocks if isinstance(b, Figure)):
         fig_dir.mkdir(exist_ok=True)
         path = fig_dir / f"{block.name}.png"
-        atomic_write(path, block.png)
+        atomic_write_bytes(path, block.png)
         figures.append(path)
     for stale in set(fig_dir.glob("*.png")) - set(figures):  # figures of an earlier report
         stale.unlink()
     md = directory / "report.md"
-    atomic_write(md, render_markdown(title, text, sections, FIGURE_DIR).encode("utf-8"))
+    atomic_write_bytes(md, render_markdown(title, text, sections, FIGURE_DIR).encode("utf-8"))
     page = directory / "report.html"
-    atomic_write(page, render_html(title, text, sections).encode("utf-8"))
+    atomic_write_bytes(page, render_html(title, text, sections).encode("utf-8"))
     return Written(md, page, figures, sections, claims)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file, fsync, rename: readers never see half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a report is for everyone to read
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

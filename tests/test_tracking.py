@@ -47,3 +47,16 @@ def test_wandb_failure_is_recorded_not_raised(monkeypatch, tmp_path):
         tracker = Tracker.start("offline", tmp_path, "x", {})
     tracker.log({"a": 1.0}, step=1)
     assert "simulated W&B outage" in tracker.finish({"status": "ok"})
+
+
+def test_report_tables_go_to_an_offline_summary_run(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from bench.tracking import log_report_tables
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    tables = {"counts": pd.DataFrame({"model": ["lstm"], "ok/total": ["2/2"]})}
+    assert log_report_tables("offline", tmp_path, tables) is None
+    assert list((tmp_path / "wandb").glob("offline-run-*summary-*"))
+    assert log_report_tables("disabled", tmp_path / "none", tables) is None
+    assert not (tmp_path / "none").exists()
