@@ -112,6 +112,18 @@ def spec_from_dict(d: dict[str, Any]) -> CellSpec:
     return dataclasses.replace(spec, equal_params=d.get("equal_params"))
 
 
+def _vocab_size(task: str, task_cfg: Any, seed: int) -> int:
+    """Vocabulary size for sizing: a subword task's target size (no data needed), else the
+    size of the built (synthetic, cheap) task."""
+    size = getattr(task_cfg, "vocab_size", None)
+    if size:
+        return int(size)
+    try:
+        return build_task(task, task_cfg, seed).vocab_size
+    except Exception as err:  # e.g. missing data: before any training, in one line
+        raise ConfigError(f"task {task!r}: {err}") from err
+
+
 def spec_from_values(
     model: str,
     task: str,
@@ -142,7 +154,7 @@ def spec_from_values(
     cfgs = apply_sections(values, sections)
     model_cfg = cfgs["model"]
     if equal_params is not None:
-        vocab = build_task(task, cfgs["task"], seed).vocab_size
+        vocab = _vocab_size(task, cfgs["task"], seed)
         try:
             model_cfg = size_to_params(model, equal_params, vocab, base=model_cfg)
         except ValueError as err:

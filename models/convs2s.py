@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from models.attention import dot_attention, source_keep
 from models.seq2seq import Seq2Seq
 
 SQRT_HALF = math.sqrt(0.5)
@@ -109,11 +110,7 @@ class Attention(nn.Module):
     def forward(self, x: Tensor, tgt_emb: Tensor, enc: dict) -> Tensor:
         """x (B,T,h) GLU output, tgt_emb (B,T,e) -> (B,T,h) with the attended context added."""
         d = (self.in_proj(x) + tgt_emb) * SQRT_HALF  # (B,T,e)
-        scores = d @ enc["keys"].transpose(1, 2)  # (B,T,S)
-        weights = scores.masked_fill(enc["pad"].unsqueeze(1), float("-inf")).softmax(-1)
-        if self.recorded is not None:
-            self.recorded.append(weights.detach())
-        context = weights @ enc["values"]  # (B,T,e)
+        context = dot_attention(d, enc["keys"], enc["values"], enc["keep"], self.recorded)
         context = context * enc["scale"]  # s * sqrt(1/s): undo the shrinking of the average
         return (self.out_proj(context) + x) * SQRT_HALF
 
@@ -178,7 +175,7 @@ class ConvS2S(Seq2Seq):
         return {
             "keys": z,
             "values": (z + emb) * SQRT_HALF,
-            "pad": pad,
+            "keep": source_keep(pad),  # (B,1,1,S)
             "scale": n_src.sqrt().view(B, 1, 1),  # s * sqrt(1/s)
         }
 
@@ -192,9 +189,8 @@ class ConvS2S(Seq2Seq):
         x = self.attns[i](x, emb, enc)
         return (x + residual) * SQRT_HALF
 
-    def forward(self, src: Tensor, tgt_in: Tensor) -> Tensor:
+    def decode_all(self, enc: dict, tgt_in: Tensor) -> Tensor:
         self._check_length(tgt_in.size(1))
-        enc = self.encode(src)
         emb = self._embed_tgt(tgt_in, 0)
         x = self.dec_in(emb)  # (B,T,h)
         for i in range(len(self.dec_convs)):

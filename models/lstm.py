@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from models.attention import dot_attention, source_keep
 from models.seq2seq import Seq2Seq
 
 
@@ -98,27 +100,27 @@ class LSTMSeq2Seq(Seq2Seq):
         pad = src.eq(self.pad_id)  # (B,S)
         lengths = (~pad).sum(1).clamp(min=1)
         x = self.drop(self.src_embed(src))
-        packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
-        out, (h, c) = self.encoder(packed)
-        out, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # (B,S,d), 0 at pads
+        chunks = None if src.is_cuda else lengths.unique()  # sorted distinct lengths
+        if chunks is not None and S >= 2 * chunks.numel():
+            out, h, c = run_by_length(self.encoder, x, lengths, chunks)
+        else:  # cuDNN runs packed sequences natively; on CPU, packing is kept for short chunks
+            packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            out, (h, c) = self.encoder(packed)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=S)  # 0 at pads
         if self.cfg.bidirectional:  # (2L,B,d/2) -> (L,B,d): concat both directions per layer
             L = self.cfg.n_layers
             h, c = (s.view(L, 2, B, -1).transpose(1, 2).reshape(L, B, -1) for s in (h, c))
         return {
             "keys": self.attn_in(out),  # (B,S,d) W_a s_j, computed once
             "values": out,
-            "pad": pad,
+            "keep": source_keep(pad),  # (B,1,1,S)
             "h": h.transpose(0, 1),  # (B,L,d): batch first so beam search can reorder it
             "c": c.transpose(0, 1),
         }
 
     def _attend(self, h_top: Tensor, enc: dict) -> Tensor:
         """h_top (B,T,d) -> attentional vectors h~ (B,T,d)."""
-        scores = h_top @ enc["keys"].transpose(1, 2)  # (B,T,S)
-        weights = scores.masked_fill(enc["pad"].unsqueeze(1), float("-inf")).softmax(-1)
-        if self.recorded is not None:
-            self.recorded.append(weights.detach())
-        context = weights @ enc["values"]  # (B,T,d)
+        context = dot_attention(h_top, enc["keys"], enc["values"], enc["keep"], self.recorded)
         return torch.tanh(self.attn_out(torch.cat([context, h_top], dim=-1)))
 
     def init_state(self, enc: dict) -> dict:
@@ -127,25 +129,112 @@ class LSTMSeq2Seq(Seq2Seq):
 
     def _run(self, emb: Tensor, state: dict, enc: dict) -> tuple[Tensor, dict]:
         """Decoder on embedded inputs (B,T,d) from ``state`` -> attentional vectors (B,T,d)."""
+        if self.cfg.input_feeding or emb.size(1) == 1:
+            return self._run_steps(emb, state, enc)
         hc = (state["h"].transpose(0, 1).contiguous(), state["c"].transpose(0, 1).contiguous())
-        if not self.cfg.input_feeding:
-            out, (h, c) = self.decoder(emb, hc)  # one call over all steps: cuDNN-friendly
-            att = self._attend(out, enc)
+        out, (h, c) = self.decoder(emb, hc)  # one call over all steps: cuDNN on GPU
+        att = self._attend(out, enc)
+        return att, {"h": h.transpose(0, 1), "c": c.transpose(0, 1), "feed": att[:, -1]}
+
+    def _run_steps(self, emb: Tensor, state: dict, enc: dict) -> tuple[Tensor, dict]:
+        """The decoder one step at a time, with ``self.decoder``'s weights (same function).
+
+        Input feeding makes step t depend on step t-1's attentional vector, so the stack
+        must step. Per step, an ``nn.LSTM`` call costs more than the cell's arithmetic;
+        instead the embedding part of layer 0's input projection is computed for all steps
+        in one matmul, and each layer's step is one matmul over [input; h] plus pointwise
+        gates. Decoding one token (``decode_step``) takes this path too.
+        """
+        d, L, lstm = self.cfg.d_model, self.cfg.n_layers, self.decoder
+        p = lstm.dropout if self.training else 0.0
+        w_ih0 = lstm.weight_ih_l0  # (4d, d) or (4d, 2d) = [embedding | feed] columns
+        pre = F.linear(emb, w_ih0[:, :d], lstm.bias_ih_l0 + lstm.bias_hh_l0)  # (B,T,4d)
+        weights = [  # per layer: the step matmul's weight over [input; h] (input fed, layer 0)
+            torch.cat([w_ih0[:, d:], lstm.weight_hh_l0], 1)
+            if self.cfg.input_feeding
+            else lstm.weight_hh_l0
+        ]
+        biases = [None]
+        for i in range(1, L):
+            w_ih, w_hh = getattr(lstm, f"weight_ih_l{i}"), getattr(lstm, f"weight_hh_l{i}")
+            weights.append(torch.cat([w_ih, w_hh], 1))
+            biases.append(getattr(lstm, f"bias_ih_l{i}") + getattr(lstm, f"bias_hh_l{i}"))
+        h, c = list(state["h"].unbind(1)), list(state["c"].unbind(1))  # L x (B,d)
+        feed, outs = state["feed"], []
+        for pre_t in pre.unbind(1):  # unbind, not slicing: a slice's backward is O(T)
+            x = None
+            for i in range(L):
+                if i == 0:
+                    inp = torch.cat([feed, h[0]], 1) if self.cfg.input_feeding else h[0]
+                    gates = torch.addmm(pre_t, inp, weights[0].t())
+                else:
+                    x = F.dropout(x, p, self.training)  # nn.LSTM's dropout between layers
+                    gates = torch.addmm(biases[i], torch.cat([x, h[i]], 1), weights[i].t())
+                # nn.LSTM's gate order; chunk, not slices: one backward cat, not 4 full grads
+                in_gate, forget, cell, out_gate = gates.chunk(4, 1)
+                c[i] = forget.sigmoid() * c[i] + in_gate.sigmoid() * cell.tanh()
+                h[i] = x = out_gate.sigmoid() * c[i].tanh()
+            feed = self._attend(x.unsqueeze(1), enc)[:, 0] if self.cfg.input_feeding else x
+            outs.append(feed)
+        if not self.cfg.input_feeding:  # attention after the recurrence, over all steps
+            att = self._attend(torch.stack(outs, dim=1), enc)
             feed = att[:, -1]
         else:
-            feed, outs = state["feed"], []
-            for t in range(emb.size(1)):  # input feeding makes each step depend on the last
-                out, hc = self.decoder(torch.cat([emb[:, t : t + 1], feed.unsqueeze(1)], -1), hc)
-                feed = self._attend(out, enc)[:, 0]
-                outs.append(feed)
-            att, (h, c) = torch.stack(outs, dim=1), hc
-        return att, {"h": h.transpose(0, 1), "c": c.transpose(0, 1), "feed": feed}
+            att = torch.stack(outs, dim=1)
+        return att, {"h": torch.stack(h, 1), "c": torch.stack(c, 1), "feed": feed}
 
-    def forward(self, src: Tensor, tgt_in: Tensor) -> Tensor:
-        enc = self.encode(src)
+    def decode_all(self, enc: dict, tgt_in: Tensor) -> Tensor:
         att, _ = self._run(self.drop(self.tgt_embed(tgt_in)), self.init_state(enc), enc)
         return self.out(self.drop(att))  # (B,T,V)
 
     def decode_step(self, enc: dict, state: dict, tokens: Tensor, step: int) -> tuple[Tensor, dict]:
         att, state = self._run(self.drop(self.tgt_embed(tokens.unsqueeze(1))), state, enc)
         return self.out(self.drop(att))[:, 0], state
+
+
+def run_by_length(lstm: nn.LSTM, x: Tensor, lengths: Tensor, ends: Tensor) -> tuple:
+    """``lstm`` over padded ``x`` (B,S,in) as if packed: (out (B,S,H*dirs) 0 at pads, h, c).
+
+    On CPU, PyTorch runs a packed sequence step by step and the backward of each step's
+    slice of the input projection writes a full-size gradient: O(S^2) work, 15x slower than
+    the unpacked kernel at S=1024. Here each layer and direction runs the unpacked kernel
+    (one call per stretch of steps between distinct lengths ``ends``), sequences reversed
+    within their length for the backward direction, and each sequence's final state is
+    taken at the end of its own stretch. Same function as the packed call.
+    """
+    B, S, _ = x.shape
+    ends_list = ends.tolist()
+    sizes = [e - s for s, e in zip([0, *ends_list[:-1]], ends_list, strict=True)]
+    sizes += [S - ends_list[-1]] if ends_list[-1] < S else []
+    last = torch.searchsorted(ends, lengths)  # (B,) stretch in which each sequence ends
+    rows = torch.arange(B, device=x.device)
+    pos = torch.arange(S, device=x.device)
+    keep = (pos < lengths.unsqueeze(1)).unsqueeze(-1)  # (B,S,1)
+    flip = (lengths.unsqueeze(1) - 1 - pos).where(keep[..., 0], pos)  # reverse within length
+    flip = flip.unsqueeze(-1)
+    dirs = 2 if lstm.bidirectional else 1
+    hs, cs = [], []
+    for layer in range(lstm.num_layers):
+        outs = []
+        for direction in range(dirs):
+            suffix = f"_l{layer}" + ("_reverse" if direction else "")
+            weights = [getattr(lstm, n + suffix) for n in ("weight_ih", "weight_hh")]
+            weights += [getattr(lstm, n + suffix) for n in ("bias_ih", "bias_hh")] * lstm.bias
+            inp = x if direction == 0 else x.gather(1, flip.expand_as(x))
+            h = c = x.new_zeros(1, B, lstm.hidden_size)
+            parts, h_ends, c_ends = [], [], []
+            for part in inp.split(sizes, dim=1):  # split, not slices: one O(S) backward
+                out, h, c = torch.lstm(
+                    part, (h, c), weights, lstm.bias, 1, 0.0, lstm.training, False, True
+                )
+                parts.append(out)
+                h_ends.append(h[0])
+                c_ends.append(c[0])
+            out = torch.cat(parts, dim=1)  # (B,S,H)
+            outs.append(out if direction == 0 else out.gather(1, flip.expand_as(out)))
+            hs.append(torch.stack(h_ends)[last, rows])
+            cs.append(torch.stack(c_ends)[last, rows])
+        x = torch.cat(outs, dim=-1) * keep
+        if layer < lstm.num_layers - 1:
+            x = F.dropout(x, lstm.dropout, lstm.training)
+    return x, torch.stack(hs), torch.stack(cs)

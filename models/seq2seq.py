@@ -3,6 +3,7 @@
 A model is a plain ``nn.Module`` with:
   * ``forward(src, tgt_in) -> logits (B, T, V)``   teacher forcing, pads derived from ``pad_id``
   * ``encode(src) -> enc``                         a dict of tensors, batch first
+  * ``decode_all(enc, tgt_in) -> logits (B, T, V)`` teacher-forced decoder on an encoded source
   * ``init_state(enc) -> state``                   decoder state before the first token
   * ``decode_step(enc, state, tokens, step) -> (logits (B, V), state)``  one incremental step
 
@@ -59,9 +60,12 @@ class Seq2Seq(nn.Module):
         self.pad_id = pad_id
 
     def forward(self, src: Tensor, tgt_in: Tensor) -> Tensor:  # (B,S),(B,T) -> (B,T,V)
-        raise NotImplementedError
+        return self.decode_all(self.encode(src), tgt_in)
 
     def encode(self, src: Tensor) -> dict:
+        raise NotImplementedError
+
+    def decode_all(self, enc: dict, tgt_in: Tensor) -> Tensor:  # (B,T) -> (B,T,V)
         raise NotImplementedError
 
     def init_state(self, enc: dict) -> dict:
@@ -98,6 +102,26 @@ def greedy_decode(model: Seq2Seq, src: Tensor, max_len: int, bos: int, eos: int)
         if bool(finished.all()):
             break
     return torch.stack(out, dim=1)
+
+
+@torch.no_grad()
+def prefix_greedy_decode(model: Seq2Seq, src: Tensor, max_len: int, bos: int, eos: int) -> Tensor:
+    """Greedy decoding that re-runs the decoder over the whole prefix at every step.
+
+    No state is cached (the source is encoded once): the baseline that the cached
+    :func:`greedy_decode` must equal and beat. Same output convention.
+    """
+    pad = model.pad_id
+    enc = model.encode(src)
+    prefix = torch.full((src.size(0), 1), bos, dtype=torch.long, device=src.device)
+    finished = torch.zeros(src.size(0), dtype=torch.bool, device=src.device)
+    for _ in range(max_len):
+        tokens = model.decode_all(enc, prefix)[:, -1].argmax(-1).masked_fill(finished, pad)
+        prefix = torch.cat([prefix, tokens.unsqueeze(1)], dim=1)
+        finished |= tokens == eos
+        if bool(finished.all()):
+            break
+    return prefix[:, 1:]
 
 
 @torch.no_grad()

@@ -17,6 +17,8 @@ from torch import Tensor, nn
 
 from models.seq2seq import Seq2Seq
 
+POS_TABLE = 1024  # positions in the initial sinusoid table (grown on demand)
+
 
 @dataclass(frozen=True)
 class TransformerConfig:
@@ -223,6 +225,8 @@ class Transformer(Seq2Seq):
         self.enc_norm = nn.LayerNorm(d) if cfg.norm_first else nn.Identity()
         self.dec_norm = nn.LayerNorm(d) if cfg.norm_first else nn.Identity()
         self.out = nn.Linear(d, vocab_size, bias=False)
+        # computed once, not per call (decoding embeds one position per step); not saved
+        self.register_buffer("pos_table", sinusoids(0, POS_TABLE, d), persistent=False)
         self._init_weights()
         if cfg.share_embeddings:
             self.out.weight = self.tgt_embed.weight
@@ -239,9 +243,17 @@ class Transformer(Seq2Seq):
                 nn.init.normal_(emb.weight, std=self.cfg.d_model**-0.5)
                 emb.weight[self.pad_id].zero_()
 
+    def _positions(self, offset: int, length: int) -> Tensor:
+        """Sinusoids of positions offset..offset+length-1 (length, d), from a cached table."""
+        if offset + length > self.pos_table.size(0):  # grow by doubling: rare, amortised
+            size = max(offset + length, 2 * self.pos_table.size(0))
+            table = sinusoids(0, size, self.cfg.d_model, self.pos_table.device)
+            self.pos_table = table.to(self.pos_table.dtype)
+        return self.pos_table[offset : offset + length]
+
     def _embed(self, emb: nn.Embedding, tokens: Tensor, offset: int = 0) -> Tensor:
         """(B,T) -> (B,T,d): scaled embedding + sinusoids starting at position ``offset``."""
-        pos = sinusoids(offset, tokens.size(1), self.cfg.d_model, tokens.device)
+        pos = self._positions(offset, tokens.size(1))
         return self.drop(emb(tokens) * math.sqrt(self.cfg.d_model) + pos)
 
     def encode(self, src: Tensor) -> dict:
@@ -253,8 +265,7 @@ class Transformer(Seq2Seq):
         kv = [layer.cross_attn.project_kv(memory) for layer in self.decoder]
         return {"keep": keep, "k": [k for k, _ in kv], "v": [v for _, v in kv]}
 
-    def forward(self, src: Tensor, tgt_in: Tensor) -> Tensor:
-        enc = self.encode(src)
+    def decode_all(self, enc: dict, tgt_in: Tensor) -> Tensor:
         x = self._embed(self.tgt_embed, tgt_in)
         for i, layer in enumerate(self.decoder):
             x, _ = layer(x, (enc["k"][i], enc["v"][i]), enc["keep"])

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from tasks.base import BOS, EOS, PAD, Batch, Task
 from tasks.copy import CopyConfig, CopyTask
+from tasks.dependency import DependencyConfig, DependencyTask
+from tasks.recall import RecallConfig, RecallTask
+from tasks.reverse import ReverseConfig, ReverseTask
+from tasks.translate import TranslateConfig, TranslateTask
 
 TASKS: dict[str, tuple[type, type]] = {
     "copy": (CopyTask, CopyConfig),
+    "reverse": (ReverseTask, ReverseConfig),
+    "dependency": (DependencyTask, DependencyConfig),
+    "recall": (RecallTask, RecallConfig),
+    "translate": (TranslateTask, TranslateConfig),
 }
 
 DESCRIPTIONS = {
-    "copy": "copy a random symbol sequence (token accuracy, exact match)",
+    "copy": "copy a random symbol sequence; delay > 0: copy-memory (distance = length + delay)",
+    "reverse": "output the sequence reversed (distance = length)",
+    "dependency": "agreement across distance distractors, with attractors (answer accuracy)",
+    "recall": "associative recall: value of the queried key among distance pairs (answer acc.)",
+    "translate": "real translation (Bible en-es by default): BPE, beam search, BLEU and chrF",
 }
 
 

@@ -9,6 +9,7 @@ from torch import Tensor
 
 PAD, BOS, EOS = 0, 1, 2  # reserved ids at the start of every task vocabulary
 N_SPECIAL = 3
+EVAL_SEED_OFFSET = 1_000_003  # eval data come from a stream disjoint from training batches
 
 
 class Batch(NamedTuple):
@@ -80,3 +81,39 @@ def summarise_scores(parts: list[dict[str, float]]) -> dict[str, float]:
         "token_acc": totals["token_correct"] / max(totals["token_total"], 1.0),
         "seq_acc": totals["seq_correct"] / max(totals["seq_total"], 1.0),
     }
+
+
+def answer_scores(hyp: Tensor, ref: Tensor) -> dict[str, float]:
+    """Counts for ``answer_acc``: the first decoded token against the single-token answer."""
+    return {
+        "answer_correct": float(hyp[:, 0].eq(ref[:, 0]).sum()),
+        "answer_total": float(ref.size(0)),
+    }
+
+
+def ratio(parts: list[dict[str, Any]], correct: str, total: str) -> float | None:
+    """sum(correct) / sum(total) over score parts; None when the total is 0."""
+    den = sum(p[total] for p in parts)
+    return sum(p[correct] for p in parts) / den if den else None
+
+
+def eval_sizes(eval_size: int, batch_size: int) -> list[int]:
+    """Batch sizes that split ``eval_size`` examples into batches of at most ``batch_size``."""
+    sizes = [batch_size] * (eval_size // batch_size)
+    return sizes + [eval_size % batch_size] if eval_size % batch_size else sizes
+
+
+def seeded_eval_batches(task: Task, seed: int, eval_size: int, batch_size: int) -> list[Batch]:
+    """The fixed held-out set of a generated task: its own seeded stream, not the training one."""
+    g = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
+    return [task.sample(n, g) for n in eval_sizes(eval_size, batch_size)]
+
+
+def teacher_forcing_pair(target: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """PAD-padded targets (n,T) with lengths -> (BOS+target, target+EOS), each (n,T+1)."""
+    n = target.size(0)
+    pad_col = target.new_full((n, 1), PAD)
+    tgt_in = torch.cat([target.new_full((n, 1), BOS), target], dim=1)
+    tgt_out = torch.cat([target, pad_col], dim=1)
+    tgt_out[torch.arange(n), lengths] = EOS
+    return tgt_in, tgt_out

@@ -1,4 +1,8 @@
-"""Copy task: reproduce a random sequence of symbols (the annotated-transformer smoke test)."""
+"""Copy task: reproduce a random sequence of symbols (the annotated-transformer smoke test).
+
+With ``delay > 0`` it is the copy-memory task: the source is the sequence, then ``delay``
+filler tokens; the target is the sequence alone.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,18 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from tasks.base import BOS, EOS, N_SPECIAL, PAD, Batch, sequence_scores, summarise_scores
+from tasks.base import (
+    EVAL_SEED_OFFSET,
+    N_SPECIAL,
+    PAD,
+    Batch,
+    seeded_eval_batches,
+    sequence_scores,
+    summarise_scores,
+    teacher_forcing_pair,
+)
 
-EVAL_SEED_OFFSET = 1_000_003  # eval data come from a stream disjoint from training batches
+__all__ = ["EVAL_SEED_OFFSET", "CopyConfig", "CopyTask", "teacher_forcing_pair"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +34,9 @@ class CopyConfig:
     min_length: int = 8
     """Shortest sequence; lengths are uniform in [min_length, length]. 0: always ``length``."""
     n_symbols: int = 16
-    """Alphabet size (the vocabulary adds PAD, BOS and EOS)."""
+    """Alphabet size (the vocabulary adds PAD, BOS and EOS, and a filler when delay > 0)."""
+    delay: int = 0
+    """Filler tokens after the sequence in the source (copy-memory); distance = length + delay."""
     eval_size: int = 512
     """Held-out examples scored by greedy decoding after training."""
 
@@ -34,53 +49,57 @@ class CopyConfig:
             )
         if self.n_symbols < 2:
             raise ValueError(f"task.n_symbols must be >= 2, got {self.n_symbols}")
+        if self.delay < 0:
+            raise ValueError(f"task.delay must be >= 0, got {self.delay}")
         if self.eval_size < 1:
             raise ValueError(f"task.eval_size must be >= 1, got {self.eval_size}")
 
 
 class CopyTask:
-    """Seeded, vectorised copy data and sequence metrics."""
+    """Seeded, vectorised copy data and sequence metrics.
+
+    ``distance`` = length + delay: read source and output as one stream, and source symbol i
+    (of a full-length sequence) is produced ``length + delay`` positions later, after the
+    rest of the sequence, the fillers and the i symbols already copied.
+    """
 
     name = "copy"
     beam_size = 1
-    distance = None
 
     def __init__(self, cfg: CopyConfig, seed: int) -> None:
         self.cfg = cfg
         self.seed = seed
-        self.vocab_size = N_SPECIAL + cfg.n_symbols
+        self.filler = N_SPECIAL + cfg.n_symbols if cfg.delay else None
+        self.vocab_size = N_SPECIAL + cfg.n_symbols + (1 if cfg.delay else 0)
         self.max_target_len = cfg.length + 1
+        self.distance = cfg.length + cfg.delay
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         """n examples; padded to this batch's longest sequence, not the task maximum."""
+        symbols, lengths = self._sequences(n, generator)
+        src = symbols
+        if self.cfg.delay:  # sequence, then `delay` fillers, then pads
+            pos = torch.arange(symbols.size(1) + self.cfg.delay).unsqueeze(0)  # (1, S+delay)
+            end = lengths.unsqueeze(1)
+            src = torch.nn.functional.pad(symbols, (0, self.cfg.delay), value=PAD)
+            src = src.masked_fill((pos >= end) & (pos < end + self.cfg.delay), self.filler)
+        return Batch.from_tensors(src, *teacher_forcing_pair(symbols, lengths))
+
+    def _sequences(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """(n, S) PAD-padded random symbol sequences and their lengths (n,)."""
         c = self.cfg
         shortest = c.min_length or c.length  # 0: fixed length (speed and memory sweeps)
         lengths = torch.randint(shortest, c.length + 1, (n,), generator=generator)
         S = int(lengths.max())
-        symbols = torch.randint(N_SPECIAL, self.vocab_size, (n, S), generator=generator)
+        symbols = torch.randint(N_SPECIAL, N_SPECIAL + c.n_symbols, (n, S), generator=generator)
         real = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # (n,S)
-        src = symbols.masked_fill(~real, PAD)
-        return Batch.from_tensors(src, *teacher_forcing_pair(src, lengths))
+        return symbols.masked_fill(~real, PAD), lengths
 
     def eval_batches(self, batch_size: int) -> list[Batch]:
-        g = torch.Generator().manual_seed(self.seed + EVAL_SEED_OFFSET)
-        sizes = [batch_size] * (self.cfg.eval_size // batch_size)
-        if self.cfg.eval_size % batch_size:
-            sizes.append(self.cfg.eval_size % batch_size)
-        return [self.sample(n, g) for n in sizes]
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         return sequence_scores(hyp, batch.tgt_out)
 
     def summarise(self, parts: list[dict[str, float]]) -> dict[str, float]:
         return summarise_scores(parts)
-
-
-def teacher_forcing_pair(target: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-    """PAD-padded targets (n,T) with lengths -> (BOS+target, target+EOS), each (n,T+1)."""
-    n = target.size(0)
-    pad_col = target.new_full((n, 1), PAD)
-    tgt_in = torch.cat([target.new_full((n, 1), BOS), target], dim=1)
-    tgt_out = torch.cat([target, pad_col], dim=1)
-    tgt_out[torch.arange(n), lengths] = EOS
-    return tgt_in, tgt_out

@@ -76,7 +76,7 @@ def test_equal_params_sizes_every_model():
         ({"tasks": [{"name": "sort"}]}, "tasks\\[0\\] \\(sort\\).*unknown task 'sort'"),
         (
             {"tasks": [{"name": "copy", "task": {"lenght": 3}}]},
-            "tasks\\[0\\] \\(copy\\), model lstm: unknown key task.lenght; valid keys: task.eval",
+            "tasks\\[0\\] \\(copy\\), model lstm: unknown key task.lenght; valid keys: task.delay",
         ),
         ({"tasks": [{"name": "copy", "tsk": {}}]}, "tasks\\[0\\]: unknown key 'tsk'"),
         ({"tasks": [{"name": "copy", "task": {"length": 0}}]}, "task.length must be >= 1"),

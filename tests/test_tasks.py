@@ -72,7 +72,14 @@ def test_registry_and_errors():
 
 
 @pytest.mark.parametrize(
-    "bad", [{"length": 0}, {"min_length": 20, "length": 10}, {"n_symbols": 1}, {"eval_size": 0}, {"min_length": -1}]
+    "bad",
+    [
+        {"length": 0},
+        {"min_length": 20, "length": 10},
+        {"n_symbols": 1},
+        {"eval_size": 0},
+        {"min_length": -1},
+    ],
 )
 def test_config_validation(bad):
     with pytest.raises(ValueError):

@@ -1,0 +1,138 @@
+"""Agreement across a gap: "the cat [... distractors ...] chase?" -> "chases".
+
+The source is a subject noun, ``distance`` distractor tokens, then a verb lemma; the target
+is the one verb form that agrees with the subject's class (the number of "cat" vs "cats").
+Distractors are neutral fillers or, with probability ``attractor_prob``, nouns of another
+class: agreement attractors, which a model that agrees with the nearest noun gets wrong.
+Knowing the lemma (local) and the subject's class (``distance + 1`` tokens back) are both
+needed, so guessing gives 1 / (n_verbs * n_classes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from tasks.base import (
+    N_SPECIAL,
+    Batch,
+    answer_scores,
+    ratio,
+    seeded_eval_batches,
+    sequence_scores,
+    summarise_scores,
+    teacher_forcing_pair,
+)
+
+
+@dataclass(frozen=True)
+class DependencyConfig:
+    """Agreement task knobs."""
+
+    distance: int = 16
+    """Distractor tokens between the subject and the verb (the dependency distance)."""
+    attractor_prob: float = 0.1
+    """Chance that a distractor is a noun of another class (an agreement attractor)."""
+    n_classes: int = 2
+    """Agreement classes (2: singular and plural)."""
+    nouns_per_class: int = 8
+    """Noun tokens per class; subjects and attractors are drawn from them."""
+    n_verbs: int = 4
+    """Verb lemmas; each has one form per class (the answers)."""
+    n_fillers: int = 32
+    """Neutral distractor tokens."""
+    eval_size: int = 512
+    """Held-out examples scored by greedy decoding after training."""
+
+    def __post_init__(self) -> None:
+        if self.distance < 0:
+            raise ValueError(f"task.distance must be >= 0, got {self.distance}")
+        if not 0.0 <= self.attractor_prob <= 1.0:
+            raise ValueError(f"task.attractor_prob must be in [0, 1], got {self.attractor_prob}")
+        if self.n_classes < 2:
+            raise ValueError(f"task.n_classes must be >= 2, got {self.n_classes}")
+        for name in ("nouns_per_class", "n_verbs", "n_fillers", "eval_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"task.{name} must be >= 1, got {getattr(self, name)}")
+
+
+class DependencyTask:
+    """Seeded, vectorised agreement data; answer, agreement and sequence metrics.
+
+    Vocabulary after PAD, BOS, EOS: nouns (class-major), fillers, verb lemmas, verb forms
+    (lemma-major). ``distance`` = the number of tokens between subject and verb.
+    """
+
+    name = "dependency"
+    beam_size = 1
+    max_target_len = 2  # the verb form, then EOS
+
+    def __init__(self, cfg: DependencyConfig, seed: int) -> None:
+        self.cfg = cfg
+        self.seed = seed
+        self.distance = cfg.distance
+        self.noun0 = N_SPECIAL
+        self.filler0 = self.noun0 + cfg.n_classes * cfg.nouns_per_class
+        self.lemma0 = self.filler0 + cfg.n_fillers
+        self.form0 = self.lemma0 + cfg.n_verbs
+        self.vocab_size = self.form0 + cfg.n_verbs * cfg.n_classes
+
+    def sample(self, n: int, generator: torch.Generator) -> Batch:
+        c, g = self.cfg, generator
+        cls = torch.randint(0, c.n_classes, (n,), generator=g)  # subject class
+        subject = self._noun(cls, torch.randint(0, c.nouns_per_class, (n,), generator=g))
+        d = c.distance
+        fillers = torch.randint(self.filler0, self.lemma0, (n, d), generator=g)
+        # attractors: another class, any noun of it
+        other = (cls.unsqueeze(1) + torch.randint(1, c.n_classes, (n, d), generator=g)) % (
+            c.n_classes
+        )
+        attractors = self._noun(other, torch.randint(0, c.nouns_per_class, (n, d), generator=g))
+        is_attractor = torch.rand(n, d, generator=g) < c.attractor_prob
+        lemma = torch.randint(0, c.n_verbs, (n,), generator=g)
+        src = torch.cat(
+            [
+                subject.unsqueeze(1),
+                torch.where(is_attractor, attractors, fillers),
+                (self.lemma0 + lemma).unsqueeze(1),
+            ],
+            dim=1,
+        )  # (n, d+2)
+        answer = (self.form0 + lemma * c.n_classes + cls).unsqueeze(1)  # (n, 1)
+        return Batch.from_tensors(src, *teacher_forcing_pair(answer, torch.ones_like(lemma)))
+
+    def _noun(self, cls: Tensor, index: Tensor) -> Tensor:
+        return self.noun0 + cls * self.cfg.nouns_per_class + index
+
+    def eval_batches(self, batch_size: int) -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
+
+    def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
+        """Sequence and answer counts, agreement (right class, any lemma), and attractor cases."""
+        c = self.cfg
+        subject_cls = (batch.src[:, 0] - self.noun0) // c.nouns_per_class
+        pred = hyp[:, 0]
+        is_form = (pred >= self.form0) & (pred < self.vocab_size)
+        agrees = is_form & ((pred - self.form0) % c.n_classes).eq(subject_cls)
+        middle = batch.src[:, 1:-1]
+        attracted = ((middle >= self.noun0) & (middle < self.filler0)).any(1)
+        right = pred.eq(batch.tgt_out[:, 0])
+        return {
+            **sequence_scores(hyp, batch.tgt_out),
+            **answer_scores(hyp, batch.tgt_out),
+            "agree_correct": float(agrees.sum()),
+            "attracted_correct": float((right & attracted).sum()),
+            "attracted_total": float(attracted.sum()),
+        }
+
+    def summarise(self, parts: list[dict[str, float]]) -> dict[str, Any]:
+        return {
+            **summarise_scores(parts),
+            "answer_acc": ratio(parts, "answer_correct", "answer_total"),
+            "agreement_acc": ratio(parts, "agree_correct", "answer_total"),
+            "answer_acc_attracted": ratio(parts, "attracted_correct", "attracted_total"),
+            "attracted_fraction": ratio(parts, "attracted_total", "answer_total"),
+        }
