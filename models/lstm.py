@@ -1,10 +1,13 @@
 """LSTM encoder-decoder with Luong attention (Luong et al. 2015), the paper's RNN baseline.
 
-Built on ``nn.LSTM`` so cuDNN runs the recurrences on GPU. The encoder packs its input, so
-source padding never enters the recurrence. The decoder uses Luong "general" attention and,
-by default, input feeding (the previous attentional vector is fed with the next input),
-which forces a loop over time steps; ``input_feeding=False`` runs the decoder LSTM over the
-whole target in one call.
+Built on ``nn.LSTM`` so cuDNN runs the recurrences on GPU. Source padding never enters the
+encoder's recurrence: on GPU the input is packed (cuDNN runs packed sequences natively); on
+CPU, where PyTorch's packed path has a quadratic backward, :func:`run_by_length` gives the
+same result with unpacked kernel calls. The decoder uses Luong "general" attention and, by
+default, input feeding (the previous attentional vector is fed with the next input), which
+forces a loop over time steps: the loop runs a hand-written cell on ``nn.LSTM``'s own
+weights, cheaper per step than an ``nn.LSTM`` call; ``input_feeding=False`` runs the decoder
+LSTM over the whole target in one call. Decoding one token at a time keeps (h, c, feed).
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ class TranslateConfig:
     """Translate the other way (target -> source language)."""
     vocab_size: int = 4000
     """Joint source+target BPE vocabulary (specials included), trained on the train split."""
-    max_words: int = 20
+    max_words: int = 16
     """Keep pairs whose sides both have at most this many words (every split); 0: no limit."""
     max_train: int = 0
     """Use at most this many training pairs; 0: all."""
