@@ -425,6 +425,65 @@ def sync(
     console.print(f"synced {n} offline runs from {directory}")
 
 
+@app.command()
+def perf(
+    section: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Section to run (repeatable): harness, transformer, lstm, decode, data, "
+            "scaling. Default: all but scaling (minutes)."
+        ),
+    ] = None,
+    device: Annotated[DeviceChoice, typer.Option(help="Where to measure.")] = DeviceChoice.cpu,
+    rounds: Annotated[
+        int | None, typer.Option(min=1, help="Interleaved rounds per comparison (default 3).")
+    ] = None,
+    tiny: Annotated[
+        bool, typer.Option(help="Tiny models and lengths: check that it runs, in seconds.")
+    ] = False,
+    wandb: Annotated[WandbMode, typer.Option(help="W&B mode of the harness runs.")] = (
+        WandbMode.offline
+    ),
+    precision: Annotated[
+        str, typer.Option(help="32-true, or bf16-mixed (autocast; for GPUs).")
+    ] = "32-true",
+    out: Annotated[Path | None, typer.Option(help="Also write the numbers to this JSON.")] = None,
+) -> None:
+    """Measure harness overhead and model efficiency as ratios, interleaved in one process."""
+    from bench.perf import DEFAULT_SECTIONS, PerfOptions, check_sections, run_perf, tiny_options
+    from bench.perf_display import print_section
+
+    names = tuple(section or DEFAULT_SECTIONS)
+    try:
+        check_sections(names)
+    except ValueError as err:
+        raise typer.BadParameter(str(err), param_hint="--section") from err
+
+    if device is DeviceChoice.cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise typer.BadParameter("--device cuda was asked for but no CUDA device is available")
+    if precision not in ("32-true", "bf16-mixed"):
+        raise typer.BadParameter(f"--precision {precision!r} is not one of: 32-true, bf16-mixed")
+    opts = (tiny_options if tiny else PerfOptions)(
+        device="cuda" if device is DeviceChoice.cuda else "cpu",
+        wandb=wandb.value,
+        precision=precision,
+        **({"rounds": rounds} if rounds else {}),
+    )
+    os.environ.setdefault("WANDB_SILENT", "true")
+    result = run_perf(
+        opts,
+        names,
+        log=lambda msg: console.print(f"[dim]{msg}[/]"),
+        on_section=lambda sec: print_section(console, sec),
+        out=out,
+    )
+    if out is not None:
+        console.print(f"written {out} ({', '.join(result['sections'])})")
+
+
 def _config_text(cfg: object) -> str:
     return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(cfg).items())
 

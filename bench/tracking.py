@@ -83,6 +83,14 @@ def sync_offline_runs(directory: Path) -> int:
     return len(runs)
 
 
+def examples_table(examples: list[dict[str, Any]]) -> Any:
+    """Example decodings (source, reference, hypothesis dicts) as a ``wandb.Table``."""
+    import wandb
+
+    columns = list(dict.fromkeys(k for e in examples for k in e))
+    return wandb.Table(columns=columns, data=[[e.get(c) for c in columns] for e in examples])
+
+
 class Tracker:
     """A W&B run, or a no-op when disabled or when W&B cannot start."""
 
@@ -145,6 +153,8 @@ class Tracker:
             for key, value in summary.items():
                 if isinstance(value, (int, float, str, bool)) or value is None:
                     self.run.summary[key] = value
+            if summary.get("examples"):
+                self.run.log({"examples": examples_table(summary["examples"])})
             self.run.finish(exit_code=0 if summary.get("status") == "ok" else 1)
         except Exception as err:
             self._fail(f"W&B finish failed: {err}")

@@ -60,3 +60,25 @@ def test_report_tables_go_to_an_offline_summary_run(tmp_path, monkeypatch):
     assert list((tmp_path / "wandb").glob("offline-run-*summary-*"))
     assert log_report_tables("disabled", tmp_path / "none", tables) is None
     assert not (tmp_path / "none").exists()
+
+
+def test_translation_examples_are_logged_as_a_wandb_table():
+    import wandb
+
+    logged: list[dict] = []
+
+    class FakeRun:
+        summary: dict = {}
+
+        def log(self, data, step=None):
+            logged.append(data)
+
+        def finish(self, exit_code=0):
+            pass
+
+    examples = [{"source": "In the beginning", "reference": "En el principio", "hypothesis": "En"}]
+    assert Tracker(FakeRun()).finish({"status": "ok", "bleu": 1.5, "examples": examples}) is None
+    table = logged[-1]["examples"]
+    assert isinstance(table, wandb.Table)
+    assert table.columns == ["source", "reference", "hypothesis"]
+    assert table.data == [["In the beginning", "En el principio", "En"]]

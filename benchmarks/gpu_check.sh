@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# GPU check on one GPU, under 8 minutes. Writes every number to OUT/gpu_numbers.md (and .json):
+#   1. our StepTimer against torch.utils.benchmark on an 8192^3 bf16 matmul (within 10%)
+#   2. the `quick` matrix (seed 0) on cuda in bf16-mixed: tokens/s and MFU per model
+#   3. the scaling sweep of the three models (time and memory against length, bf16)
+#   4. perf sections on cuda: harness overhead, Transformer vs nn.Transformer, decoding
+# Each step has its own time limit, so one slow step cannot sink the rest; a step's exit
+# status is recorded (124: it ran past its limit). Without CUDA it skips and exits 0.
+#
+#   bash benchmarks/gpu_check.sh              # OUT=runs/gpu_check
+#   OUT=/tmp/g PY=python3 bash benchmarks/gpu_check.sh
+# Translation cells need the cached corpus under data/ (carry it to a machine without network).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-runs/gpu_check}
+
+PYTHON=""
+CANDIDATES=${PY:-.venv/bin/python python3 python}  # PY=...: only that interpreter
+for cand in $CANDIDATES; do
+  command -v "$cand" >/dev/null 2>&1 || continue
+  if "$cand" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' \
+      >/dev/null 2>&1; then
+    PYTHON=$cand
+    break
+  fi
+done
+if [ -z "$PYTHON" ]; then
+  echo "gpu_check: skipped: no CUDA device visible to torch (tried: $CANDIDATES)"
+  exit 0
+fi
+
+export WANDB_MODE=disabled WANDB_SILENT=true
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
+mkdir -p "$OUT"
+: > "$OUT/status.txt"
+start=$(date +%s)
+
+step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log, record the exit status
+  local name=$1 limit=$2
+  shift 2
+  echo "== $name (limit ${limit} s, at $(( $(date +%s) - start )) s)"
+  timeout --kill-after=15 "$limit" "$@" >"$OUT/$name.log" 2>&1
+  local rc=$?
+  echo "$name=$rc" >>"$OUT/status.txt"
+  tail -n 4 "$OUT/$name.log"
+}
+
+step timer 60 "$PYTHON" -m bench.perf_gpu timer --out "$OUT/timer.json"
+"$PYTHON" -m bench.perf_gpu bf16-matrix quick "$OUT/quick-bf16.yaml" >/dev/null
+step quick 210 "$PYTHON" cli.py matrix run "$OUT/quick-bf16.yaml" --device cuda \
+  --out "$OUT/quick" --wandb disabled --only seed=0
+step scaling 100 "$PYTHON" cli.py perf --device cuda --precision bf16-mixed \
+  --section scaling --out "$OUT/scaling.json"
+step perf 80 "$PYTHON" cli.py perf --device cuda --precision bf16-mixed --rounds 1 \
+  --section harness --section transformer --section decode --wandb disabled --out "$OUT/perf.json"
+"$PYTHON" -m bench.perf_gpu summarise "$OUT"
+echo "gpu_check: done in $(( $(date +%s) - start )) s; numbers in $OUT/gpu_numbers.md"
