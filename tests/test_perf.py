@@ -105,6 +105,7 @@ def test_scaling_section_fits_exponents(monkeypatch):
     sec = res["sections"]["scaling"]
     assert [r["length"] for r in sec.rows] == [8, 16]
     assert sec.rows[0]["time_exp"] is None and sec.rows[1]["time_exp"] is not None
+    assert "met" not in sec.rows[0] and isinstance(sec.rows[1]["met"], bool)  # longest length
     assert any("top ops" in n and "attention: flash_attention" in n for n in sec.notes)
 
 
