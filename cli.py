@@ -92,6 +92,7 @@ def run(
         spec = make_spec(model, task, set_ or [], seed, device.value, mode.value)
     except ConfigError as err:
         raise typer.BadParameter(str(err)) from err
+    _check_data([spec])
     if spec.model == "transformer" and spec.device == "cpu" and spec.model_cfg.attn_dropout > 0:
         console.print(
             f"[yellow]note:[/] model.attn_dropout={spec.model_cfg.attn_dropout} forces "
@@ -263,6 +264,17 @@ def _load_cells(ref: str, device: str, only: list[str] | None = None):  # noqa: 
     return matrix, cells
 
 
+def _check_data(specs: list) -> None:
+    """Refuse, before anything trains or is written, when a task cannot get its data."""
+    from tasks import data_problem
+
+    problems = dict.fromkeys(
+        p for p in (data_problem(s.task, s.task_cfg) for s in specs) if p is not None
+    )
+    if problems:
+        raise typer.BadParameter("missing data: " + "; ".join(problems))
+
+
 @matrix_app.command("validate")
 def matrix_validate(
     ref: Annotated[str, typer.Argument(help="Preset name or path to a matrix YAML file.")],
@@ -324,6 +336,7 @@ def matrix_run(
     matrix, cells = _load_cells(ref, device.value, only)
     out = out or Path("runs") / matrix.name
     todo = pending_cells(cells, out, retry_failed)
+    _check_data(todo)
     mode, note = resolve_mode(wandb.value)
     if note:
         console.print(f"[yellow]W&B:[/] {note}")

@@ -33,6 +33,16 @@ def task_entry(name: str) -> tuple[type, type]:
     return TASKS[name]
 
 
+def data_problem(name: str, cfg: object) -> str | None:
+    """Why task ``name`` cannot get its data here (one line), or None; reads no data.
+
+    Tasks with external data define ``data_problem(cfg)``; generated tasks always can.
+    """
+    cls, _ = task_entry(name)
+    check = getattr(cls, "data_problem", None)
+    return check(cfg) if check is not None else None
+
+
 def build_task(name: str, cfg: object, seed: int) -> Task:
     cls, _ = task_entry(name)
     return cls(cfg, seed)
@@ -47,5 +57,6 @@ __all__ = [
     "Batch",
     "Task",
     "build_task",
+    "data_problem",
     "task_entry",
 ]

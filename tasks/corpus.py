@@ -14,12 +14,14 @@ repository root, git-ignored), so a corpus works offline once it has been built.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SOURCES = ("bible", "wmt14", "iwslt14", "tsv:PATH", "hf:NAME:CONFIG:SRC-TGT")
 HF_ALIASES = {  # name -> (dataset, config, source language, target language)
@@ -58,6 +60,31 @@ def check_source(source: str) -> None:
     if source.startswith("hf:") and len(source.split(":")) == 4 and "-" in source.split(":")[3]:
         return
     raise ValueError(f"task.source={source!r} is not one of: {', '.join(SOURCES)}")
+
+
+def source_problem(source: str) -> str | None:
+    """Why ``source`` cannot be loaded on this machine, in one line; None when it can.
+
+    Cheap (reads no corpus), so a run or a matrix can refuse before anything trains. A
+    Hugging Face source that is not cached passes when ``datasets`` is installed: only
+    fetching it tells whether the network is there, and that fails with one clear line.
+    """
+    check_source(source)
+    if source == "bible":
+        if (data_dir() / "corpora" / BIBLE_FILE).is_file():
+            return None
+        try:
+            sword_modules_present(os.environ.get("SWORD_PATH", "/usr/share/sword"))
+        except RuntimeError as err:
+            return str(err)
+        return None
+    if source.startswith("tsv:"):
+        path = Path(source[4:]).expanduser()
+        return None if path.is_file() else f"task.source={source!r}: no such file {path}"
+    if importlib.util.find_spec("datasets") is None:
+        name = HF_ALIASES[source][0] if source in HF_ALIASES else source.split(":")[1]
+        return f"Hugging Face dataset {name} needs the optional extra: pip install -e '.[hf]'"
+    return None
 
 
 def load_corpus(source: str) -> Corpus:
@@ -126,6 +153,16 @@ def bible_pairs() -> list[tuple[str, str]]:
 
 def read_sword_bibles(sword_path: str) -> list[tuple[str, str]]:
     """Both modules verse by verse (same KJV versification); verses empty on a side dropped."""
+    modules = sword_modules_present(sword_path)
+    english, spanish = (list(modules.get_bible_from_module(m).get_iter()) for m in SWORD_MODULES)
+    if len(english) != len(spanish):
+        raise RuntimeError(f"SWORD modules differ in verse count: {len(english)}, {len(spanish)}")
+    pairs = ((clean_kjv(e), clean_rv(s)) for e, s in zip(english, spanish, strict=True))
+    return [(e, s) for e, s in pairs if e and s]
+
+
+def sword_modules_present(sword_path: str) -> Any:
+    """pysword's modules in ``sword_path``; RuntimeError naming what is missing and the fix."""
     try:
         from pysword.modules import SwordModules
     except ImportError as err:
@@ -138,11 +175,7 @@ def read_sword_bibles(sword_path: str) -> list[tuple[str, str]]:
             f"the bible corpus needs the SWORD modules {', '.join(missing)} in {sword_path}: "
             f"{SWORD_INSTALL}"
         )
-    english, spanish = (list(modules.get_bible_from_module(m).get_iter()) for m in SWORD_MODULES)
-    if len(english) != len(spanish):
-        raise RuntimeError(f"SWORD modules differ in verse count: {len(english)}, {len(spanish)}")
-    pairs = ((clean_kjv(e), clean_rv(s)) for e, s in zip(english, spanish, strict=True))
-    return [(e, s) for e, s in pairs if e and s]
+    return modules
 
 
 def clean_kjv(verse: str) -> str:

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from tasks.base import Batch, eval_sizes, sequence_scores, summarise_scores, teacher_forcing_pair
-from tasks.corpus import Corpus, check_source, data_dir, load_corpus
+from tasks.corpus import Corpus, check_source, data_dir, load_corpus, source_problem
 from tasks.subword import cached_bpe, decode, encode
 
 SPLIT_SEED = 20170612  # the split is part of the data set: fixed, whatever the run's seed
@@ -67,6 +67,11 @@ class TranslateTask:
 
     name = "translate"
     distance = None
+
+    @staticmethod
+    def data_problem(cfg: TranslateConfig) -> str | None:
+        """Why the corpus cannot be loaded here (one line), or None: checked before training."""
+        return source_problem(cfg.source)
 
     def __init__(self, cfg: TranslateConfig, seed: int) -> None:
         self.cfg = cfg

@@ -47,6 +47,10 @@ def flat(text: str) -> str:
         (["run", "lstm", "copy", "--set", "model.width=3"], "unknown key model.width; valid keys"),
         (["run", "lstm", "copy", "--device", "tpu"], "'tpu' is not one of"),
         (["run", "lstm", "copy", "--wandb", "maybe"], "'maybe' is not one of"),
+        (
+            ["run", "lstm", "translate", "--set", "task.source=tsv:/no/such/pairs.tsv"],
+            "missing data: task.source='tsv:/no/such/pairs.tsv': no such file",
+        ),
     ],
 )
 def test_bad_input_is_rejected_before_anything_is_written(tmp_path, args, message):
@@ -119,3 +123,17 @@ def test_listings():
         assert name in result.output
     result = runner.invoke(app, ["tasks"])
     assert result.exit_code == 0 and "copy" in result.output
+
+
+def test_matrix_with_missing_data_is_refused_before_anything_is_written(tmp_path):
+    spec = tmp_path / "m.yaml"
+    spec.write_text(
+        "name: m\nmodels: [lstm]\nseeds: [0]\ntasks:\n"
+        "  - name: copy\n"
+        "  - name: translate\n    task: {source: 'tsv:/no/such/pairs.tsv'}\n"
+    )
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["matrix", "run", str(spec), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "no such file /no/such/pairs.tsv" in flat(result.output)
+    assert not out.exists()

@@ -288,3 +288,15 @@ def test_tiny_translate_cell_records_bleu(corpus_file, tmp_path):
         "reference",
         "hypothesis",
     }
+
+
+def test_source_problem_names_what_is_missing_and_the_fix(tmp_path, monkeypatch):
+    from tasks.corpus import source_problem
+
+    monkeypatch.setenv("ATTNBENCH_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SWORD_PATH", str(tmp_path / "no-sword"))
+    assert "apt-get install sword-text-kjv sword-text-sparv" in source_problem("bible")
+    pairs = tmp_path / "pairs.tsv"
+    assert "no such file" in source_problem(f"tsv:{pairs}")
+    pairs.write_text("a cat\tun gato\n")
+    assert source_problem(f"tsv:{pairs}") is None
