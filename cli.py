@@ -268,11 +268,12 @@ def _check_data(specs: list) -> None:
     """Refuse, before anything trains or is written, when a task cannot get its data."""
     from tasks import data_problem
 
-    problems = dict.fromkeys(
-        p for p in (data_problem(s.task, s.task_cfg) for s in specs) if p is not None
-    )
-    if problems:
-        raise typer.BadParameter("missing data: " + "; ".join(problems))
+    problems = [(s.task, data_problem(s.task, s.task_cfg)) for s in specs]
+    missing = dict.fromkeys(p for _, p in problems if p is not None)
+    if missing:
+        fine = sorted({t for t, _ in problems} - {t for t, p in problems if p is not None})
+        hint = f" (or run only the other tasks: --only task={','.join(fine)})" if fine else ""
+        raise typer.BadParameter("missing data: " + "; ".join(missing) + hint)
 
 
 @matrix_app.command("validate")
@@ -296,6 +297,7 @@ def matrix_validate(
     console.print(table)
     if matrix.description:
         console.print(matrix.description)
+    _check_data(cells)  # a matrix whose data is missing would be refused by `matrix run`
 
 
 @matrix_app.command("run")

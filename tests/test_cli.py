@@ -136,4 +136,7 @@ def test_matrix_with_missing_data_is_refused_before_anything_is_written(tmp_path
     result = runner.invoke(app, ["matrix", "run", str(spec), "--out", str(out)])
     assert result.exit_code == 2, result.output
     assert "no such file /no/such/pairs.tsv" in flat(result.output)
+    assert "--only task=copy" in flat(result.output)
     assert not out.exists()
+    result = runner.invoke(app, ["matrix", "validate", str(spec)])
+    assert result.exit_code == 2 and "missing data" in flat(result.output)
