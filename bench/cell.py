@@ -353,10 +353,7 @@ def _flops(
     spec: CellSpec, model: torch.nn.Module, task: Task, device: torch.device, speed: dict[str, Any]
 ) -> dict[str, Any]:
     """FLOPs per target token on a typical training batch, and MFU on a known GPU."""
-    batch = task.sample(spec.train.batch_size, torch.Generator().manual_seed(spec.seed))
-    batch = batch._replace(
-        src=batch.src.to(device), tgt_in=batch.tgt_in.to(device), tgt_out=batch.tgt_out.to(device)
-    )
+    batch = task.sample(spec.train.batch_size, torch.Generator().manual_seed(spec.seed)).to(device)
     out: dict[str, Any] = flops_per_token(spec.model, spec.model_cfg, model, batch, task.vocab_size)
     peak = gpu_peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
     rate = speed.get("train_tgt_tokens_per_s")

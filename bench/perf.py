@@ -10,10 +10,12 @@ the scaling sweep. ``run_perf`` returns plain dicts; the CLI prints them and can
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -140,10 +142,61 @@ def ratio(
     }
 
 
+def amp(device: torch.device | str, precision: str) -> torch.autocast:
+    """The autocast context of ``precision`` on ``device``: bf16 for bf16-mixed, else off."""
+    device_type = torch.device(device).type
+    return torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16-mixed")
+
+
 def autocast(opts: PerfOptions) -> torch.autocast:
     """The autocast context of ``opts.precision`` on ``opts.device`` (off for 32-true)."""
-    device = torch.device(opts.device).type
-    return torch.autocast(device, torch.bfloat16, enabled=opts.precision == "bf16-mixed")
+    return amp(opts.device, opts.precision)
+
+
+def call_times(fn: Callable[[], object], device: torch.device, reps: int) -> list[float]:
+    """Seconds of each of ``reps`` calls of ``fn``, the device synchronised around each."""
+    from bench.measure import sync_device
+
+    times = []
+    for _ in range(reps):
+        sync_device(device)
+        t0 = time.perf_counter()
+        fn()
+        sync_device(device)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def train_step(
+    name: str, values: dict[str, Any], batch: Any, vocab_size: int, precision: str
+) -> tuple[Any, torch.nn.Module, Callable[[], None]]:
+    """A fresh model ``name`` (``values`` over its defaults, positions covering ``batch``)
+    and one training step on ``batch``: forward, loss, backward, AdamW (lr 1e-4).
+
+    ``batch`` is already on the device the model goes to. Returns (config, model, step).
+    """
+    from bench.config import TrainConfig
+    from bench.module import Seq2SeqModule
+    from models import build_model, model_entry
+
+    _, cfg_cls = model_entry(name)
+    cfg = cfg_cls(**values)
+    if hasattr(cfg, "max_positions"):  # long inputs: the position table must cover them
+        longest = max(batch.src.size(1), batch.tgt_in.size(1))
+        cfg = dataclasses.replace(cfg, max_positions=max(cfg.max_positions, longest))
+    device = batch.src.device
+    model = build_model(name, cfg, vocab_size).to(device).train()
+    module = Seq2SeqModule(model, TrainConfig())
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        with amp(device, precision):
+            loss = module.loss(batch)
+        loss.backward()
+        opt.step()
+
+    return cfg, model, step
 
 
 def load_note() -> str:

@@ -9,10 +9,8 @@ tokens/s is what the harness costs.
 
 from __future__ import annotations
 
-import dataclasses
 import statistics
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,10 +21,10 @@ import torch
 
 from bench.cell import CellSpec, TaskStream, execute_cell, spec_from_values
 from bench.config import TrainConfig
-from bench.measure import StepTimer, sync_device
+from bench.measure import StepTimer
 from bench.module import Seq2SeqModule
-from bench.perf import PerfOptions, Section, autocast, interleave, ratio
-from models import build_model, model_entry
+from bench.perf import PerfOptions, Section, amp, call_times, interleave, ratio, train_step
+from models import build_model
 from tasks import PAD, TASKS, Batch, build_task
 
 TINY_MODELS: dict[str, dict[str, Any]] = {  # `model` values of tiny perf runs
@@ -60,12 +58,6 @@ def perf_spec(model: str, length: int, opts: PerfOptions, **model_extra: Any) ->
     return spec_from_values(model, "copy", values, opts.seed, opts.device)
 
 
-def to_device(batch: Batch, device: torch.device) -> Batch:
-    return batch._replace(
-        src=batch.src.to(device), tgt_in=batch.tgt_in.to(device), tgt_out=batch.tgt_out.to(device)
-    )
-
-
 def bare_train(spec: CellSpec) -> StepTimer:
     """Train ``spec`` with a plain loop, timed by a StepTimer (the harness's timer)."""
     t = spec.train
@@ -80,14 +72,13 @@ def bare_train(spec: CellSpec) -> StepTimer:
     opt, sched = configured["optimizer"], configured["lr_scheduler"]["scheduler"]
     timer = StepTimer(t.steps, t.timing_warmup, t.timing_blocks)
     trainer, pl_module = SimpleNamespace(global_step=0), SimpleNamespace(device=device)
-    autocast = torch.autocast(device.type, torch.bfloat16, enabled=t.precision == "bf16-mixed")
     stream = iter(TaskStream(task, t.batch_size, t.steps, spec.seed))
     for step in range(t.steps):
-        batch = to_device(next(stream), device)
+        batch = next(stream).to(device)
         trainer.global_step = step
         timer.on_train_batch_start(trainer, pl_module, batch, step)
         opt.zero_grad(set_to_none=True)
-        with autocast:
+        with amp(device, t.precision):
             loss = module.loss(batch)
         loss.backward()
         if t.grad_clip:
@@ -171,35 +162,12 @@ def harness_section(opts: PerfOptions, log: Callable[[str], None]) -> Section:
 
 def _time_call(fn: Callable[[], object], device: torch.device, reps: int) -> float:
     """Median seconds of ``fn`` over ``reps`` calls."""
-    times = []
-    for _ in range(reps):
-        sync_device(device)
-        t0 = time.perf_counter()
-        fn()
-        sync_device(device)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return statistics.median(call_times(fn, device, reps))
 
 
 def _train_step_fn(name: str, task: Any, batch: Batch, opts: PerfOptions) -> Callable[[], None]:
-    _, cfg_cls = model_entry(name)
-    cfg = cfg_cls(**model_values(name, opts))
-    if hasattr(cfg, "max_positions"):  # long tasks: the position table must cover them
-        longest = max(batch.src.size(1), batch.tgt_in.size(1))
-        cfg = dataclasses.replace(cfg, max_positions=max(cfg.max_positions, longest))
-    device = torch.device(opts.device)
-    model = build_model(name, cfg, task.vocab_size).to(device).train()
-    module = Seq2SeqModule(model, TrainConfig())
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    batch = to_device(batch, device)
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        with autocast(opts):
-            loss = module.loss(batch)
-        loss.backward()
-        opt.step()
-
+    batch = batch.to(opts.device)
+    *_, step = train_step(name, model_values(name, opts), batch, task.vocab_size, opts.precision)
     step()  # warm-up
     return step
 

@@ -80,12 +80,6 @@ def copy_batch(length: int, batch_size: int, seed: int, fixed: bool = False) -> 
     return task, task.sample(batch_size, torch.Generator().manual_seed(seed))
 
 
-def _on(batch: Batch, device: torch.device) -> Batch:
-    return batch._replace(
-        src=batch.src.to(device), tgt_in=batch.tgt_in.to(device), tgt_out=batch.tgt_out.to(device)
-    )
-
-
 def train_block(
     model: nn.Module, batch: Batch, steps: int, opts: PerfOptions
 ) -> Callable[[], float]:
@@ -150,7 +144,7 @@ def transformer_section(opts: PerfOptions, log: Callable[[str], None]) -> Sectio
     device = torch.device(opts.device)
     for length in opts.lengths:
         task, batch = copy_batch(length, opts.batch_size, opts.seed)
-        batch = _on(batch, device)
+        batch = batch.to(device)
         torch.manual_seed(opts.seed)
         ours = build_model("transformer", cfg, task.vocab_size).to(device).train()
         ref = TorchTransformer(cfg, task.vocab_size).to(device).train()
@@ -198,7 +192,7 @@ def lstm_section(opts: PerfOptions, log: Callable[[str], None]) -> Section:
     _, cfg_cls = model_entry("lstm")
     for length in opts.lengths:
         task, batch = copy_batch(length, opts.batch_size, opts.seed)
-        batch = _on(batch, device)
+        batch = batch.to(device)
         models = {}
         for feed in (True, False):
             cfg = cfg_cls(**model_values("lstm", opts, input_feeding=feed))

@@ -13,20 +13,18 @@ Run one point: ``python -m bench.perf_scaling MODEL LENGTH BATCH STEPS DEVICE [P
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from bench.perf import PerfOptions, Section
+from bench.perf import PerfOptions, Section, call_times, train_step
 from models import MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,44 +52,18 @@ def measure_point(
 
     Also the analytic training FLOP/s and, on a known GPU, model FLOPs utilisation.
     """
-    from bench.config import TrainConfig
     from bench.flops import flops_per_token, gpu_peak_flops
-    from bench.measure import PeakMemory, sync_device
-    from bench.module import Seq2SeqModule
-    from models import build_model, model_entry
+    from bench.measure import PeakMemory
     from tasks.copy import CopyConfig, CopyTask
 
     dev = torch.device(device)
     memory = PeakMemory(dev)
     memory.start()
     task = CopyTask(CopyConfig(length=length, min_length=0, eval_size=8), 0)
-    b = task.sample(batch, torch.Generator().manual_seed(0))
-    b = b._replace(src=b.src.to(dev), tgt_in=b.tgt_in.to(dev), tgt_out=b.tgt_out.to(dev))
-    _, cfg_cls = model_entry(model)
-    cfg = cfg_cls()
-    if hasattr(cfg, "max_positions"):
-        cfg = dataclasses.replace(cfg, max_positions=max(cfg.max_positions, length + 1))
+    b = task.sample(batch, torch.Generator().manual_seed(0)).to(dev)
     torch.manual_seed(0)
-    net = build_model(model, cfg, task.vocab_size).to(dev).train()
-    module = Seq2SeqModule(net, TrainConfig())
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-4)
-
-    amp = torch.autocast(dev.type, torch.bfloat16, enabled=precision == "bf16-mixed")
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        with amp:
-            loss = module.loss(b)
-        loss.backward()
-        opt.step()
-
-    times = []
-    for _ in range(steps):
-        sync_device(dev)
-        t0 = time.perf_counter()
-        step()
-        sync_device(dev)
-        times.append(time.perf_counter() - t0)
+    cfg, net, step = train_step(model, {}, b, task.vocab_size, precision)
+    times = call_times(step, dev, steps)
     timed = sorted(times[1:] or times)
     step_s = timed[len(timed) // 2]
     fpt = flops_per_token(model, cfg, net, b, task.vocab_size, count=False)

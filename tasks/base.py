@@ -25,6 +25,12 @@ class Batch(NamedTuple):
     def from_tensors(cls, src: Tensor, tgt_in: Tensor, tgt_out: Tensor) -> Batch:
         return cls(src, tgt_in, tgt_out, int(src.ne(PAD).sum()), int(tgt_out.ne(PAD).sum()))
 
+    def to(self, device: torch.device | str) -> Batch:
+        """The same batch with its tensors on ``device`` (token counts unchanged)."""
+        return self._replace(
+            src=self.src.to(device), tgt_in=self.tgt_in.to(device), tgt_out=self.tgt_out.to(device)
+        )
+
 
 class Task(Protocol):
     """A task generates seeded batches and scores decoded outputs.
