@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 import time
 import traceback
@@ -16,6 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from bench.atomic import atomic_write_text
 from bench.attention import attention_maps, save_attention
 from bench.config import ConfigError, TrainConfig, TrainerConfig, apply_sections, group_overrides
 from bench.distributed import RankSummary, data_rank
@@ -34,10 +36,12 @@ from bench.tracking import Tracker
 from models import beam_search, build_model, greedy_decode, model_entry
 from models.sizing import size_to_params
 from tasks import BOS, EOS, Task, build_task, task_entry
+from tasks.base import floor_summary
 
 DEVICES = ("auto", "cpu", "cuda")
 MODES = ("speed", "repro")
 RESULTS_FILE = "results.jsonl"
+EVAL_FILE = "eval.jsonl"  # cells/<key>/: per-example outcomes of the test split
 
 
 @dataclass(frozen=True)
@@ -331,7 +335,8 @@ def _train_and_evaluate(
     train_memory = memory.summary()
     speed = {**timer.summary(), **ranks.summary}
     flops = _flops(spec, model, task, device, speed)
-    metrics = evaluate(model, task, t.eval_batch_size, device)
+    metrics, examples = evaluate(model, task, t.eval_batch_size, device)
+    save_examples(out_dir / "cells" / spec.key / EVAL_FILE, examples)
     save_attention(
         out_dir / "cells" / spec.key / "attention.json",
         spec.model,
@@ -364,11 +369,13 @@ def _flops(
 @torch.inference_mode()
 def evaluate(
     model: torch.nn.Module, task: Task, batch_size: int, device: torch.device
-) -> dict[str, Any]:
-    """Decode the task's held-out batches: the task's metrics and inference speed."""
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Decode the task's held-out batches: the task's metrics, its floors (chance and
+    shortcut scores on the same examples) and inference speed; and per-example outcomes."""
     model.eval().to(device)
     parts: list[dict[str, Any]] = []
-    latencies, generated, examples = [], 0, 0
+    examples: list[dict[str, Any]] = []
+    latencies, generated, n_examples = [], 0, 0
     for batch in task.eval_batches(batch_size):
         src = batch.src.to(device)
         sync_device(device)
@@ -381,17 +388,26 @@ def evaluate(
         latencies.append(time.perf_counter() - start)
         hyp = hyp.cpu()
         generated += int(hyp.ne(model.pad_id).sum())
-        examples += hyp.size(0)
+        n_examples += hyp.size(0)
         parts.append(task.score(hyp, batch))
+        examples.extend(task.examples(hyp, batch))
     _, latency, _ = quartiles(latencies)
+    metrics = task.summarise(parts)
+    metrics.setdefault("floors", floor_summary(examples))
     return {
-        **task.summarise(parts),
-        "eval_examples": examples,
+        **metrics,
+        "floor_metric": task.floor_metric,
+        "eval_examples": n_examples,
         "decode": f"beam{task.beam_size}" if task.beam_size > 1 else "greedy",
         "infer_tgt_tokens_per_s": generated / sum(latencies),
         "infer_batch_latency_ms": latency * 1000,
         "infer_batch_size": batch_size,
-    }
+    }, examples
+
+
+def save_examples(path: Path, examples: list[dict[str, Any]]) -> None:
+    """Per-example outcomes as JSON lines, written atomically (reports recompute intervals)."""
+    atomic_write_text(path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
 
 
 def utc_now() -> str:

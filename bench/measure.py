@@ -101,6 +101,8 @@ class StepTimer(pl.Callback):
             out[name] = med
             if key == "tgt":
                 out[name + "_q1"], out[name + "_q3"] = q1, q3
+                # every block, so reports can bootstrap speed ratios over blocks and seeds
+                out[name + "_blocks"] = [round(b[key] / b["s"], 3) for b in self.blocks]
                 out["train_speed_noisy"] = (q3 - q1) / med > NOISY_IQR
         _, step_s, _ = quartiles([b["s"] / b["steps"] for b in self.blocks])
         out["train_step_s"] = step_s

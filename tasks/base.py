@@ -40,6 +40,7 @@ class Task(Protocol):
     """
 
     name: str
+    floor_metric: str  # the row metric that the floors (chance, shortcuts) are measured in
     vocab_size: int
     max_target_len: int  # longest target incl. EOS: the decoding budget
     beam_size: int  # 1: greedy decoding
@@ -55,6 +56,12 @@ class Task(Protocol):
 
     def summarise(self, parts: list[dict[str, Any]]) -> dict[str, Any]:
         """Metrics (accuracies, BLEU, ...) from the ``score`` parts of all eval batches."""
+        ...
+
+    def examples(self, hyp: Tensor, batch: Batch) -> list[dict[str, Any]]:
+        """Per-example outcomes of ``hyp`` (cells/<key>/eval.jsonl): for accuracy tasks the
+        ``correct``/``total`` counts of the task's floor metric and each shortcut's expected
+        ``floor_<name>`` count (see :func:`example_outcomes`); for translation the texts."""
         ...
 
 
@@ -123,3 +130,38 @@ def teacher_forcing_pair(target: Tensor, lengths: Tensor) -> tuple[Tensor, Tenso
     tgt_out = torch.cat([target, pad_col], dim=1)
     tgt_out[torch.arange(n), lengths] = EOS
     return tgt_in, tgt_out
+
+
+def example_outcomes(
+    correct: Tensor, total: Tensor, floors: dict[str, Tensor], hits: Tensor | None = None
+) -> list[dict[str, Any]]:
+    """One dict per example: ``correct`` of ``total`` scored units (tokens or the answer),
+    ``floor_<name>``: the units a shortcut gets right in expectation on the same example,
+    and ``hits``: a 0/1 string per reference position when ``hits`` (B, T) is given.
+    """
+    cols = {"correct": correct, "total": total} | {f"floor_{k}": v for k, v in floors.items()}
+    lists = {k: v.double().tolist() for k, v in cols.items()}
+    out = [{k: round(v[i], 6) for k, v in lists.items()} for i in range(correct.size(0))]
+    if hits is not None:
+        for d, row, n in zip(out, hits.int().tolist(), total.int().tolist(), strict=True):
+            d["hits"] = "".join(map(str, row[:n]))
+    return out
+
+
+def floor_summary(examples: list[dict[str, Any]]) -> dict[str, float]:
+    """Each shortcut's score on the whole eval set: sum of expected correct / sum of total."""
+    total = sum(e["total"] for e in examples)
+    names = [k for k in (examples[0] if examples else {}) if k.startswith("floor_")]
+    return {k.removeprefix("floor_"): sum(e[k] for e in examples) / total for k in names}
+
+
+def sequence_examples(hyp: Tensor, ref: Tensor, n_symbols: int) -> list[dict[str, Any]]:
+    """Token outcomes per example of a symbol-sequence task (copy, reverse), with chance
+    ``1 / n_symbols`` per reference position (EOS included, as in ``token_acc``)."""
+    T = max(hyp.size(1), ref.size(1))
+    hyp = torch.nn.functional.pad(hyp, (0, T - hyp.size(1)), value=PAD)
+    ref = torch.nn.functional.pad(ref, (0, T - ref.size(1)), value=PAD)
+    real = ref.ne(PAD)
+    hits = hyp.eq(ref) & real
+    total = real.sum(1)
+    return example_outcomes(hits.sum(1), total, {"chance": total / n_symbols}, hits)

@@ -7,6 +7,7 @@ filler tokens; the target is the sequence alone.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -17,6 +18,7 @@ from tasks.base import (
     PAD,
     Batch,
     seeded_eval_batches,
+    sequence_examples,
     sequence_scores,
     summarise_scores,
     teacher_forcing_pair,
@@ -64,6 +66,7 @@ class CopyTask:
     """
 
     name = "copy"
+    floor_metric = "token_acc"
     beam_size = 1
 
     def __init__(self, cfg: CopyConfig, seed: int) -> None:
@@ -103,3 +106,6 @@ class CopyTask:
 
     def summarise(self, parts: list[dict[str, float]]) -> dict[str, float]:
         return summarise_scores(parts)
+
+    def examples(self, hyp: Tensor, batch: Batch) -> list[dict[str, Any]]:
+        return sequence_examples(hyp, batch.tgt_out, self.cfg.n_symbols)

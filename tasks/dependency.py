@@ -20,6 +20,7 @@ from tasks.base import (
     N_SPECIAL,
     Batch,
     answer_scores,
+    example_outcomes,
     ratio,
     seeded_eval_batches,
     sequence_scores,
@@ -67,6 +68,7 @@ class DependencyTask:
     """
 
     name = "dependency"
+    floor_metric = "answer_acc"
     beam_size = 1
     max_target_len = 2  # the verb form, then EOS
 
@@ -127,6 +129,17 @@ class DependencyTask:
             "attracted_correct": float((right & attracted).sum()),
             "attracted_total": float(attracted.sum()),
         }
+
+    def examples(self, hyp: Tensor, batch: Batch) -> list[dict[str, Any]]:
+        """Answer outcome per example; floors: a random verb form (chance) and the right
+        lemma (read locally, just before the answer) in a random class."""
+        c, n = self.cfg, hyp.size(0)
+        ones = torch.ones(n)
+        return example_outcomes(
+            hyp[:, 0].eq(batch.tgt_out[:, 0]),
+            ones,
+            {"chance": ones / (c.n_verbs * c.n_classes), "lemma_only": ones / c.n_classes},
+        )
 
     def summarise(self, parts: list[dict[str, float]]) -> dict[str, Any]:
         return {

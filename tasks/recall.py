@@ -17,6 +17,7 @@ from tasks.base import (
     N_SPECIAL,
     Batch,
     answer_scores,
+    example_outcomes,
     ratio,
     seeded_eval_batches,
     sequence_scores,
@@ -62,6 +63,7 @@ class RecallTask:
     """
 
     name = "recall"
+    floor_metric = "answer_acc"
     beam_size = 1
     max_target_len = 2  # the value, then EOS
 
@@ -104,6 +106,28 @@ class RecallTask:
             "far_correct": float((right & far).sum()),
             "far_total": float(far.sum()),
         }
+
+    def examples(self, hyp: Tensor, batch: Batch) -> list[dict[str, Any]]:
+        """Answer outcome per example; floors: a random value (chance), the value of a random
+        pair in the context, and the context's most frequent value (ties split evenly)."""
+        values = batch.src[:, 1:-2:2]  # (B, p)
+        answer = batch.tgt_out[:, :1]  # (B, 1)
+        n = hyp.size(0)
+        counts = values.unsqueeze(2).eq(values.unsqueeze(1)).sum(2)  # (B, p): copies of each
+        is_mode = counts.eq(counts.max(1, keepdim=True).values)  # (B, p)
+        # each distinct modal value once: a modal value appears `count` times among the pairs
+        n_modes = (is_mode.float() / counts).sum(1)  # (B,)
+        answer_is_mode = (is_mode & values.eq(answer)).any(1)
+        ones = torch.ones(n)
+        return example_outcomes(
+            hyp[:, 0].eq(answer[:, 0]),
+            ones,
+            {
+                "chance": ones / self.cfg.n_values,
+                "any_value_in_context": values.eq(answer).float().mean(1),
+                "most_frequent_value": answer_is_mode.float() / n_modes,
+            },
+        )
 
     def summarise(self, parts: list[dict[str, float]]) -> dict[str, Any]:
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -12,6 +13,7 @@ from tasks.base import (
     PAD,
     Batch,
     seeded_eval_batches,
+    sequence_examples,
     sequence_scores,
     summarise_scores,
     teacher_forcing_pair,
@@ -54,6 +56,7 @@ class ReverseTask:
     """
 
     name = "reverse"
+    floor_metric = "token_acc"
     beam_size = 1
 
     def __init__(self, cfg: ReverseConfig, seed: int) -> None:
@@ -83,6 +86,9 @@ class ReverseTask:
 
     def summarise(self, parts: list[dict[str, float]]) -> dict[str, float]:
         return summarise_scores(parts)
+
+    def examples(self, hyp: Tensor, batch: Batch) -> list[dict[str, Any]]:
+        return sequence_examples(hyp, batch.tgt_out, self.cfg.n_symbols)
 
 
 def reverse_rows(seqs: Tensor, lengths: Tensor) -> Tensor:
