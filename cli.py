@@ -195,13 +195,27 @@ def report(
 @app.command()
 def claims(
     directory: Annotated[Path, typer.Argument(help="Run directory holding results.jsonl.")],
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print a JSON list: claim, verdict, interval, threshold, reason, numbers.",
+        ),
+    ] = False,
 ) -> None:
-    """Judge the paper's claims on DIRECTORY's rows: PASS, FAIL or INCONCLUSIVE, with numbers."""
-    from reports.claims import claims_table
+    """Judge the paper's claims on DIRECTORY's rows: PASS, FAIL or INCONCLUSIVE, with the
+    judged interval and the reason."""
+    import json
+
+    from reports.claims import claims_records
     from reports.rows import load_results
 
     df = _with_warnings(load_results, _results_dir(directory))
-    console.print(_claims_table(claims_table(df)))
+    records = claims_records(df)
+    if as_json:
+        typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
+        return
+    _print_claims(records)
 
 
 def _results_dir(directory: Path) -> Path:
@@ -225,22 +239,39 @@ def _with_warnings(fn, *args):  # noqa: ANN001, ANN202
     return out
 
 
-def _claims_table(frame) -> Table:  # noqa: ANN001
-    """A rich table of ``reports.claims.claims_table`` rows, verdicts coloured."""
+VERDICT_STYLE = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "yellow"}
+
+
+def _print_claims(records: list[dict]) -> None:
+    """Verdict and reason first, one block per claim; the numbers below, never squeezed."""
     from rich.markup import escape
 
-    style = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "yellow"}
+    console.rule("claims of 'Attention Is All You Need', judged on these rows")
+    for r in records:
+        style = VERDICT_STYLE.get(r["verdict"], "default")
+        interval = r["interval"]
+        shown = f"  [{interval[0]:.3g}, {interval[1]:.3g}]" if interval else ""
+        threshold = f" vs {r['threshold']:g}" if r["threshold"] is not None else ""
+        console.print(
+            f"[bold]{escape(r['claim'])}[/]  [{style}]{r['verdict']}[/]{shown}{threshold}",
+            soft_wrap=False,
+        )
+        console.print(f"  [italic]why:[/] {escape(r['reason'])}")
+        console.print(f"  [dim]numbers:[/] {escape(r['numbers'])}\n")
+
+
+def _claims_table(frame) -> Table:  # noqa: ANN001
+    """A rich table of ``reports.claims.claims_table`` rows: verdict and reason first."""
+    from rich.markup import escape
+
     table = Table(title="claims of 'Attention Is All You Need', judged on these rows", expand=True)
     table.add_column("claim", no_wrap=True)
     table.add_column("verdict", no_wrap=True)
-    table.add_column("numbers", overflow="fold", ratio=2)
-    table.add_column("predicate", overflow="fold", ratio=1)
+    table.add_column("interval", no_wrap=True)
+    table.add_column("reason", overflow="fold", ratio=2)
     for r in frame.itertuples(index=False):
-        numbers = escape(r.numbers)
-        if r.missing:
-            numbers += f"\n[yellow]missing:[/] {escape(r.missing)}"
-        verdict = f"[{style.get(r.verdict, 'default')}]{r.verdict}[/]"
-        table.add_row(r.claim, verdict, numbers, escape(r.predicate))
+        verdict = f"[{VERDICT_STYLE.get(r.verdict, 'default')}]{r.verdict}[/]"
+        table.add_row(r.claim, verdict, f"{r.interval} vs {r.threshold}", escape(r.reason))
     return table
 
 

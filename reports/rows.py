@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 RESULTS_FILE = "results.jsonl"
+EVAL_FILE = "eval.jsonl"  # cells/<key>/: per-example outcomes
 PRESETS = ("quick", "scaling", "longrange", "translate", "paper")
 LONG_RANGE_TASKS = ("dependency", "recall")
 MODEL_ORDER = ("transformer", "lstm", "convs2s")
@@ -42,8 +44,24 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def load_results(directory: Path) -> pd.DataFrame:
-    """Latest attempt of every cell in ``directory/results.jsonl``, normalised."""
-    return normalise(pd.DataFrame(read_jsonl(Path(directory) / RESULTS_FILE)))
+    """Latest attempt of every cell in ``directory/results.jsonl``, normalised, with each
+    cell's per-example outcomes (``per_example``) where the directory has them."""
+    df = normalise(pd.DataFrame(read_jsonl(Path(directory) / RESULTS_FILE)))
+    return attach_examples(df, directory)
+
+
+def read_examples(directory: Path, key: str) -> list[dict[str, Any]] | None:
+    """A cell's per-example outcomes, or None when the run directory has none for it."""
+    path = Path(directory) / "cells" / str(key) / EVAL_FILE
+    if not path.is_file():
+        return None
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def attach_examples(df: pd.DataFrame, directory: Path) -> pd.DataFrame:
+    """``df`` with a ``per_example`` column read from ``directory/cells/<key>/eval.jsonl``."""
+    per = [read_examples(directory, k) if isinstance(k, str) else None for k in df["key"]]
+    return df.assign(per_example=per)
 
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -21,6 +22,7 @@ class Series:
     task: str
     width: float | None
     points: pd.DataFrame  # columns: length, value, n_ok (sorted by length)
+    rows: pd.DataFrame | None = None  # every ok row of the series: length, value, seed, blocks
 
     @property
     def lengths(self) -> list[float]:
@@ -55,15 +57,33 @@ def scaling_task(df: pd.DataFrame) -> str | None:
     return str(sizes.sort_values(ascending=False, kind="stable").index[0])
 
 
+SWEPT = ("length", "min_length", "eval_size")  # task knobs a length sweep may vary
+
+
+def sweep_id(row: dict) -> str:
+    """What a length sweep holds fixed: train and trainer config, the task's other knobs,
+    device and mode. One series never mixes sweeps (e.g. batch 32 into a batch-8 sweep)."""
+    cfg = row.get("config") if isinstance(row.get("config"), dict) else {}
+    task_cfg = {k: v for k, v in (cfg.get("task") or {}).items() if k not in SWEPT}
+    fixed = [cfg.get("train"), cfg.get("trainer"), task_cfg, row.get("device"), row.get("mode")]
+    return json.dumps(fixed, sort_keys=True, default=str)
+
+
 def series(df: pd.DataFrame, metric: str, task: str | None = None) -> dict[str, Series]:
     """One Series per model for ``metric`` (a row field or ``time_per_seq_s``).
 
-    Uses ok speed rows on the scaling task; per model the width with the most lengths.
+    Uses ok speed rows on the scaling task, of the one sweep (fixed train config and task
+    knobs) with the most (model, length) points; per model the width with the most lengths.
     """
     task = task or scaling_task(df)
     rows = with_time_per_seq(speed_rows(df))
     rows = rows[rows["task"].eq(task) & rows["length"].notna()]
     rows = rows.assign(value=pd.to_numeric(rows[metric], errors="coerce")).dropna(subset=["value"])
+    if rows.empty:
+        return {}
+    rows = rows.assign(sweep=[sweep_id(r) for r in rows.to_dict("records")])
+    sizes = rows.groupby("sweep")[["model", "length"]].apply(lambda g: len(g.drop_duplicates()))
+    rows = rows[rows["sweep"].eq(sizes.sort_values(ascending=False, kind="stable").index[0])]
     out = {}
     for model in sort_models(rows["model"].dropna().unique().tolist()):
         m = rows[rows["model"].eq(model)]
@@ -72,7 +92,7 @@ def series(df: pd.DataFrame, metric: str, task: str | None = None) -> dict[str, 
         m = m[m["width"].eq(width)] if pd.notna(width) else m[m["width"].isna()]
         pts = m.groupby("length").agg(value=("value", "median"), n_ok=("value", "size"))
         width = None if pd.isna(width) else float(width)
-        out[model] = Series(model, str(task), width, pts.reset_index())
+        out[model] = Series(model, str(task), width, pts.reset_index(), m)
     return out
 
 

@@ -27,8 +27,15 @@ COUNT_RULE = (
 def summary_section(df: pd.DataFrame, claims: pd.DataFrame) -> Section:
     """Claim verdicts (``claims_table``), how each claim is judged, and the environment."""
     return Section("Summary").add(
-        Paragraph("Claim verdicts, computed from these results rows only (`attnbench claims`)."),
-        Table(claims[["claim", "verdict", "numbers", "missing"]]),
+        Paragraph(
+            "Claim verdicts, computed from this run directory only (`attnbench claims`). "
+            "PASS or FAIL only when the judged effect's 95% interval clears its threshold on "
+            "cells every model learned (above chance and shortcut floors) and that are not "
+            "saturated; INCONCLUSIVE says why."
+        ),
+        Table(claims[["claim", "verdict", "interval", "threshold", "reason"]]),
+        Paragraph("The measurements behind each verdict:"),
+        Table(claims[["claim", "numbers"]]),
         Paragraph("How each claim is judged:"),
         Table(claims[["claim", "source", "predicate", "min evidence", "caveat"]]),
         Paragraph("Environment:"),

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 
 from reports.attention import MAX_CELLS, chosen_maps, heatmaps, load_artefacts
-from reports.checks_cost import measured_cost, paper_cost
-from reports.checks_quality import seed_stats
+from reports.claims.cost import measured_cost, paper_cost
+from reports.claims.quality import seed_stats
 from reports.document import Figure, Paragraph, Section, Table
 from reports.plots import accuracy_vs_distance, learning_curves
 from reports.rows import long_range, preset_hint, primary_metric, sort_models

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.checks_cost import measured_cost, paper_cost
 from reports.claims import claims_table
+from reports.claims.cost import measured_cost, paper_cost
 from reports.document import Table
 from reports.environment import environment_table
 from reports.rows import load_results

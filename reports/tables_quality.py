@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.checks_quality import seed_stats
+from reports.claims.quality import seed_stats
 from reports.numbers import count, fmt, spread
 from reports.rows import counts, long_range, order_by_model, primary_metric, sort_models
 

@@ -1,0 +1,218 @@
+"""The paper's claims as data, and their verdicts computed from a run directory only.
+
+One claim = one ``Claim`` entry below + one check function (grouped by topic in
+``scaling``, ``speed``, ``quality``, ``cost``). A check returns a ``Verdict``: PASS or FAIL
+only when the judged effect's 95% interval clears its threshold on learned, unsaturated
+evidence; otherwise INCONCLUSIVE with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from reports.claims import cost, quality, scaling, speed
+from reports.claims.verdict import INCONCLUSIVE, Verdict
+from reports.rows import preset_hint
+
+GPU_CAVEAT = "measured on the rows' own hardware; the paper used 8 P100 GPUs"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One testable claim: where it comes from, what is measured, and how it is judged."""
+
+    id: str
+    source: str  # paper section/table or a quoted sentence
+    measurement: str  # what the rows must contain
+    predicate: str  # the test, with its threshold
+    min_evidence: str
+    caveat: str  # hardware (or other) caveat
+    preset: str  # the preset that supplies the evidence
+    check: Callable[[pd.DataFrame], Verdict]
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        "T1-complexity",
+        "Table 1: self-attention O(n²·d) per layer, recurrent O(n·d²), convolutional O(k·n·d²)",
+        "training time per sequence against length n, one sweep (fixed batch, steps, width); "
+        "the exponent the rows' own analytic FLOPs predict over the same lengths",
+        "Transformer time exponent interval above 1 and containing its FLOPs-expected exponent; "
+        "LSTM and ConvS2S exponent intervals below 2 (Bonferroni over models)",
+        f">= {scaling.MIN_LENGTHS} lengths spanning >= {scaling.MIN_SPAN:g}× per model",
+        "CPU memory is process RSS; memory-efficient attention keeps memory linear, so time is "
+        "the quadratic signal; the LSTM's and ConvS2S's attention is quadratic too",
+        "scaling",
+        scaling.check_complexity,
+    ),
+    Claim(
+        "T1-crossover",
+        "Sec. 4: 'self-attention layers are faster than recurrent layers when the sequence "
+        "length n is smaller than the representation dimensionality d'",
+        "Transformer/LSTM training tokens/s at every shared n < d (blocks and seeds "
+        "bootstrapped), and the ratio's trend with n",
+        "ratio interval above 1 at every n < d (Bonferroni over lengths); FAIL if below 1 at any",
+        ">= 1 length n < d measured for both models",
+        "whole models differ from single layers (FFN, embeddings, output layer); "
+        "the measured crossover depends on kernels and hardware",
+        "scaling",
+        scaling.check_crossover,
+    ),
+    Claim(
+        "T1-sequential",
+        "Table 1: sequential operations O(n) for recurrent layers, O(1) for self-attention",
+        "median training step time against n at fixed batch size (n <= 2d)",
+        "LSTM − Transformer step-time exponent interval above 0, on a GPU",
+        f">= {scaling.SEQ_LENGTHS} lengths n <= 2d for both models, rows on CUDA",
+        "on a CPU all positions share a few cores, so parallelism over positions cannot show: "
+        "INCONCLUSIVE there by design",
+        "scaling",
+        scaling.check_sequential,
+    ),
+    Claim(
+        "Parallel-speed",
+        "Sec. 1/7: 'significantly more parallelization', 'trained significantly faster'",
+        "training target tokens/s, Transformer / LSTM, translate at equal parameters (timing "
+        "blocks and seeds bootstrapped); wall time to the shared target beside it",
+        "ratio interval above 1 (faster at all)",
+        ">= 1 translate setting with ok rows of both models at equal parameters",
+        GPU_CAVEAT + "; cuDNN LSTMs and CPU threads change the ratio",
+        "translate",
+        speed.check_parallel_speed,
+    ),
+    Claim(
+        "Parallel-10×",
+        "the seed article: the Transformer trains more than 10× faster than recurrent models "
+        "(a popular reading of Sec. 6.1 / Table 2)",
+        "the same ratio as Parallel-speed",
+        f"ratio interval above {speed.TEN_X:g}",
+        "as Parallel-speed",
+        GPU_CAVEAT + "; a magnitude, not a direction: 1.1× is not 10×",
+        "translate",
+        speed.check_parallel_10x,
+    ),
+    Claim(
+        "Long-range",
+        "Sec. 4: shorter paths between positions make long-range dependencies easier to "
+        "learn (max path length O(1) vs O(n)); counter-evidence: Tang et al. 2018, "
+        "Tran et al. 2018",
+        "accuracy against dependency distance (dependency, recall, copy with a delay), on "
+        "settings every model learned (interval above its best shortcut) and not saturated",
+        "Transformer − LSTM and Transformer − ConvS2S accuracy intervals (mean over usable "
+        "distances, Bonferroni) above 0; FAIL if either is below 0",
+        f">= {quality.MIN_DISTANCES} learned, unsaturated distances per task and "
+        f">= {quality.MIN_SEEDS} seeds per cell (failed seeds score chance)",
+        "small models and short training; not natural-language agreement",
+        "longrange",
+        quality.check_long_range,
+    ),
+    Claim(
+        "Training-ease",
+        "Sec. 1/7: the Transformer requires 'significantly less time to train' "
+        "(read as: reaches a shared quality sooner and trains reliably)",
+        "wall time to the shared target (teacher-forced token accuracy) per seed pair, on "
+        "settings every model learned; diverged runs (failed:nan) per model",
+        "log time-to-target ratio Transformer/other interval below 0 for every other model, "
+        "and no significantly higher divergence (Fisher's exact test)",
+        "a learned setting shared by the Transformer and another model",
+        "post-LN stability depends on warm-up and learning rate; runs that never reach the "
+        "target count their whole training time (a lower bound)",
+        "longrange",
+        quality.check_training_ease,
+    ),
+    Claim(
+        "Translation",
+        "Table 2: Transformer 27.3/28.4 BLEU > ConvS2S 25.16 > GNMT+RL 24.6 (EN-DE)",
+        "sacreBLEU and chrF per model over seeds at equal parameters; differences paired over "
+        "sentences (sacrebleu statistics, seeds resampled) and sacrebleu's paired test",
+        "Transformer − ConvS2S and ConvS2S − LSTM BLEU intervals above 0 (Bonferroni)",
+        f"all three models beat copy-the-source (BLEU and chrF), >= {quality.MIN_SEEDS} seeds, "
+        "same parameter budget (±10%)",
+        "a small corpus and small models, not WMT14 EN-DE at 65M parameters",
+        "translate",
+        quality.check_translation,
+    ),
+    Claim(
+        "T2-cost",
+        "Table 2 training cost: base 3.3e18, big 2.3e19 FLOPs = time × GPUs × ~9.5 TFLOPS "
+        "(base 12 h, big 3.5 days, 8 P100)",
+        "paper figures recomputed; our training FLOPs (FLOPs/token × tokens) and BLEU reached",
+        "Transformer BLEU − other interval above 0 for no more training FLOPs (FAIL: below 0 "
+        "for at least as many FLOPs)",
+        "learned translate cells (as Translation) of the Transformer and another model",
+        "counted FLOPs, not time × peak; far smaller runs than the paper's",
+        "translate",
+        cost.check_t2_cost,
+    ),
+)
+
+
+def evaluate_claims(df: pd.DataFrame) -> list[tuple[Claim, Verdict]]:
+    """Every claim's verdict on the (normalised) rows; a reason about missing rows names the
+    preset that supplies them."""
+    out = []
+    for claim in CLAIMS:
+        verdict = claim.check(df)
+        if verdict.verdict == INCONCLUSIVE and verdict.interval is None and _missing_rows(verdict):
+            verdict = Verdict(
+                INCONCLUSIVE, f"{verdict.reason}: {preset_hint(claim.preset)}", verdict.numbers
+            )
+        out.append((claim, verdict))
+    return out
+
+
+def _missing_rows(v: Verdict) -> bool:
+    return v.reason.startswith(("no ", "needs ", "too few"))
+
+
+def claims_table(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim: id, verdict, interval, threshold, reason, numbers and the claim."""
+    return pd.DataFrame(
+        [
+            {
+                "claim": c.id,
+                "verdict": v.verdict,
+                "interval": interval_text(v.interval),
+                "threshold": "-" if v.threshold is None else f"{v.threshold:g}",
+                "reason": v.reason,
+                "numbers": v.numbers,
+                "predicate": c.predicate,
+                "min evidence": c.min_evidence,
+                "source": c.source,
+                "caveat": c.caveat,
+            }
+            for c, v in evaluate_claims(df)
+        ]
+    )
+
+
+def claims_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """``attnbench claims --json``: claim, verdict, interval, threshold, reason, numbers."""
+    return [
+        {
+            "claim": c.id,
+            "verdict": v.verdict,
+            "interval": _finite_pair(v.interval),
+            "threshold": v.threshold,
+            "reason": v.reason,
+            "numbers": v.numbers,
+        }
+        for c, v in evaluate_claims(df)
+    ]
+
+
+def interval_text(interval: tuple[float, float] | None) -> str:
+    if interval is None:
+        return "-"
+    return f"[{interval[0]:.3g}, {interval[1]:.3g}]"
+
+
+def _finite_pair(interval: tuple[float, float] | None) -> list[float] | None:
+    if interval is None or not all(math.isfinite(x) for x in interval):
+        return None
+    return [float(interval[0]), float(interval[1])]

@@ -1,0 +1,325 @@
+"""Evidence gates: each cell's score with its interval, its floors, and whether it counts.
+
+A *cell* is one model at one configuration, over its seeds. Its score interval comes from
+the per-example outcomes in ``cells/<key>/eval.jsonl`` (bootstrap over examples and seeds;
+a failed seed scores the task's chance level, it does not vanish). A model has *learned*
+a cell when the interval's lower end clears every floor (chance and shortcut baselines
+measured on the same examples); a *setting* (one task configuration shared by several
+models) is *saturated* when every model's interval reaches the ceiling.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports.claims.stats import (
+    N_BOOT,
+    corpus_metric_draws,
+    percentile_interval,
+    ratio_draws,
+    rng,
+)
+from reports.rows import primary_metric
+
+CEILING = 0.98  # accuracy at which a task no longer separates models
+TRANSLATION_METRICS = ("bleu", "chrf")
+
+
+def setting_id(row: dict[str, Any]) -> str:
+    """What models must share to be compared: task, task and train config, device, mode."""
+    cfg = row.get("config") if isinstance(row.get("config"), dict) else {}
+    return json.dumps(
+        [
+            row.get("task"),
+            cfg.get("task"),
+            cfg.get("train"),
+            row.get("device"),
+            row.get("mode"),
+            row.get("equal_params"),
+        ],
+        sort_keys=True,
+        default=str,
+    )
+
+
+def floor_metric(row: dict[str, Any]) -> str:
+    return row.get("floor_metric") or primary_metric(str(row.get("task")))
+
+
+def floors(row: dict[str, Any]) -> dict[str, float]:
+    """The row's floors; for rows written before floors were recorded, what the config gives."""
+    if isinstance(row.get("floors"), dict) and row["floors"]:
+        return {k: float(v) for k, v in row["floors"].items()}
+    task_cfg = ((row.get("config") or {}).get("task")) or {}
+    task = row.get("task")
+    if task in ("copy", "reverse") and task_cfg.get("n_symbols"):
+        return {"chance": 1 / task_cfg["n_symbols"]}
+    if task == "dependency" and task_cfg.get("n_verbs"):
+        return {
+            "chance": 1 / (task_cfg["n_verbs"] * task_cfg["n_classes"]),
+            "lemma_only": 1 / task_cfg["n_classes"],
+        }
+    if task == "recall" and task_cfg.get("n_values"):
+        return {"chance": 1 / task_cfg["n_values"]}
+    if task == "translate":
+        return {
+            f"copy_source_{m}": float(row[f"copy_source_{m}"])
+            for m in TRANSLATION_METRICS
+            if row.get(f"copy_source_{m}") is not None and not pd.isna(row[f"copy_source_{m}"])
+        }
+    return {}
+
+
+def accuracy_outcomes(row: dict[str, Any]) -> tuple[np.ndarray | None, bool]:
+    """(n, 2) per-example (correct, total) of an ok row, and whether it is approximate.
+
+    Without an eval file the row's own count is used: ``metric × eval_examples`` correct of
+    ``eval_examples`` one-unit examples (exact for answer accuracy; for token accuracy it
+    overstates the variance, so intervals are wider, never narrower).
+    """
+    per = row.get("per_example")
+    if isinstance(per, np.ndarray):
+        return per, False
+    if isinstance(per, list) and per and "correct" in per[0]:
+        return np.array([[e["correct"], e["total"]] for e in per], float), False
+    value, n = row.get(floor_metric(row)), row.get("eval_examples")
+    if value is None or pd.isna(value) or not n or pd.isna(n):
+        return None, True
+    k = int(round(float(value) * int(n)))
+    return np.array([[1.0, 1.0]] * k + [[0.0, 1.0]] * (int(n) - k)), True
+
+
+@dataclass
+class CellScore:
+    """One model's score in one setting, over its seeds, with its interval and floors."""
+
+    model: str
+    task: str
+    setting: str
+    distance: float | None
+    metric: str
+    estimate: float
+    interval: tuple[float, float]
+    floors: dict[str, float]
+    n_ok: int
+    n_failed: int
+    approx: bool
+    draws: np.ndarray
+    extra: dict[str, Any]  # translation: chrF estimate, interval and draws
+
+    @property
+    def best_floor(self) -> tuple[str, float]:
+        if not self.floors:
+            return ("none", 0.0)
+        name = max(self.floors, key=lambda k: self.floors[k])
+        return name, self.floors[name]
+
+    @property
+    def learned(self) -> bool:
+        if self.task == "translate":
+            return all(
+                self.extra[m]["interval"][0] > self.floors.get(f"copy_source_{m}", 0.0)
+                for m in TRANSLATION_METRICS
+            )
+        return self.interval[0] > self.best_floor[1]
+
+    @property
+    def at_ceiling(self) -> bool:
+        return self.task != "translate" and self.interval[1] >= CEILING
+
+    @property
+    def seeds(self) -> int:
+        return self.n_ok + self.n_failed
+
+    def where(self) -> str:
+        at = f" d={self.distance:g}" if self.distance is not None else ""
+        return f"{self.model} {self.task}{at}"
+
+    def text(self) -> str:
+        """``model task d=..: 0.91 [0.88, 0.93] (floor lemma_only 0.50; 3/3 ok)``"""
+        low, high = self.interval
+        fails = f", {self.n_failed} failed at chance" if self.n_failed else ""
+        if self.task == "translate":
+            parts = [
+                f"{m} {self.extra[m]['estimate']:.2f} [{self.extra[m]['interval'][0]:.2f}, "
+                f"{self.extra[m]['interval'][1]:.2f}] (copy-source "
+                f"{self.floors.get(f'copy_source_{m}', float('nan')):.2f})"
+                for m in TRANSLATION_METRICS
+            ]
+            return f"{self.where()}: {', '.join(parts)}; {self.n_ok} ok{fails}"
+        name, value = self.best_floor
+        approx = ", from counts" if self.approx else ""
+        return (
+            f"{self.where()}: {self.metric} {self.estimate:.3f} [{low:.3f}, {high:.3f}] "
+            f"(floor {name} {value:.3f}; {self.n_ok} ok{fails}{approx})"
+        )
+
+    def not_learned_text(self) -> str:
+        if self.task == "translate":
+            return f"{self.where()} not learned: " + ", ".join(
+                f"{m} interval low {self.extra[m]['interval'][0]:.2f} <= copy-source "
+                f"{self.floors.get(f'copy_source_{m}', float('nan')):.2f}"
+                for m in TRANSLATION_METRICS
+            )
+        name, value = self.best_floor
+        return (
+            f"{self.where()} not learned: {self.metric} interval low {self.interval[0]:.3f} "
+            f"<= {name} {value:.3f}"
+        )
+
+
+def cell_scores(df: pd.DataFrame, n_boot: int = N_BOOT) -> list[CellScore]:
+    """Every (model, configuration) cell of quality tasks, scored over its seeds."""
+    out = []
+    quality = df[df["task"].notna()]
+    for i, ((_, _), g) in enumerate(quality.groupby(["model", "config_id"], sort=True)):
+        rows = g.to_dict("records")
+        if rows[0]["task"] == "translate":  # corpus metrics need the texts: no fallback
+            score = _translation_score(rows, n_boot, i)
+        else:
+            score = _accuracy_score(rows, n_boot, i)
+        if score is not None:
+            out.append(score)
+    return out
+
+
+def _meta(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    ok = [r for r in rows if r.get("ok")]
+    ref = ok[0] if ok else rows[0]
+    merged: dict[str, list[float]] = {}
+    for r in ok:
+        for k, v in floors(r).items():
+            merged.setdefault(k, []).append(v)
+    distance = ref.get("distance")
+    return {
+        "model": str(ref["model"]),
+        "task": str(ref["task"]),
+        "setting": setting_id(ref),
+        "distance": None if distance is None or pd.isna(distance) else float(distance),
+        "floors": {k: float(np.mean(v)) for k, v in merged.items()},
+        "n_ok": len(ok),
+        "n_failed": len(rows) - len(ok),
+    }
+
+
+def _accuracy_score(rows: list[dict[str, Any]], n_boot: int, salt: int) -> CellScore | None:
+    meta = _meta(rows)
+    seeds, approx = [], False
+    for r in rows:
+        if r.get("ok"):
+            arr, rough = accuracy_outcomes(r)
+            if arr is not None and len(arr):
+                seeds.append(arr)
+                approx |= rough
+    if not seeds:
+        return None
+    chance = meta["floors"].get("chance", 0.0)
+    n = int(np.median([len(s) for s in seeds]))
+    seeds += [np.array([[chance, 1.0]] * n)] * meta["n_failed"]  # failed seeds score chance
+    draws = ratio_draws(seeds, n_boot, rng(salt))
+    total = np.concatenate(seeds)
+    estimate = float(total[:, 0].sum() / total[:, 1].sum())
+    return CellScore(
+        **meta,
+        metric=floor_metric(rows[0]),
+        estimate=estimate,
+        interval=percentile_interval(draws),
+        approx=approx,
+        draws=draws,
+        extra={},
+    )
+
+
+@lru_cache(maxsize=4)
+def _metric(name: str) -> object:
+    from sacrebleu.metrics import BLEU, CHRF
+
+    return {"bleu": BLEU, "chrf": CHRF}[name]()
+
+
+def translation_stats(row: dict[str, Any], metric: str) -> np.ndarray | None:
+    """(n_sentences, k) sacrebleu sentence statistics of a translate row's hypotheses."""
+    per = row.get("per_example")
+    if isinstance(per, dict):  # precomputed (simulations)
+        return per.get(metric)
+    if not (isinstance(per, list) and per and "hyp" in per[0]):
+        return None
+    hyps = [e["hyp"] for e in per]
+    refs = [e["ref"] for e in per]
+    return np.array(_metric(metric)._extract_corpus_statistics(hyps, [refs]), float)
+
+
+def empty_stats(row: dict[str, Any], metric: str) -> np.ndarray | None:
+    """Sentence statistics of empty outputs (a failed seed) against ``row``'s references."""
+    per = row.get("per_example")
+    if isinstance(per, dict):
+        return per.get(f"{metric}_empty")
+    if not (isinstance(per, list) and per and "ref" in per[0]):
+        return None
+    refs = [e["ref"] for e in per]
+    return np.array(_metric(metric)._extract_corpus_statistics([""] * len(refs), [refs]), float)
+
+
+def sentence_draws(n_sentences: int, n_boot: int = N_BOOT, salt: int = 0) -> np.ndarray:
+    """Resampled sentence indices shared by the systems compared on one test set."""
+    return rng(10_000 + salt).integers(0, n_sentences, (n_boot, n_sentences))
+
+
+def _translation_score(rows: list[dict[str, Any]], n_boot: int, salt: int) -> CellScore | None:
+    meta = _meta(rows)
+    ok = [r for r in rows if r.get("ok")]
+    extra: dict[str, Any] = {}
+    for m in TRANSLATION_METRICS:
+        seeds = [s for s in (translation_stats(r, m) for r in ok) if s is not None]
+        if not seeds:
+            return None
+        failed = empty_stats(ok[0], m)
+        seeds += [failed] * meta["n_failed"] if failed is not None else []
+        draws = corpus_metric_draws(
+            seeds, _metric(m), sentence_draws(len(seeds[0]), n_boot), rng(salt)
+        )
+        estimate = _metric(m)._compute_score_from_stats(list(np.concatenate(seeds).sum(0))).score
+        extra[m] = {
+            "estimate": float(estimate),
+            "interval": percentile_interval(draws),
+            "draws": draws,
+            "seeds": seeds,
+        }
+    texts = [r["per_example"] for r in ok if isinstance(r.get("per_example"), list)]
+    if len(texts) == len(ok):
+        extra["texts"] = (
+            [e["hyp"] for t in texts for e in t],
+            [e["ref"] for t in texts for e in t],
+        )
+    return CellScore(
+        **meta,
+        metric="bleu",
+        estimate=extra["bleu"]["estimate"],
+        interval=extra["bleu"]["interval"],
+        approx=False,
+        draws=extra["bleu"]["draws"],
+        extra=extra,
+    )
+
+
+def by_setting(scores: list[CellScore]) -> dict[str, list[CellScore]]:
+    out: dict[str, list[CellScore]] = {}
+    for s in scores:
+        out.setdefault(s.setting, []).append(s)
+    return out
+
+
+def saturated(cells: list[CellScore]) -> bool:
+    """Every model of a setting reaches the ceiling: the setting cannot separate them."""
+    return bool(cells) and all(c.at_ceiling for c in cells)
+
+
+def translation_texts(cell: CellScore) -> tuple[list[str], list[str]] | None:
+    """(hypotheses, references) of a translate cell's ok seeds, pooled; None without texts."""
+    return cell.extra.get("texts")

@@ -1,0 +1,119 @@
+"""Speed claims: the Transformer trains faster than the LSTM at all, and by more than 10×."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from reports.claims.evidence import setting_id
+from reports.claims.quality import equal_params, param_text
+from reports.claims.stats import ALPHA, welch_interval
+from reports.claims.verdict import Verdict, against, inconclusive
+from reports.rows import speed_rows
+
+TEN_X = 10.0
+BLOCKS = "train_tgt_tokens_per_s_blocks"
+MIN_RUNS = 2
+
+
+def run_speeds(rows: pd.DataFrame) -> np.ndarray:
+    """log tokens/s per ok row (run): the median of its timing blocks."""
+    out = []
+    for r in rows.to_dict("records"):
+        blocks = r.get(BLOCKS)
+        value = np.median(blocks) if isinstance(blocks, list) and blocks else None
+        value = value if value is not None else r.get("train_tgt_tokens_per_s")
+        if value is not None and not pd.isna(value) and value > 0:
+            out.append(np.log(float(value)))
+    return np.asarray(out)
+
+
+def ratio_interval(
+    a: np.ndarray, b: np.ndarray, confidence: float = 1 - ALPHA
+) -> tuple[tuple[float, float], float]:
+    """Interval and estimate of the a/b speed ratio from runs' log speeds (Welch t over
+    runs: run-to-run variation, not only blocks within a run, is the noise that matters)."""
+    low, high = welch_interval(a, b, confidence)
+    return (float(np.exp(low)), float(np.exp(high))), float(np.exp(a.mean() - b.mean()))
+
+
+def too_few_runs(a: np.ndarray, b: np.ndarray, where: str) -> str | None:
+    if min(len(a), len(b)) >= MIN_RUNS:
+        return None
+    return (
+        f"too few runs at {where}: {len(a)} and {len(b)} (need ≥ {MIN_RUNS} seeds per model: "
+        "one run's timing blocks miss run-to-run variation, ±5–10% on a CPU)"
+    )
+
+
+def translate_speed(df: pd.DataFrame, other: str) -> dict:
+    """Transformer/``other`` training tokens/s on translate at equal parameters, in the shared
+    setting with the most runs. Scope is translate only, always said."""
+    rows = speed_rows(df)
+    rows = rows[rows["task"].eq("translate") & rows["model"].isin(["transformer", other])]
+    if rows["model"].nunique() < 2:
+        return {"why": f"needs ok translate rows of the Transformer and {other}"}
+    picked = equal_params(rows)
+    if picked is None:
+        return {"why": f"translate rows are not at equal parameters ({param_text(rows)})"}
+    rows, size = picked
+    rows = rows.assign(setting=[setting_id(r) for r in rows.to_dict("records")])
+    best = None
+    for _, g in rows.groupby("setting"):
+        t, o = (run_speeds(g[g["model"].eq(m)]) for m in ("transformer", other))
+        if len(t) and len(o) and (best is None or len(t) + len(o) > len(best[0]) + len(best[1])):
+            best = (t, o)
+    if best is None:
+        return {"why": f"no translate setting with speeds of both Transformer and {other}"}
+    t, o = best
+    few = too_few_runs(t, o, f"translate ({size})")
+    if few:
+        return {"why": few}
+    interval, estimate = ratio_interval(t, o)
+    return {
+        "interval": interval,
+        "estimate": estimate,
+        "text": f"translate only, {size}, {len(t)}+{len(o)} runs",
+        "ttq": _time_to_quality(rows, other),
+    }
+
+
+def _time_to_quality(rows: pd.DataFrame, other: str) -> str:
+    """Wall time to the shared target (teacher-forced token accuracy), as MLPerf's 'faster'."""
+    ok = rows[rows["ok"]]
+    ttt = pd.to_numeric(ok["time_to_target_s"], errors="coerce").groupby(ok["model"]).median()
+    target = ok["target_value"].dropna().unique()
+    if ttt.get("transformer") is not None and ttt.get(other) is not None:
+        if pd.notna(ttt["transformer"]) and pd.notna(ttt[other]):
+            return (
+                f"time to target transformer/{other} {ttt['transformer'] / ttt[other]:.2f}× "
+                f"(medians {ttt['transformer']:.0f} s vs {ttt[other]:.0f} s)"
+            )
+    what = f" {target[0]}" if len(target) else ""
+    return f"time to quality: the shared target{what} was not reached by both models"
+
+
+def _speed_verdict(df: pd.DataFrame, threshold: float) -> Verdict:
+    lstm = translate_speed(df, "lstm")
+    if "why" in lstm:
+        return inconclusive(lstm["why"], threshold=threshold)
+    interval = lstm["interval"]
+    numbers = (
+        f"Transformer/LSTM training target tokens/s {lstm['estimate']:.2f}× "
+        f"[{interval[0]:.2f}, {interval[1]:.2f}] ({lstm['text']}); {lstm['ttq']}"
+    )
+    conv = translate_speed(df, "convs2s")
+    if "interval" in conv:
+        ci = conv["interval"]
+        numbers += f"; Transformer/ConvS2S {conv['estimate']:.2f}× [{ci[0]:.2f}, {ci[1]:.2f}]"
+    return against(interval, threshold, numbers, "Transformer/LSTM tokens/s ratio")
+
+
+def check_parallel_speed(df: pd.DataFrame) -> Verdict:
+    """The Transformer trains faster than the LSTM at all: ratio interval above 1."""
+    return _speed_verdict(df, 1.0)
+
+
+def check_parallel_10x(df: pd.DataFrame) -> Verdict:
+    """The seed article's number: more than 10× faster (ratio interval above 10)."""
+    return _speed_verdict(df, TEN_X)

@@ -1,0 +1,76 @@
+"""A claim's verdict: PASS, FAIL or INCONCLUSIVE, the judged interval, its threshold and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PASS, FAIL, INCONCLUSIVE = "PASS", "FAIL", "INCONCLUSIVE"
+VERDICTS = (PASS, FAIL, INCONCLUSIVE)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one check.
+
+    ``interval`` is the 95% interval of the judged effect (None without evidence) and
+    ``threshold`` the value it is judged against; ``reason`` always says why, and for
+    INCONCLUSIVE what evidence is missing; ``numbers`` are the measurements behind it.
+    """
+
+    verdict: str
+    reason: str
+    numbers: str = "-"
+    interval: tuple[float, float] | None = None
+    threshold: float | None = None
+    details: dict = field(default_factory=dict, compare=False)  # machine-readable extras
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}; one of {', '.join(VERDICTS)}")
+        if not self.reason:
+            raise ValueError("every verdict needs a reason")
+
+
+def inconclusive(
+    reason: str,
+    numbers: str = "-",
+    interval: tuple[float, float] | None = None,
+    threshold: float | None = None,
+) -> Verdict:
+    return Verdict(INCONCLUSIVE, reason, numbers, interval, threshold)
+
+
+def against(
+    interval: tuple[float, float],
+    threshold: float,
+    numbers: str,
+    effect: str,
+    claim_side: str = "above",
+) -> Verdict:
+    """PASS when ``interval`` lies entirely on the claim's side of ``threshold``, FAIL when
+    entirely on the other side, INCONCLUSIVE (straddles; ties are not wins) otherwise."""
+    low, high = interval
+    shown = f"{effect} {_fmt(low)}–{_fmt(high)} (95%)"
+    above, below = low > threshold, high < threshold
+    if claim_side == "below":
+        above, below = below, above
+    if above:
+        return Verdict(
+            PASS, f"{shown} lies {claim_side} {_fmt(threshold)}", numbers, interval, threshold
+        )
+    if below:
+        other = "below" if claim_side == "above" else "above"
+        return Verdict(
+            FAIL, f"{shown} lies {other} {_fmt(threshold)}", numbers, interval, threshold
+        )
+    return Verdict(
+        INCONCLUSIVE,
+        f"interval straddles the threshold: {shown} contains {_fmt(threshold)}",
+        numbers,
+        interval,
+        threshold,
+    )
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}"
