@@ -85,9 +85,8 @@ def check_t2_cost(df: pd.DataFrame) -> Verdict:
             )
         )
     )
-    unlearned = [c.not_learned_text() for c in by_model.values() if not c.learned]
-    if unlearned:
-        return inconclusive("not learned: " + "; ".join(unlearned), numbers)
+    if why:
+        return inconclusive(why, numbers)
     if "transformer" not in by_model or len(by_model) < 2:
         return inconclusive(
             "needs learned translate cells of the Transformer and another model", numbers

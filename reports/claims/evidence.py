@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reports.claims import stats
 from reports.claims.stats import (
-    N_BOOT,
     corpus_metric_draws,
     percentile_interval,
     ratio_draws,
@@ -174,8 +174,10 @@ class CellScore:
         )
 
 
-def cell_scores(df: pd.DataFrame, n_boot: int = N_BOOT) -> list[CellScore]:
-    """Every (model, configuration) cell of quality tasks, scored over its seeds."""
+def cell_scores(df: pd.DataFrame, n_boot: int | None = None) -> list[CellScore]:
+    """Every (model, configuration) cell of quality tasks, scored over its seeds
+    (``n_boot`` bootstrap draws, default ``stats.N_BOOT``)."""
+    n_boot = n_boot or stats.N_BOOT
     out = []
     quality = df[df["task"].notna()]
     for i, ((_, _), g) in enumerate(quality.groupby(["model", "config_id"], sort=True)):
@@ -266,7 +268,7 @@ def empty_stats(row: dict[str, Any], metric: str) -> np.ndarray | None:
     return np.array(_metric(metric)._extract_corpus_statistics([""] * len(refs), [refs]), float)
 
 
-def sentence_draws(n_sentences: int, n_boot: int = N_BOOT, salt: int = 0) -> np.ndarray:
+def sentence_draws(n_sentences: int, n_boot: int, salt: int = 0) -> np.ndarray:
     """Resampled sentence indices shared by the systems compared on one test set."""
     return rng(10_000 + salt).integers(0, n_sentences, (n_boot, n_sentences))
 

@@ -61,7 +61,7 @@ def _versus(
         est = float(np.mean([t.estimate - o.estimate for t, o in cells]))
         interval = percentile_interval(diffs, conf)
         texts.append(_diff_text(model, interval, est))
-        judged.append(against(interval, 0.0, "", f"{what} transformer − {model}"))
+        judged.append(against(interval, 0.0, "", f"{what} transformer − {model}", confidence=conf))
     numbers = numbers + "; " + "; ".join(texts) + f" ({conf:.1%} each, Bonferroni)"
     worst = min(judged, key=lambda v: v.interval[0] if v.interval else 0.0)
     fails = [v for v in judged if v.verdict == FAIL]
@@ -185,7 +185,9 @@ def check_training_ease(df: pd.DataFrame) -> Verdict:
         if not np.isfinite(interval[0]):
             return inconclusive(f"too few seed pairs vs {model} (need ≥ 2)", numbers)
         judged.append(
-            against(interval, 0.0, "", f"log time-to-target ratio transformer/{model}", "below")
+            against(
+                interval, 0.0, "", f"log time-to-target ratio transformer/{model}", "below", conf
+            )
         )
     numbers += f" ({conf:.1%} each)"
     fails = [v for v in judged if v.verdict == FAIL]
@@ -278,21 +280,27 @@ def param_text(rows: pd.DataFrame) -> str:
 
 
 def translation_cells(df: pd.DataFrame) -> tuple[dict[str, CellScore] | None, str, str]:
-    """Translate cells at equal parameters by model, a size note, and why not (if None)."""
+    """Translate cells by model (one setting each: the one with the most seeds), a size
+    note, and why they cannot be compared ("" when they can).
+
+    Not learned comes first: a model below copy-the-source is not evidence at any size.
+    """
     rows = df[df["task"].eq("translate") & df["model"].isin(["transformer", *OTHERS])]
     if rows["model"].nunique() < 2 or "transformer" not in set(rows["model"]):
         return None, "", "needs translate rows of the Transformer and another model"
     picked = equal_params(rows)
-    if picked is None:
-        return None, "", f"translate rows are not at equal parameters ({param_text(rows)})"
-    rows, size = picked
-    cells = cell_scores(rows)
+    use, size = picked if picked is not None else (rows, f"unequal sizes: {param_text(rows)}")
     by_model: dict[str, CellScore] = {}
-    for c in cells:  # one setting per model: the one with the most seeds
+    for c in cell_scores(use):
         if c.model not in by_model or c.seeds > by_model[c.model].seeds:
             by_model[c.model] = c
-    if not cells:
+    if not by_model:
         return None, size, "translate rows have no per-example outputs (cells/<key>/eval.jsonl)"
+    unlearned = [c.not_learned_text() for c in by_model.values() if not c.learned]
+    if unlearned:
+        return by_model, size, "not learned: " + "; ".join(unlearned)
+    if picked is None:
+        return by_model, size, f"translate rows are not at equal parameters ({param_text(rows)})"
     return by_model, size, ""
 
 
@@ -303,11 +311,10 @@ def check_translation(df: pd.DataFrame) -> Verdict:
     if by_model is None:
         return inconclusive(why)
     numbers = "; ".join(by_model[m].text() for m in sort_models(list(by_model))) + f"; {size}"
+    if why:
+        return inconclusive(why, numbers)
     if len(by_model) < 3:
         return inconclusive("needs translate cells of all three models", numbers)
-    unlearned = [c.not_learned_text() for c in by_model.values() if not c.learned]
-    if unlearned:
-        return inconclusive("not learned: " + "; ".join(unlearned), numbers)
     short = [f"{c.where()} {c.seeds} seeds" for c in by_model.values() if c.seeds < MIN_SEEDS]
     numbers += _paired_tests(by_model)
     if short:
@@ -319,7 +326,7 @@ def check_translation(df: pd.DataFrame) -> Verdict:
         draws = by_model[a].draws - by_model[b].draws
         interval = percentile_interval(draws, conf)
         numbers += f"; BLEU {a} − {b} [{interval[0]:+.2f}, {interval[1]:+.2f}]"
-        judged.append(against(interval, 0.0, "", f"BLEU {a} − {b}"))
+        judged.append(against(interval, 0.0, "", f"BLEU {a} − {b}", confidence=conf))
     numbers += f" ({conf:.1%} each, paired over sentences, seeds resampled)"
     fails = [v for v in judged if v.verdict == FAIL]
     if fails:

@@ -76,9 +76,9 @@ def check_complexity(df: pd.DataFrame) -> Verdict:
     numbers = "; ".join(texts) + f" ({conf:.1%} each)" + (f"; {fails}" if fails else "")
     t = fits["transformer"]
     t_ci = slope_interval(t, conf)
-    t_verdict = against(t_ci, LINEAR, "", "Transformer time exponent")
+    t_verdict = against(t_ci, LINEAR, "", "Transformer time exponent", confidence=conf)
     others = [
-        against(slope_interval(fits[m], conf), QUADRATIC, "", f"{m} time exponent", "below")
+        against(slope_interval(fits[m], conf), QUADRATIC, "", f"{m} time exponent", "below", conf)
         for m in models[1:]
         if fits[m] is not None
     ]
@@ -152,7 +152,9 @@ def check_crossover(df: pd.DataFrame) -> Verdict:
             continue
         interval, est = ratio_interval(a, b, conf)
         parts.append(f"n={fmt(n)}: {est:.2f}× [{interval[0]:.2f}, {interval[1]:.2f}]")
-        verdicts.append(against(interval, 1.0, "", f"Transformer/LSTM tokens/s at n={fmt(n)}"))
+        verdicts.append(
+            against(interval, 1.0, "", f"Transformer/LSTM tokens/s at n={fmt(n)}", confidence=conf)
+        )
     logs = [
         (np.log(n), np.log(v)) for n in shared for v in [_median_ratio(t, lstm, n)] if v and v > 0
     ]

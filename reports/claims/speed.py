@@ -70,6 +70,8 @@ def translate_speed(df: pd.DataFrame, other: str) -> dict:
     if few:
         return {"why": few}
     interval, estimate = ratio_interval(t, o)
+    if not np.isfinite(interval).all():
+        return {"why": f"no run-to-run variation in the speeds ({len(t)}+{len(o)} runs)"}
     return {
         "interval": interval,
         "estimate": estimate,

@@ -46,11 +46,12 @@ def against(
     numbers: str,
     effect: str,
     claim_side: str = "above",
+    confidence: float = 0.95,
 ) -> Verdict:
     """PASS when ``interval`` lies entirely on the claim's side of ``threshold``, FAIL when
     entirely on the other side, INCONCLUSIVE (straddles; ties are not wins) otherwise."""
     low, high = interval
-    shown = f"{effect} {_fmt(low)}–{_fmt(high)} (95%)"
+    shown = f"{effect} {_fmt(low)}–{_fmt(high)} ({confidence:.1%})"
     above, below = low > threshold, high < threshold
     if claim_side == "below":
         above, below = below, above

@@ -1,0 +1,217 @@
+"""Simulated run directories for claim checks: rows (and per-example outcomes) drawn from
+models whose true behaviour is known, so calibration tests can count verdicts."""
+
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from reports.rows import normalise
+
+MODELS = ("transformer", "lstm", "convs2s")
+_keys = itertools.count()
+
+
+def base(model: str, task: str, seed: int, **fields: object) -> dict:
+    cfg = fields.pop("config", {})
+    return {
+        "key": f"k{next(_keys)}",
+        "attempt": 1,
+        "status": fields.pop("status", "ok"),
+        "model": model,
+        "task": task,
+        "seed": seed,
+        "device": fields.pop("device", "cpu"),
+        "mode": "speed",
+        "config": {"model": {"d_model": 128}, "task": {}, "train": {"steps": 100}, **cfg},
+        **fields,
+    }
+
+
+def frame(rows: list[dict], per_example: list | None = None) -> pd.DataFrame:
+    """Normalised rows with their per-example outcomes attached (as load_results does)."""
+    df = normalise(pd.DataFrame(rows))
+    by_key = {r["key"]: r.get("_per_example") for r in rows}
+    return df.assign(per_example=[by_key.get(k) for k in df["key"]])
+
+
+def accuracy_row(
+    model: str, task: str, seed: int, p: float, g: np.random.Generator, n: int = 256, **kw
+) -> dict:
+    """A dependency/recall-like row: n one-unit answers, each right with probability p."""
+    correct = (g.random(n) < p).astype(float)
+    d = kw.pop("distance", 16)
+    cfg = {"task": {"distance": d, "n_verbs": 4, "n_classes": 2}, "train": {"steps": 100}}
+    status = kw.pop("status", "ok")
+    row = base(model, task, seed, config=cfg, distance=d, status=status, **kw)
+    if status == "ok":
+        row |= {
+            "answer_acc": correct.mean(),
+            "eval_examples": n,
+            "floors": {"chance": 0.125, "lemma_only": 0.5},
+            "floor_metric": "answer_acc",
+            "_per_example": np.column_stack([correct, np.ones(n)]),
+        }
+    return row
+
+
+def long_range_rows(
+    acc: dict[str, list[float]], g: np.random.Generator, seeds: int = 3, **kw
+) -> list[dict]:
+    """Dependency rows at distances 16, 32, 64 with per-model accuracy per distance."""
+    rows = []
+    for model, ps in acc.items():
+        for d, p in zip((16, 32, 64), ps, strict=True):
+            rows += [
+                accuracy_row(model, "dependency", s, p, g, distance=d, **kw) for s in range(seeds)
+            ]
+    return rows
+
+
+def speed_rows(
+    ratio: float, g: np.random.Generator, runs: int = 3, noise: float = 0.07
+) -> list[dict]:
+    """Translate rows of the Transformer and the LSTM at equal parameters: log speed per run
+    with run-to-run noise, ten timing blocks each with within-run noise."""
+    rows = []
+    for model, mu in (("transformer", np.log(1000 * ratio)), ("lstm", np.log(1000.0))):
+        for s in range(runs):
+            run = mu + g.normal(0, noise)
+            blocks = np.exp(run + g.normal(0, 0.03, 10))
+            rows.append(
+                base(
+                    model,
+                    "translate",
+                    s,
+                    n_params=1_000_000,
+                    train_tgt_tokens_per_s=float(np.median(blocks)),
+                    train_tgt_tokens_per_s_blocks=blocks.round(3).tolist(),
+                )
+            )
+    return rows
+
+
+def sweep_rows(
+    exponents: dict[str, float],
+    g: np.random.Generator,
+    lengths: tuple[int, ...] = (32, 64, 128, 256, 512),
+    seeds: int = 2,
+    noise: float = 0.05,
+    flops_exponent: dict[str, float] | None = None,
+    device: str = "cpu",
+    speed: dict[str, float] | None = None,
+) -> list[dict]:
+    """A copy-task length sweep at batch 8: step time ∝ n^exponent (log-normal noise)."""
+    rows = []
+    flops_exponent = flops_exponent or exponents
+    for model, e in exponents.items():
+        for n, s in itertools.product(lengths, range(seeds)):
+            step = 0.01 * (n / 32) ** e * np.exp(g.normal(0, noise))
+            step /= (speed or {}).get(model, 1.0)
+            cfg = {
+                "task": {"length": n, "min_length": 0},
+                "train": {"batch_size": 8, "steps": 13},
+            }
+            rows.append(
+                base(
+                    model,
+                    "copy",
+                    s,
+                    config=cfg,
+                    device=device,
+                    seq_len=n,
+                    train_step_s=step,
+                    train_tgt_tokens_per_s=8 * (n + 1) / step,
+                    flops_per_token_analytic=1e6 * (n / 32) ** (flops_exponent[model] - 1),
+                )
+            )
+    return rows
+
+
+@lru_cache(maxsize=1)
+def _translation_pool(n_sent: int = 60, variants: int = 12) -> dict:
+    """Sentence statistics of noisy hypotheses at several quality levels (sacrebleu)."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    g = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    refs = [" ".join(g.choice(words, size=g.integers(6, 14))) for _ in range(n_sent)]
+    pool: dict = {"refs": refs}
+    for q in (0.3, 0.45, 0.6, 0.75):
+        hyps = [
+            [
+                " ".join(w if g.random() < q else str(g.choice(words)) for w in r.split())
+                for r in refs
+            ]
+            for _ in range(variants)
+        ]
+        pool[q] = {
+            m: np.stack(
+                [np.array(metric._extract_corpus_statistics(h, [refs]), float) for h in hyps]
+            )
+            for m, metric in (("bleu", BLEU()), ("chrf", CHRF()))
+        }  # (variants, n_sent, k)
+    copy = [" ".join(str(g.choice(words)) for _ in r.split()) for r in refs]
+    pool["copy"] = {
+        "bleu": BLEU().corpus_score(copy, [refs]).score,
+        "chrf": CHRF().corpus_score(copy, [refs]).score,
+    }
+    return pool
+
+
+def translate_rows(
+    quality: dict[str, float], g: np.random.Generator, seeds: int = 3, flops: dict | None = None
+) -> list[dict]:
+    """Translate rows at equal parameters whose hypotheses keep each reference word with the
+    model's probability (0.3, 0.45, 0.6 or 0.75); each seed draws its own noisy outputs."""
+    from sacrebleu.metrics import BLEU, CHRF
+
+    pool = _translation_pool()
+    rows = []
+    for model, q in quality.items():
+        for s in range(seeds):
+            pick = g.integers(0, pool[q]["bleu"].shape[0], pool[q]["bleu"].shape[1])
+            per = {m: pool[q][m][pick, np.arange(len(pick))] for m in ("bleu", "chrf")}
+            bleu = BLEU()._compute_score_from_stats(list(per["bleu"].sum(0))).score
+            chrf = CHRF()._compute_score_from_stats(list(per["chrf"].sum(0))).score
+            rows.append(
+                base(
+                    model,
+                    "translate",
+                    s,
+                    equal_params=1_000_000,
+                    n_params=1_000_000,
+                    bleu=bleu,
+                    chrf=chrf,
+                    copy_source_bleu=pool["copy"]["bleu"],
+                    copy_source_chrf=pool["copy"]["chrf"],
+                    floors={
+                        "copy_source_bleu": pool["copy"]["bleu"],
+                        "copy_source_chrf": pool["copy"]["chrf"],
+                    },
+                    floor_metric="bleu",
+                    flops_per_token_analytic=(flops or {}).get(model, 1e6),
+                    train_tgt_tokens_per_s=1000.0,
+                    train_step_s=0.1,
+                    _per_example=per,
+                )
+            )
+    return rows
+
+
+def time_to_target_rows(ratio: float, g: np.random.Generator, seeds: int = 3) -> list[dict]:
+    """Learned accuracy rows in three settings; the Transformer's time to target is
+    ``ratio`` × the others' (log-normal run noise)."""
+    rows = []
+    for d in (16, 32, 64):
+        for model in MODELS:
+            scale = ratio if model == "transformer" else 1.0
+            for s in range(seeds):
+                r = accuracy_row(model, "dependency", s, 0.97, g, distance=d)
+                r["time_to_target_s"] = 30.0 * scale * np.exp(g.normal(0, 0.25))
+                r["train_step_s"] = 0.5
+                rows.append(r)
+    return rows

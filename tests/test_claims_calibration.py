@@ -1,0 +1,198 @@
+"""Calibration of every claim's check on simulated rows.
+
+Identical models (or a true effect exactly at the threshold) must get PASS or FAIL in at
+most 5% of 200 seeded draws (up to binomial sampling error, see MAX_DECIDED); a clear
+difference (≥ 3 standard errors) must get the right verdict in at least 80%. Evidence
+gates: all-chance rows are "not learned", all-ceiling rows "saturated", and a failed seed
+lowers its model's score instead of vanishing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from reports.claims import CLAIMS
+from reports.claims import stats as stats_mod
+from reports.claims.evidence import cell_scores
+from tests import claims_sim as sim
+
+DRAWS = 200
+# A check calibrated at exactly 5% decides Binomial(200, 0.05) times: 10 ± 3. Allow up to the
+# one-sided 97.5% point of that count (16), so a calibrated check passes and one twice too
+# liberal (10%: 20 ± 4) fails 4 times in 5.
+MAX_DECIDED = 16
+CHECKS = {c.id: c.check for c in CLAIMS}
+
+
+@pytest.fixture(autouse=True)
+def fewer_bootstrap_draws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """400 bootstrap draws per interval keep 200 simulated run directories fast."""
+    monkeypatch.setattr(stats_mod, "N_BOOT", 400)
+
+
+def verdicts(claim: str, make: Callable[[np.random.Generator], list[dict]]) -> Counter:
+    out: Counter = Counter()
+    for i in range(DRAWS):
+        g = np.random.default_rng(1000 + i)
+        out[CHECKS[claim](sim.frame(make(g))).verdict] += 1
+    return out
+
+
+# claim -> (identical / at-threshold simulation, clear-difference simulation, its verdict)
+SCENARIOS: dict[str, tuple[Callable, Callable, str]] = {
+    "T1-complexity": (
+        lambda g: sim.sweep_rows({"transformer": 1.0, "lstm": 1.0}, g),
+        lambda g: sim.sweep_rows({"transformer": 2.0, "lstm": 1.0}, g),
+        "PASS",
+    ),
+    "T1-crossover": (
+        lambda g: sim.sweep_rows({"transformer": 1.0, "lstm": 1.0}, g, (16, 32, 64), seeds=3),
+        lambda g: sim.sweep_rows(
+            {"transformer": 1.0, "lstm": 1.0}, g, (16, 32, 64), seeds=3, speed={"lstm": 0.6}
+        ),
+        "PASS",
+    ),
+    "T1-sequential": (
+        lambda g: sim.sweep_rows({"transformer": 0.5, "lstm": 0.5}, g, device="cuda"),
+        lambda g: sim.sweep_rows({"transformer": 0.1, "lstm": 1.0}, g, device="cuda"),
+        "PASS",
+    ),
+    "Parallel-speed": (
+        lambda g: sim.speed_rows(1.0, g),
+        lambda g: sim.speed_rows(1.5, g),
+        "PASS",
+    ),
+    "Parallel-10×": (
+        lambda g: sim.speed_rows(10.0, g),
+        lambda g: sim.speed_rows(3.0, g),
+        "FAIL",
+    ),
+    "Long-range": (
+        lambda g: sim.long_range_rows({m: [0.85, 0.8, 0.75] for m in sim.MODELS}, g),
+        lambda g: sim.long_range_rows(
+            {
+                "transformer": [0.9, 0.88, 0.86],
+                "lstm": [0.85, 0.8, 0.75],
+                "convs2s": [0.8, 0.8, 0.8],
+            },
+            g,
+        ),
+        "PASS",
+    ),
+    "Training-ease": (
+        lambda g: sim.time_to_target_rows(1.0, g),
+        lambda g: sim.time_to_target_rows(0.5, g),
+        "PASS",
+    ),
+    "Translation": (
+        lambda g: sim.translate_rows({m: 0.6 for m in sim.MODELS}, g),
+        lambda g: sim.translate_rows({"transformer": 0.75, "convs2s": 0.6, "lstm": 0.45}, g),
+        "PASS",
+    ),
+    "T2-cost": (
+        lambda g: sim.translate_rows({m: 0.6 for m in sim.MODELS}, g),
+        lambda g: sim.translate_rows(
+            {"transformer": 0.75, "convs2s": 0.6, "lstm": 0.6},
+            g,
+            flops={"transformer": 1e6, "convs2s": 2e6, "lstm": 2e6},
+        ),
+        "PASS",
+    ),
+}
+
+
+def test_calibration_covers_every_claim() -> None:
+    assert set(SCENARIOS) == set(CHECKS)
+
+
+@pytest.mark.parametrize("claim", sorted(SCENARIOS))
+def test_calibration_identical_models_rarely_decide(claim: str) -> None:
+    counts = verdicts(claim, SCENARIOS[claim][0])
+    decided = counts["PASS"] + counts["FAIL"]
+    assert decided <= MAX_DECIDED, counts
+
+
+@pytest.mark.parametrize("claim", sorted(SCENARIOS))
+def test_calibration_clear_difference_is_found(claim: str) -> None:
+    _, clear, expected = SCENARIOS[claim]
+    counts = verdicts(claim, clear)
+    assert counts[expected] >= 0.8 * DRAWS, counts
+
+
+def test_calibration_all_chance_is_not_learned() -> None:
+    g = np.random.default_rng(0)
+    df = sim.frame(sim.long_range_rows({m: [0.125] * 3 for m in sim.MODELS}, g))
+    for claim in ("Long-range", "Training-ease"):
+        v = CHECKS[claim](df)
+        assert v.verdict == "INCONCLUSIVE" and "not learned" in v.reason, (claim, v)
+    tr = sim.frame(sim.translate_rows({m: 0.3 for m in sim.MODELS}, g))
+    tr["copy_source_bleu"] = 90.0  # every model below copy-the-source
+    tr["floors"] = [{"copy_source_bleu": 90.0, "copy_source_chrf": 90.0}] * len(tr)
+    for claim in ("Translation", "T2-cost"):
+        v = CHECKS[claim](tr)
+        assert v.verdict == "INCONCLUSIVE" and "not learned" in v.reason, (claim, v)
+
+
+def test_calibration_all_ceiling_is_saturated() -> None:
+    g = np.random.default_rng(0)
+    df = sim.frame(sim.long_range_rows({m: [1.0] * 3 for m in sim.MODELS}, g))
+    v = CHECKS["Long-range"](df)
+    assert v.verdict == "INCONCLUSIVE" and "saturated" in v.reason, v
+
+
+def test_calibration_failed_seed_scores_chance_not_vanishes() -> None:
+    g = np.random.default_rng(0)
+    rows = [sim.accuracy_row("transformer", "dependency", s, 0.9, g) for s in range(3)]
+    ok_only = cell_scores(sim.frame(rows))[0]
+    failed = rows + [sim.accuracy_row("transformer", "dependency", 3, 0.9, g, status="failed:nan")]
+    with_failure = cell_scores(sim.frame(failed))[0]
+    assert with_failure.n_failed == 1 and with_failure.seeds == 4
+    assert with_failure.estimate < ok_only.estimate - 0.1  # (3 × 0.9 + 0.125) / 4 ≈ 0.71
+    assert with_failure.interval[0] < ok_only.interval[0]
+
+
+def test_calibration_failed_transformer_seed_can_turn_pass_into_inconclusive() -> None:
+    g = np.random.default_rng(3)
+    acc = {"transformer": [0.9, 0.88, 0.86], "lstm": [0.8, 0.78, 0.76], "convs2s": [0.8, 0.8, 0.8]}
+    rows = sim.long_range_rows(acc, g)
+    assert CHECKS["Long-range"](sim.frame(rows)).verdict == "PASS"
+    rows += [
+        sim.accuracy_row("transformer", "dependency", s, 0.9, g, distance=d, status="failed:nan")
+        for d in (16, 32, 64)
+        for s in (3, 4)
+    ]
+    assert CHECKS["Long-range"](sim.frame(rows)).verdict != "PASS"
+
+
+def test_calibration_series_never_mix_configurations() -> None:
+    """A batch-32 cell at a new length does not join a batch-8 sweep."""
+    g = np.random.default_rng(0)
+    rows = sim.sweep_rows({"transformer": 2.0, "lstm": 1.0}, g)
+    odd = sim.sweep_rows({"transformer": 0.0, "lstm": 0.0}, g, lengths=(1024,), seeds=1)
+    for r in odd:
+        r["config"]["train"] = {"batch_size": 32, "steps": 300}
+    base = CHECKS["T1-complexity"](sim.frame(rows))
+    mixed = CHECKS["T1-complexity"](sim.frame(rows + odd))
+    assert base.interval == pytest.approx(mixed.interval)
+
+
+def test_calibration_json_shape(tmp_path) -> None:  # noqa: ANN001
+    from reports.claims import claims_records
+
+    g = np.random.default_rng(0)
+    df = pd.concat(
+        [
+            sim.frame(sim.speed_rows(1.5, g)),
+            sim.frame(sim.sweep_rows({"transformer": 2.0, "lstm": 1.0}, g)),
+        ]
+    )
+    records = claims_records(df.reset_index(drop=True))
+    assert [r["claim"] for r in records] == [c.id for c in CLAIMS]
+    for r in records:
+        assert set(r) == {"claim", "verdict", "interval", "threshold", "reason", "numbers"}
+        assert r["reason"]
