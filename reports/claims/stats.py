@@ -167,7 +167,7 @@ def mean_interval(values: Sequence[float], confidence: float = 1 - ALPHA) -> tup
     """t interval of a mean (scipy ``ttest_1samp``): honest with few values, where a
     bootstrap of 2–5 values would be far too narrow."""
     v = np.asarray(values, float)
-    if len(v) < 2:
+    if len(v) < 2 or np.ptp(v) == 0:  # no spread: no interval (scipy would warn and give NaN)
         return (float("nan"), float("nan"))
     ci = sps.ttest_1samp(v, 0.0).confidence_interval(confidence)
     return (float(ci.low), float(ci.high))
@@ -178,7 +178,7 @@ def welch_interval(
 ) -> tuple[float, float]:
     """Welch t interval of mean(a) − mean(b) (scipy ``ttest_ind(equal_var=False)``)."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    if len(a) < 2 or len(b) < 2:
+    if len(a) < 2 or len(b) < 2 or np.ptp(a) + np.ptp(b) == 0:
         return (float("nan"), float("nan"))
     ci = sps.ttest_ind(a, b, equal_var=False).confidence_interval(confidence)
     return (float(ci.low), float(ci.high))
