@@ -68,22 +68,28 @@ def loglog(
     return to_png(fig)
 
 
-def accuracy_vs_distance(stats: pd.DataFrame, task: str, metric: str) -> bytes:
-    """Median accuracy over seeds against distance per model; bars span min to max."""
+def accuracy_vs_distance(cells: pd.DataFrame, task: str, metric: str) -> bytes:
+    """Accuracy against distance per model with its 95% interval (shaded band) and the best
+    floor (chance or shortcut, dashed): a point below its floor's line is not evidence."""
     fig = figure(6.4, 4.0)
     ax = fig.subplots()
-    for model, g in stats.groupby("model", sort=False):
-        g = g.dropna(subset=["median"]).sort_values("distance")
+    for model, g in cells.groupby("model", sort=False):
+        g = g.dropna(subset=["estimate"]).sort_values("distance")
         if g.empty:
             continue
-        err = [g["median"] - g["min"], g["max"] - g["median"]]
+        c = color(model)
+        seeds = f"{int(g['seeds_ok'].min())}–{int(g['seeds'].max())} seeds"
+        err = [g["estimate"] - g["low"], g["high"] - g["estimate"]]
         ax.errorbar(
-            g["distance"], g["median"], yerr=err, fmt="o-", capsize=3, color=color(model),
-            label=f"{model} (seeds: {int(g['n_ok'].min())}–{int(g['n_ok'].max())} ok)",
+            g["distance"], g["estimate"], yerr=err, fmt="o-", capsize=3, color=c,
+            label=f"{model} ({seeds})",
         )  # fmt: skip
+        ax.fill_between(g["distance"], g["low"], g["high"], color=c, alpha=0.2, linewidth=0)
+        ax.plot(g["distance"], g["floor"], "--", marker="_", markersize=18, color=c, alpha=0.7)
+    ax.axhline(0.98, color="grey", linestyle=":", linewidth=1, label="ceiling 0.98")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("dependency distance")
-    ax.set_ylabel(f"{metric} (median, min–max over seeds)")
+    ax.set_ylabel(f"{metric} (95% interval shaded; best floor dashed)")
     ax.set_title(f"{task}: accuracy against distance")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)

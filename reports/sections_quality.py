@@ -8,10 +8,10 @@ import pandas as pd
 
 from reports.attention import MAX_CELLS, chosen_maps, heatmaps, load_artefacts
 from reports.claims.cost import measured_cost, paper_cost
-from reports.claims.quality import seed_stats
 from reports.document import Figure, Paragraph, Section, Table
 from reports.plots import accuracy_vs_distance, learning_curves
 from reports.rows import long_range, preset_hint, primary_metric, sort_models
+from reports.tables_evidence import evidence_frame, evidence_table
 from reports.tables_quality import (
     examples_table,
     failed_rows_table,
@@ -33,13 +33,22 @@ def long_range_section(df: pd.DataFrame) -> Section:
                 f"{preset_hint('longrange')}."
             )
         )
-    for task, g in rows.groupby("task", sort=True):
-        stats = seed_stats(g, ["model", "distance"])
-        stats = stats.set_index("model").loc[sort_models(stats["model"].unique().tolist())]
+    cells = evidence_frame(rows)
+    for task, g in cells.groupby("task", sort=True) if len(cells) else []:
+        g = g.set_index("model").loc[sort_models(g["model"].unique().tolist())].reset_index()
         metric = primary_metric(str(task))
-        png = accuracy_vs_distance(stats.reset_index(), str(task), metric)
+        png = accuracy_vs_distance(g, str(task), metric)
         sec.add(Figure(f"longrange_{task}", png, f"{task}: {metric} against distance."))
-    sec.add(Table(long_range_table(df), "Median [min–max] over ok seeds per cell."))
+    sec.add(
+        Table(
+            evidence_table(rows, tuple(rows["task"].unique())),
+            "Score with its 95% interval (bootstrap over examples and seeds; a failed seed "
+            "scores chance), the best floor (chance or a shortcut on the same examples), and "
+            "whether the cell is evidence: learned (interval above the floor) and not "
+            "saturated (not every model ≥ 0.98).",
+        ),
+        Table(long_range_table(df), "Median [min–max] over ok seeds per cell."),
+    )
     return sec
 
 
@@ -74,6 +83,18 @@ def translation_section(df: pd.DataFrame) -> Section:
     if table.empty:
         return sec.add(Paragraph(f"No translation rows: {preset_hint('translate')}."))
     sec.add(Table(table, "BLEU and chrF: median [min–max] over ok seeds."))
+    evidence = evidence_table(df, ("translate",))
+    if len(evidence):
+        sec.add(
+            Table(
+                evidence,
+                "BLEU and chrF of the pooled seeds with 95% intervals (sacrebleu sentence "
+                "statistics, bootstrap over sentences and seeds) against copy-the-source: a "
+                "model counts only when both intervals clear it.",
+            )
+        )
+    else:
+        sec.add(Paragraph("No per-example outputs (cells/<key>/eval.jsonl): no intervals."))
     examples = examples_table(df)
     if len(examples):
         sec.add(Table(examples, "Example translations (lowest ok seed per model)."))
