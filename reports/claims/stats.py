@@ -37,19 +37,6 @@ def percentile_interval(draws: np.ndarray, confidence: float = 1 - ALPHA) -> tup
     return (float(low), float(high))
 
 
-def seed_level(per_seed: np.ndarray, generator: np.random.Generator) -> np.ndarray:
-    """Second bootstrap level: (n_boot, n_seeds) per-seed draws -> seeds resampled per draw.
-
-    Returns the (n_boot, n_seeds) draws of the seeds picked with replacement; with one seed
-    it is the input (only the examples vary).
-    """
-    n_boot, n_seeds = per_seed.shape
-    if n_seeds == 1:
-        return per_seed
-    pick = generator.integers(0, n_seeds, (n_boot, n_seeds))
-    return np.take_along_axis(per_seed, pick, axis=1)
-
-
 def ratio_draws(
     seeds: Sequence[np.ndarray], n_boot: int = N_BOOT, generator: np.random.Generator | None = None
 ) -> np.ndarray:
@@ -72,17 +59,6 @@ def ratio_draws(
     )
     chosen = np.take_along_axis(per_seed, pick[..., None], axis=1).sum(axis=1)  # (n_boot, 2)
     return chosen[:, 0] / np.maximum(chosen[:, 1], 1e-12)
-
-
-def mean_draws(
-    groups: Sequence[np.ndarray], n_boot: int = N_BOOT, generator: np.random.Generator | None = None
-) -> np.ndarray:
-    """Two-level bootstrap draws of the mean of values grouped (e.g. seeds of cells)."""
-    return ratio_draws(
-        [np.column_stack([np.asarray(v, float), np.ones(len(v))]) for v in groups],
-        n_boot,
-        generator,
-    )
 
 
 def corpus_metric_draws(
