@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from models.attention import dot_attention, source_keep
+from models.attention import Override, dot_attention, source_keep
 from models.seq2seq import Seq2Seq
 
 SQRT_HALF = math.sqrt(0.5)
@@ -106,11 +106,14 @@ class Attention(nn.Module):
         self.in_proj = _linear(cfg.d_hidden, cfg.d_embed, 0.0, cfg.weight_norm)
         self.out_proj = _linear(cfg.d_embed, cfg.d_hidden, 0.0, cfg.weight_norm)
         self.recorded: list[Tensor] | None = None  # see models.seq2seq.record_attention
+        self.override: Override | None = None  # see models.attention.Override
 
     def forward(self, x: Tensor, tgt_emb: Tensor, enc: dict) -> Tensor:
         """x (B,T,h) GLU output, tgt_emb (B,T,e) -> (B,T,h) with the attended context added."""
         d = (self.in_proj(x) + tgt_emb) * SQRT_HALF  # (B,T,e)
-        context = dot_attention(d, enc["keys"], enc["values"], enc["keep"], self.recorded)
+        context = dot_attention(
+            d, enc["keys"], enc["values"], enc["keep"], self.recorded, self.override
+        )
         context = context * enc["scale"]  # s * sqrt(1/s): undo the shrinking of the average
         return (self.out_proj(context) + x) * SQRT_HALF
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from models.attention import dot_attention, source_keep
+from models.attention import Override, dot_attention, source_keep
 from models.seq2seq import Seq2Seq
 
 
@@ -95,6 +95,7 @@ class LSTMSeq2Seq(Seq2Seq):
         self.attn_out = nn.Linear(2 * d, d, bias=False)  # W_c: h~_t = tanh(W_c [c_t; h_t])
         self.out = nn.Linear(d, vocab_size, bias=False)
         self.recorded: list[Tensor] | None = None  # see models.seq2seq.record_attention
+        self.override: Override | None = None  # see models.attention.Override
         embeddings = dict.fromkeys((self.src_embed, self.tgt_embed))  # ordered: seeded init
         for emb in embeddings:
             nn.init.uniform_(emb.weight, -0.1, 0.1)
@@ -126,7 +127,9 @@ class LSTMSeq2Seq(Seq2Seq):
 
     def _attend(self, h_top: Tensor, enc: dict) -> Tensor:
         """h_top (B,T,d) -> attentional vectors h~ (B,T,d)."""
-        context = dot_attention(h_top, enc["keys"], enc["values"], enc["keep"], self.recorded)
+        context = dot_attention(
+            h_top, enc["keys"], enc["values"], enc["keep"], self.recorded, self.override
+        )
         return torch.tanh(self.attn_out(torch.cat([context, h_top], dim=-1)))
 
     def init_state(self, enc: dict) -> dict:

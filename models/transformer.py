@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from models.attention import Override
 from models.seq2seq import Seq2Seq
 
 POS_TABLE = 1024  # positions in the initial sinusoid table (grown on demand)
@@ -93,6 +94,7 @@ class MultiHeadAttention(nn.Module):
         self.kv_proj = nn.Linear(d_model, 2 * d_model)
         self.out_proj = nn.Linear(d_model, d_model)
         self.recorded: list[Tensor] | None = None  # see models.seq2seq.record_attention
+        self.override: Override | None = None  # see models.attention.Override
 
     def _heads(self, x: Tensor) -> Tensor:  # (B, T, d) -> (B, h, T, d/h)
         B, T, d = x.shape
@@ -110,7 +112,13 @@ class MultiHeadAttention(nn.Module):
     ) -> Tensor:
         """q (B,h,Tq,dh), k/v (B,h,Tk,dh), keep (B,1,1,Tk) bool -> (B,Tq,d)."""
         p = self.attn_dropout if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=p, is_causal=causal)
+        if self.override is not None:  # interventions: explicit weights, edited, then applied
+            w = self.override(attention_weights(q, k, keep, causal), keep)  # (B,h,Tq,Tk)
+            out = w.to(v.dtype) @ v
+        else:
+            out = F.scaled_dot_product_attention(
+                q, k, v, attn_mask=keep, dropout_p=p, is_causal=causal
+            )
         if self.recorded is not None:  # inspection only: SDPA does not return its weights
             self.recorded.append(attention_weights(q, k, keep, causal))
         B, h, T, dh = out.shape

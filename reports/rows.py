@@ -45,9 +45,12 @@ def read_jsonl(path: Path) -> list[dict]:
 
 def load_results(directory: Path) -> pd.DataFrame:
     """Latest attempt of every cell in ``directory/results.jsonl``, normalised, with each
-    cell's per-example outcomes (``per_example``) where the directory has them."""
+    cell's per-example outcomes (``per_example``) and attention measurements (``attention``,
+    ``intervention``: reports.alignment) where the directory has them."""
+    from reports.alignment import attach_attention
+
     df = normalise(pd.DataFrame(read_jsonl(Path(directory) / RESULTS_FILE)))
-    return attach_examples(df, directory)
+    return attach_attention(attach_examples(df, directory), directory)
 
 
 def read_examples(directory: Path, key: str) -> list[dict[str, Any]] | None:

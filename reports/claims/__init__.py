@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.claims import cost, quality, scaling, speed
+from reports.claims import attention, cost, quality, scaling, speed
 from reports.claims.verdict import INCONCLUSIVE, Verdict
 from reports.rows import preset_hint
 
@@ -148,6 +148,28 @@ CLAIMS: tuple[Claim, ...] = (
         "counted FLOPs, not time × peak; far smaller runs than the paper's",
         "translate",
         cost.check_t2_cost,
+    ),
+    Claim(
+        "Attention-alignment",
+        "the seed article: attention works like a memory with a human-like focus, looking at "
+        "the input words that matter; Sec. 4 and Figures 3–5 (heads that attend to the "
+        "relevant positions)",
+        "cross-attention of >= 64 held-out examples per cell (teacher-forced, per layer and "
+        "head) against the gold source position (copy: t, reverse: L−1−t; recall: the queried "
+        "pair); decoding with one head's weights moved one source position (and made uniform) "
+        "against the same done to a random other head",
+        f"on learned copy/reverse cells: the Transformer's best-head hit-rate interval above "
+        f"{attention.HIT_PASS:g}, gold mass >= {attention.MASS_X:g}× uniform, and the accuracy "
+        f"drop from moving its weights above a random head's (Bonferroni over cells); FAIL: "
+        f"hit-rate interval below {attention.HIT_FAIL:g} on a learned task",
+        "a learned copy or reverse cell of the Transformer with attention.npz and "
+        "intervention.json (LSTM and ConvS2S alongside)",
+        "'human-like' is not measurable; what is shown is whether a head's weight lands on the "
+        "source position a correct answer must read, on synthetic tasks whose right position is "
+        "known, and whether the output depends on it (Jain & Wallace 2019: weights alone need "
+        "not explain a prediction); the best head is chosen on the same examples",
+        "quick",
+        attention.check_attention_alignment,
     ),
 )
 
