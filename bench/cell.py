@@ -18,10 +18,11 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from bench.atomic import atomic_write_text
-from bench.attention import attention_maps, save_attention
+from bench.attention import attention_arrays, save_attention
 from bench.config import ConfigError, TrainConfig, TrainerConfig, apply_sections, group_overrides
 from bench.distributed import RankSummary, data_rank
 from bench.flops import flops_per_token, gpu_peak_flops
+from bench.intervention import run_intervention
 from bench.measure import (
     LossCurve,
     NonFiniteLossError,
@@ -337,12 +338,7 @@ def _train_and_evaluate(
     flops = _flops(spec, model, task, device, speed)
     metrics, examples = evaluate(model, task, t.eval_batch_size, device)
     save_examples(out_dir / "cells" / spec.key / EVAL_FILE, examples)
-    save_attention(
-        out_dir / "cells" / spec.key / "attention.json",
-        spec.model,
-        spec.task,
-        attention_maps(model, task, t.eval_batch_size, device),
-    )
+    _save_attention(spec, out_dir / "cells" / spec.key, model, task, device, examples)
     return {
         "n_params": n_params,
         **distance,
@@ -352,6 +348,23 @@ def _train_and_evaluate(
         **metrics,
         **curve.summary(),
     }
+
+
+def _save_attention(
+    spec: CellSpec,
+    cell_dir: Path,
+    model: torch.nn.Module,
+    task: Task,
+    device: torch.device,
+    examples: list[dict[str, Any]],
+) -> None:
+    """Cross-attention of held-out examples (attention.npz) and, on tasks with a known gold
+    source position, the intervention study (intervention.json)."""
+    data = attention_arrays(model, task, spec.train.eval_batch_size, device, examples)
+    save_attention(cell_dir, spec.model, spec.task, data)
+    if data["maps"]:
+        att = {**data, "task": spec.task}
+        run_intervention(model, task, att, spec.train.eval_batch_size, device, cell_dir, spec.seed)
 
 
 def _flops(

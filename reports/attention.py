@@ -1,4 +1,7 @@
-"""Attention maps recorded by cells (``cells/<key>/attention.json``) and their heatmaps."""
+"""Attention recorded by cells and its report views: heatmaps of a correct and a wrong
+example per model (``cells/<key>/attention.npz``; older runs' ``attention.json`` too), the
+alignment table (hit rate and gold mass per model, task and layer) and the intervention
+table, with intervals (reports.claims.attention)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from reports.plots import figure, to_png
@@ -94,9 +98,10 @@ def chosen_maps(art: Artefact) -> list[str]:
     return [best[k][1] for k in kinds][:MAX_MAPS]
 
 
-def heatmaps(art: Artefact) -> bytes:
-    """The cell's chosen maps side by side, rows = queries (target), columns = keys."""
-    names = chosen_maps(art)
+def heatmaps(art: Artefact, names: list[str] | None = None) -> bytes:
+    """The cell's chosen maps (or ``names``) side by side, rows = queries (target), columns
+    = keys."""
+    names = names or chosen_maps(art)
     fig = figure(4.8 * len(names), 4.2)
     axes = fig.subplots(1, len(names), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
@@ -125,3 +130,117 @@ def _axis_tokens(art: Artefact, name: str) -> tuple[list[str], list[str]]:
     if name.startswith("dec_self"):
         return art.tgt_tokens, art.tgt_tokens
     return art.tgt_tokens, art.src_tokens
+
+
+# --- attention.npz: examples, alignment and intervention tables ---------------------------
+
+
+def example_artefacts(directory: Path, df: pd.DataFrame) -> list[tuple[Artefact, list[str]]]:
+    """Per model (first recorded copy/reverse/recall cell, first seed): a correct and a
+    wrong example, each with its best head's map and the last layer's head mean."""
+    from reports.alignment import ATTENTION_FILE, load_npz, units
+    from reports.claims.attention import attention_cells
+
+    out = []
+    seen: set[str] = set()
+    for cell in attention_cells(df):
+        if cell.model in seen:
+            continue
+        rows = df[df["key"] == cell.keys[0]]
+        if rows.empty:
+            continue
+        r = rows.iloc[0].to_dict()
+        data = load_npz(Path(directory) / "cells" / str(r["key"]) / ATTENTION_FILE)
+        if data is None:
+            continue
+        seen.add(cell.model)
+        best = cell.best
+        maps = {name: w for name, w, _ in units(data["maps"])}
+        last = sorted(data["maps"])[-1]
+        show = [best] + ([f"{last}_mean"] if f"{last}_mean" in maps else [])
+        show = list(dict.fromkeys(n for n in show if n in maps))
+        correct = np.asarray(data["correct"], bool)
+        for label, mask in (("correct", correct), ("wrong", ~correct)):
+            pick = np.flatnonzero(mask)
+            if not len(pick):
+                continue
+            i = int(pick[0])
+            S, T = int(data["src_len"][i]), int(data["out_len"][i]) + 1
+            art = Artefact(
+                str(r["key"]),
+                f"{cell.model} / {cell.label}, seed {r['seed']}, example {i} ({label})",
+                cell.model,
+                [str(t) for t in data["src_words"][i][:S]] if "src_words" in data else [],
+                [str(t) for t in data["tgt_words"][i][:T]] if "tgt_words" in data else [],
+                {n: maps[n][i, :T, :S].tolist() for n in show},
+            )
+            out.append((art, show))
+    return out
+
+
+def _iv(e) -> str:  # noqa: ANN001
+    return "-" if e is None else f"{e.estimate:.3f} [{e.interval[0]:.3f}, {e.interval[1]:.3f}]"
+
+
+def alignment_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Per model, cell and unit (each layer's head mean, and the best head): hit rate and
+    gold mass (× uniform) on all examples and on correct ones, with 95% intervals."""
+    from reports.claims.attention import attention_cells, unit_estimate
+
+    rows = []
+    for i, cell in enumerate(attention_cells(df)):
+        names = cell.units()
+        shown = [u for u in names if u.endswith("_mean") or u == cell.best]
+        shown += [u for u in names if u not in shown and not any(v.startswith(u) for v in shown)
+                  and "_h" not in u]  # single-head layers (LSTM, ConvS2S)  # fmt: skip
+        for u in sorted(set(shown), key=names.index):
+            est = {
+                (what, only): unit_estimate(cell.summaries, u, what, only, salt=1000 * i)
+                for what in ("hits", "mass_x")
+                for only in (False, True)
+            }
+            hit = est[("hits", False)]
+            rows.append(
+                {
+                    "model": cell.model,
+                    "cell": cell.label + ("" if cell.learned else " (not learned)"),
+                    "unit": u + (" (best)" if u == cell.best else ""),
+                    "hit rate": _iv(hit),
+                    "hit rate (correct ex.)": _iv(est[("hits", True)]),
+                    "gold mass × uniform": _iv(est[("mass_x", False)]),
+                    "gold mass × uniform (correct ex.)": _iv(est[("mass_x", True)]),
+                    "examples": int(sum(len(s["steps"]) for s in cell.summaries)),
+                    "_estimate": hit.estimate if hit else np.nan,
+                    "_low": hit.interval[0] if hit else np.nan,
+                    "_high": hit.interval[1] if hit else np.nan,
+                    "_best": u == cell.best,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def intervention_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Per cell: accuracy and correct-token probability drop per target step when the best
+    unit's (or a random other unit's) weights are shifted one position or made uniform."""
+    from reports.claims.attention import attention_cells, intervention_drop
+
+    rows = []
+    for i, cell in enumerate(attention_cells(df)):
+        if not cell.interventions:
+            continue
+        first = cell.interventions[0]
+        row = {
+            "model": cell.model,
+            "cell": cell.label,
+            "best unit": first.get("best"),
+            "random unit": first.get("random") or "- (no other)",
+        }
+        for j, cond in enumerate(("best_shift", "random_shift", "best_uniform", "random_uniform")):
+            row[f"acc drop {cond}"] = _iv(
+                intervention_drop(cell.interventions, cond, salt=100 * i + j)
+            )
+        row["p(correct) drop best_shift"] = _iv(
+            intervention_drop(cell.interventions, "best_shift", "prob", salt=100 * i + 9)
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -123,3 +123,27 @@ def learning_curves(rows: pd.DataFrame, task: str) -> bytes:
     a1.legend(fontsize=8)
     fig.suptitle(f"{task}: learning curves (dotted: failed runs)")
     return to_png(fig)
+
+
+def alignment_bars(frame: pd.DataFrame) -> bytes:
+    """Best-unit hit rate per cell, one bar per model, with 95% intervals; the claim's PASS
+    (0.8) and FAIL (0.5) lines."""
+    best = frame[frame["_best"]]
+    cells = list(dict.fromkeys(best["cell"]))
+    models = list(dict.fromkeys(best["model"]))
+    width = 0.8 / max(len(models), 1)
+    fig = figure(max(5.0, 1.4 * len(cells) + 2), 4.0)
+    ax = fig.subplots()
+    for k, model in enumerate(models):
+        g = best[best["model"] == model].set_index("cell").reindex(cells)
+        x = [i + (k - (len(models) - 1) / 2) * width for i in range(len(cells))]
+        err = [g["_estimate"] - g["_low"], g["_high"] - g["_estimate"]]
+        ax.bar(x, g["_estimate"], width, yerr=err, capsize=3, color=color(model), label=model)
+    ax.axhline(0.8, color="green", linestyle="--", linewidth=1, label="PASS above 0.8")
+    ax.axhline(0.5, color="red", linestyle=":", linewidth=1, label="FAIL below 0.5")
+    ax.set_xticks(range(len(cells)), cells, fontsize=8, rotation=20)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("best-unit hit rate (95% interval)")
+    ax.set_title("Does attention land on the gold source position?")
+    ax.legend(fontsize=7)
+    return to_png(fig)

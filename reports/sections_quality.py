@@ -6,10 +6,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.attention import MAX_CELLS, chosen_maps, heatmaps, load_artefacts
+from reports.attention import (
+    MAX_CELLS,
+    alignment_frame,
+    chosen_maps,
+    example_artefacts,
+    heatmaps,
+    intervention_frame,
+    load_artefacts,
+)
 from reports.claims.cost import measured_cost, paper_cost
 from reports.document import Figure, Paragraph, Section, Table
-from reports.plots import accuracy_vs_distance, learning_curves
+from reports.plots import accuracy_vs_distance, alignment_bars, learning_curves
 from reports.rows import long_range, preset_hint, primary_metric, sort_models
 from reports.tables_evidence import evidence_frame, evidence_table
 from reports.tables_quality import (
@@ -113,14 +121,56 @@ def translation_section(df: pd.DataFrame) -> Section:
 
 
 def attention_section(directory: Path, df: pd.DataFrame) -> Section:
-    """Heatmaps of recorded attention maps (Transformer and LSTM first)."""
+    """Does attention look at the right input? Hit rate and gold mass per model, task and
+    layer, the intervention result, and heatmaps of a correct and a wrong example per model
+    (older runs: the recorded attention.json maps)."""
     sec = Section("Attention")
+    frame = alignment_frame(df) if "attention" in df else pd.DataFrame()
+    if frame.empty:
+        return _legacy_attention(sec, directory, df)
+    sec.add(
+        Paragraph(
+            "Cross-attention (Transformer per layer and head, the LSTM's alignment, ConvS2S "
+            "per layer) of up to 64 held-out examples per cell, teacher-forced, against the "
+            "gold source position of each target step (copy: t; reverse: L−1−t; recall: the "
+            "queried value; EOS steps excluded). Hit rate: the argmax is the gold position; "
+            "gold mass: the weight on it, in multiples of uniform (1/S). 95% intervals "
+            "bootstrap examples and seeds; the best head is chosen on the same examples."
+        ),
+        Table(_shown(frame), "Hit rate and gold mass per model, cell and layer."),
+        Figure("attention_hit_rate", alignment_bars(frame), "Best-unit hit rate per cell."),
+    )
+    inter = intervention_frame(df)
+    if len(inter):
+        sec.add(
+            Paragraph(
+                "Intervention (Jain & Wallace 2019): decoding with the best unit's weights "
+                "shifted one source position (or made uniform), against the same done to a "
+                "randomly chosen other unit; drops per target step of greedy accuracy and of "
+                "the correct token's teacher-forced probability. Focus that matters costs "
+                "accuracy when moved; decoration does not."
+            ),
+            Table(inter, "Accuracy drop per condition (95% intervals)."),
+        )
+    for i, (art, names) in enumerate(example_artefacts(directory, df)):
+        caption = f"{art.label}: " + ", ".join(f"`{n}`" for n in names)
+        sec.add(Figure(f"attention_{i}", heatmaps(art, names), caption))
+    return sec
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[[c for c in frame.columns if not c.startswith("_")]]
+
+
+def _legacy_attention(sec: Section, directory: Path, df: pd.DataFrame) -> Section:
+    """Runs recorded before attention.npz: heatmaps of the attention.json maps."""
     arts = load_artefacts(directory, df)
     if not arts:
         return sec.add(
             Paragraph(
-                "No attention maps were recorded: no `cells/<key>/attention.json` exists for "
-                f"these rows. Cells that save attention maps supply them ({preset_hint('quick')})."
+                "No attention maps were recorded: no `cells/<key>/attention.npz` (or older "
+                "`attention.json`) exists for these rows. Copy, reverse and recall cells save "
+                f"them ({preset_hint('quick')})."
             )
         )
     models = sorted({a.model for a in arts})

@@ -34,8 +34,12 @@ def base(model: str, task: str, seed: int, **fields: object) -> dict:
 def frame(rows: list[dict], per_example: list | None = None) -> pd.DataFrame:
     """Normalised rows with their per-example outcomes attached (as load_results does)."""
     df = normalise(pd.DataFrame(rows))
-    by_key = {r["key"]: r.get("_per_example") for r in rows}
-    return df.assign(per_example=[by_key.get(k) for k in df["key"]])
+    by_key = {r["key"]: r for r in rows}
+    return df.assign(
+        per_example=[by_key[k].get("_per_example") for k in df["key"]],
+        attention=[by_key[k].get("_attention") for k in df["key"]],
+        intervention=[by_key[k].get("_intervention") for k in df["key"]],
+    )
 
 
 def accuracy_row(
@@ -214,4 +218,65 @@ def time_to_target_rows(ratio: float, g: np.random.Generator, seeds: int = 3) ->
                 r["time_to_target_s"] = 30.0 * scale * np.exp(g.normal(0, 0.25))
                 r["train_step_s"] = 0.5
                 rows.append(r)
+    return rows
+
+
+def attention_rows(
+    hit: float,
+    g: np.random.Generator,
+    mass_x: float = 10.0,
+    drop: tuple[float, float] = (0.6, 0.0),
+    acc: float = 0.95,
+    seeds: int = 2,
+    n: int = 64,
+    steps: int = 8,
+    model: str = "transformer",
+) -> list[dict]:
+    """Copy rows (length ``steps``, 10 symbols) with attention summaries: the best head hits
+    the gold position with probability ``hit`` and puts ``mass_x``× uniform weight on it, a
+    second head hits with 0.2; moving the best (random) head's weights loses ``drop[0]``
+    (``drop[1]``) of the tokens."""
+    rows = []
+    for s in range(seeds):
+        cfg = {"task": {"length": steps, "min_length": steps, "n_symbols": 10}}
+        row = base(model, "copy", s, config=cfg, seq_len=steps)
+        tokens = g.binomial(steps + 1, acc, n).astype(float)
+        other = g.binomial(steps, 0.2, n)
+        best = g.binomial(steps, hit, n)
+        mass = np.clip(g.normal(mass_x, 0.2 * mass_x, n), 0, None) * steps
+        full = np.full(n, float(steps))
+
+        def cond(p: float, full: np.ndarray = full) -> dict:
+            kept = g.binomial(steps, 1 - p, n).astype(float)
+            return {"correct": kept, "total": full, "prob": kept * 0.9}
+
+        row |= {
+            "token_acc": tokens.sum() / (n * (steps + 1)),
+            "eval_examples": n,
+            "floors": {"chance": 0.1},
+            "floor_metric": "token_acc",
+            "_per_example": np.column_stack([tokens, np.full(n, steps + 1.0)]),
+            "_attention": {
+                "task": "copy",
+                "units": ["dec_cross_l0_h0", "dec_cross_l0_h1", "dec_cross_l0_mean"],
+                "is_head": np.array([True, True, False]),
+                "steps": full,
+                "correct": tokens == steps + 1,
+                "hits": np.column_stack([best, other, (best + other) / 2]).astype(float),
+                "mass": np.column_stack([mass, mass / 4, mass / 2]) / steps,
+                "mass_x": np.column_stack([mass, mass / 4, mass / 2]),
+            },
+            "_intervention": {
+                "best": "dec_cross_l0_h0",
+                "random": "dec_cross_l0_h1",
+                "conditions": {
+                    "none": cond(0.0),
+                    "best_shift": cond(drop[0]),
+                    "best_uniform": cond(drop[0]),
+                    "random_shift": cond(drop[1]),
+                    "random_uniform": cond(drop[1]),
+                },
+            },
+        }
+        rows.append(row)
     return rows

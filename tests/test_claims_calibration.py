@@ -103,6 +103,11 @@ SCENARIOS: dict[str, tuple[Callable, Callable, str]] = {
         ),
         "PASS",
     ),
+    "Attention-alignment": (
+        lambda g: sim.attention_rows(0.8, g),  # hit rate exactly at the threshold
+        lambda g: sim.attention_rows(0.95, g),
+        "PASS",
+    ),
 }
 
 

@@ -102,9 +102,7 @@ def intervention_drop(
     for d in interventions:
         c = d.get("conditions") or {}
         if cond in c and against in c:
-            seeds.append(
-                np.column_stack([c[against][what] - c[cond][what], c[cond]["total"]])
-            )
+            seeds.append(np.column_stack([c[against][what] - c[cond][what], c[cond]["total"]]))
     return ratio_estimate(seeds, confidence, salt)
 
 
@@ -118,6 +116,7 @@ class CellAttention:
     score: CellScore | None
     summaries: list[dict[str, Any]]
     interventions: list[dict[str, Any]]
+    keys: list[str] = field(default_factory=list)  # the recorded seeds' cell keys
 
     @property
     def learned(self) -> bool:
@@ -140,15 +139,21 @@ def attention_cells(df: pd.DataFrame, tasks: tuple[str, ...] = ("copy", "reverse
     for (model, _), g in rows.groupby(["model", "config_id"], sort=True):
         recs = g.to_dict("records")
         ok = [r for r in recs if r.get("ok")]
-        sums = [r["attention"] for r in ok if isinstance(r.get("attention"), dict)]
+        recorded = [r for r in ok if isinstance(r.get("attention"), dict)]
+        sums = [r["attention"] for r in recorded]
         if not sums:
             continue
         scores = cell_scores(g)
         inters = [r["intervention"] for r in ok if isinstance(r.get("intervention"), dict)]
         out.append(
             CellAttention(
-                str(model), str(recs[0]["task"]), _label(recs[0]), scores[0] if scores else None,
-                sums, inters,
+                str(model),
+                str(recs[0]["task"]),
+                _label(recs[0]),
+                scores[0] if scores else None,
+                sums,
+                inters,
+                [str(r["key"]) for r in recorded],
             )
         )
     rank = {m: i for i, m in enumerate(sort_models(list({c.model for c in out})))}
@@ -184,7 +189,10 @@ def judge(cell: CellAttention, confidence: float, salt: int) -> Judged:
         unit_estimate(cell.summaries, unit, "hits", confidence=confidence, salt=salt),
         unit_estimate(cell.summaries, unit, "mass_x", confidence=confidence, salt=salt + 1),
         intervention_drop(
-            cell.interventions, "best_shift", against="random_shift", confidence=confidence,
+            cell.interventions,
+            "best_shift",
+            against="random_shift",
+            confidence=confidence,
             salt=salt + 2,
         ),
     )
@@ -226,8 +234,7 @@ def check_attention_alignment(df: pd.DataFrame) -> Verdict:
     trans = [c for c in cells if c.model == "transformer" and c.task in JUDGED_TASKS]
     if not trans:
         return inconclusive(
-            "no Transformer attention recordings on copy or reverse "
-            "(cells/<key>/attention.npz)",
+            "no Transformer attention recordings on copy or reverse (cells/<key>/attention.npz)",
             numbers,
         )
     learned = [c for c in trans if c.learned]
@@ -246,7 +253,9 @@ def check_attention_alignment(df: pd.DataFrame) -> Verdict:
                 FAIL,
                 f"transformer {j.cell.label} is learned but its best head ({j.unit}) hit rate "
                 f"{j.hit.text()} lies below {HIT_FAIL:g}",
-                numbers, j.hit.interval, HIT_FAIL,
+                numbers,
+                j.hit.interval,
+                HIT_FAIL,
             )
     for j in judged:
         why = _not_passed(j)
@@ -259,7 +268,9 @@ def check_attention_alignment(df: pd.DataFrame) -> Verdict:
         f"on {len(judged)} learned cell(s) the best head's hit rate lies above {HIT_PASS:g} "
         f"(lowest {worst.hit.text()}, {worst.cell.label}), its gold mass ≥ {MASS_X:g}× "
         "uniform, and moving its weights costs more accuracy than moving a random head's",
-        numbers, worst.hit.interval, HIT_PASS,
+        numbers,
+        worst.hit.interval,
+        HIT_PASS,
     )
 
 
@@ -275,9 +286,7 @@ def _not_passed(j: Judged) -> str:
             f"{MASS_X:g}×"
         )
     if j.shift_vs_random is None:
-        return (
-            "no intervention results with a random other head (cells/<key>/intervention.json)"
-        )
+        return "no intervention results with a random other head (cells/<key>/intervention.json)"
     if j.shift_vs_random.interval[0] <= 0:
         return (
             f"moving the best head's weights does not hurt significantly more than moving a "

@@ -1,0 +1,229 @@
+"""Attention alignment: gold positions, measures read from attention.npz, the verdict on
+hand-made attention, the override hook and the intervention runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import Tensor, nn
+
+from bench.intervention import intervention_study, shifted, uniform
+from models.attention import dot_attention, source_keep
+from models.seq2seq import Seq2Seq
+from reports.alignment import gold_positions, load_npz, save_npz, summarise
+from reports.claims import CLAIMS
+from reports.claims.attention import check_attention_alignment, intervention_drop
+from reports.rows import load_results
+from tests.conftest import VOCAB, random_pair
+
+CHECK = {c.id: c.check for c in CLAIMS}["Attention-alignment"]
+N, L, SYMBOLS = 64, 8, 10
+
+
+def test_gold_positions_copy_reverse_recall():
+    src_len, out_len = np.array([5, 3]), np.array([5, 3])
+    src = np.zeros((2, 6), int)
+    assert gold_positions("copy", src, src_len, out_len, 6).tolist() == [
+        [0, 1, 2, 3, 4, -1],
+        [0, 1, 2, -1, -1, -1],
+    ]
+    assert gold_positions("reverse", src, src_len, out_len, 4).tolist() == [
+        [4, 3, 2, 1],
+        [2, 1, 0, -1],
+    ]
+    # recall: k1 v1 k2 v2 k3 v3 ? k2 -> the value of pair 2 (position 3)
+    rec = np.array([[10, 20, 11, 21, 12, 22, 3, 11]])
+    assert gold_positions("recall", rec, np.array([8]), np.array([1]), 2).tolist() == [[3, -1]]
+    with pytest.raises(ValueError, match="dependency"):
+        gold_positions("dependency", src, src_len, out_len, 4)
+
+
+def _diagonal(n: int, heads: int, sharp: bool, g: np.random.Generator) -> np.ndarray:
+    """(n, heads, L+1, L) weights: head 0 on the gold (diagonal) position when ``sharp``,
+    else uniform; the other heads random."""
+    w = g.dirichlet(np.ones(L), size=(n, heads, L + 1))
+    w[:, 0] = np.eye(L + 1, L) if sharp else 1.0 / L
+    w[:, 0, L] = 1.0 / L  # the EOS step has no gold position
+    return w
+
+
+def _write_cell(directory: Path, key: str, seed: int, acc: float, sharp: bool, drop: float):
+    """One copy cell: a results row, eval.jsonl, attention.npz and intervention.json."""
+    g = np.random.default_rng(seed)
+    cell = directory / "cells" / key
+    cell.mkdir(parents=True)
+    tokens = g.binomial(L + 1, acc, N)
+    (cell / "eval.jsonl").write_text(
+        "".join(json.dumps({"correct": int(t), "total": L + 1}) + "\n" for t in tokens)
+    )
+    src = g.integers(3, 3 + SYMBOLS, (N, L))
+    save_npz(
+        cell / "attention.npz",
+        {"dec_cross_l0": _diagonal(N, 2, sharp, g), "dec_cross_l1": _diagonal(N, 2, False, g)},
+        model="transformer", task="copy", src=src, tgt=np.c_[src, np.full(N, 2)],
+        src_len=np.full(N, L), out_len=np.full(N, L), correct=tokens == L + 1,
+    )  # fmt: skip
+
+    def cond(p: float) -> dict:
+        kept = g.binomial(L, 1 - p, N).tolist()
+        return {"correct": kept, "total": [L] * N, "prob": [0.9 * k for k in kept]}
+
+    conditions = {"none": cond(0), "best_shift": cond(drop), "best_uniform": cond(drop)}
+    conditions |= {"random_shift": cond(0), "random_uniform": cond(0)}
+    (cell / "intervention.json").write_text(json.dumps({"conditions": conditions}))
+    cfg = {"model": {}, "task": {"length": L, "min_length": L, "n_symbols": SYMBOLS}}
+    return {
+        "key": key, "attempt": 1, "status": "ok", "model": "transformer", "task": "copy",
+        "seed": seed, "device": "cpu", "mode": "speed", "config": cfg, "seq_len": L,
+        "token_acc": float(tokens.mean() / (L + 1)), "eval_examples": N,
+        "floors": {"chance": 1 / SYMBOLS}, "floor_metric": "token_acc",
+    }  # fmt: skip
+
+
+def _run(tmp_path: Path, acc: float, sharp: bool, drop: float = 0.8) -> Path:
+    rows = [_write_cell(tmp_path, f"c{s}", s, acc, sharp, drop) for s in range(2)]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path
+
+
+def test_perfect_diagonal_hits_every_step_and_passes(tmp_path):
+    df = load_results(_run(tmp_path, acc=0.97, sharp=True))
+    s = df["attention"].iloc[0]
+    h0 = s["units"].index("dec_cross_l0_h0")
+    assert (s["hits"][:, h0] == L).all() and (s["steps"] == L).all()  # hit rate 1
+    assert s["mass_x"][:, h0].sum() / s["steps"].sum() == pytest.approx(L, rel=1e-3)
+    v = CHECK(df)
+    assert v.verdict == "PASS", v
+    assert v.interval[0] == pytest.approx(1.0) and v.threshold == 0.8
+    assert "dec_cross_l0_h0" in v.numbers
+
+
+def test_uniform_attention_on_a_learned_task_fails(tmp_path):
+    v = CHECK(load_results(_run(tmp_path, acc=0.97, sharp=False)))
+    assert v.verdict == "FAIL" and v.interval[1] < 0.5, v
+
+
+def test_unlearned_cell_is_inconclusive(tmp_path):
+    v = CHECK(load_results(_run(tmp_path, acc=0.1, sharp=True)))
+    assert v.verdict == "INCONCLUSIVE" and "not learned" in v.reason, v
+
+
+def test_decorative_focus_is_inconclusive(tmp_path):
+    """Sharp attention whose moving changes nothing is not the claimed focus."""
+    v = CHECK(load_results(_run(tmp_path, acc=0.97, sharp=True, drop=0.0)))
+    assert v.verdict == "INCONCLUSIVE" and "does not hurt" in v.reason, v
+
+
+def test_no_recordings_name_the_file():
+    import pandas as pd
+
+    v = check_attention_alignment(pd.DataFrame({"task": [], "attention": []}))
+    assert v.verdict == "INCONCLUSIVE" and "attention.npz" in v.reason
+
+
+def test_npz_round_trip_is_float16(tmp_path):
+    w = np.random.default_rng(0).dirichlet(np.ones(4), size=(3, 1, 5))
+    save_npz(tmp_path / "a.npz", {"alignment": w}, task="reverse", model="lstm",
+             src=np.ones((3, 4)), src_len=np.full(3, 4), out_len=np.full(3, 4))  # fmt: skip
+    data = load_npz(tmp_path / "a.npz")
+    with np.load(tmp_path / "a.npz") as z:
+        assert z["map__alignment"].dtype == np.float16
+    assert data["task"] == "reverse" and np.allclose(data["maps"]["alignment"], w, atol=1e-3)
+    assert summarise(data)["units"] == ["alignment"]
+
+
+# --- the override hook and the intervention runner ----------------------------------------
+
+
+def test_override_functions_keep_distributions_on_real_positions():
+    w = torch.tensor([[[0.7, 0.2, 0.1, 0.0]]])  # (1,1,4), last position is a pad
+    keep = torch.tensor([[[True, True, True, False]]])
+    torch.testing.assert_close(uniform(w, keep), torch.tensor([[[1 / 3, 1 / 3, 1 / 3, 0.0]]]))
+    torch.testing.assert_close(shifted(w, keep), torch.tensor([[[0.1, 0.7, 0.2, 0.0]]]))
+
+
+def test_identity_override_matches_the_fused_kernel(tiny_model):
+    """The explicit-weights path computes the same outputs as SDPA; unset hooks stay None."""
+    _, model = tiny_model
+    src, tgt = random_pair()
+    base = model(src, tgt)
+    hooks = [m for m in model.modules() if hasattr(m, "override")]
+    assert hooks and all(m.override is None for m in hooks)
+    for m in hooks:
+        m.override = lambda w, keep: w
+    try:
+        torch.testing.assert_close(model(src, tgt), base, atol=1e-5, rtol=0)
+    finally:
+        for m in hooks:
+            m.override = None
+
+
+class _Attend(nn.Module):
+    """A hook-carrying attention module (as ConvS2S's per-layer attention)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.recorded = None
+        self.override = None
+
+    def forward(self, query: Tensor, enc: dict) -> Tensor:
+        return dot_attention(
+            query, enc["keys"], enc["values"], enc["keep"], self.recorded, self.override
+        )
+
+
+class CopyByAttention(Seq2Seq):
+    """Scripted: step t attends (sharply) to source position t through ``attns.0`` and emits
+    the token found there; ``attns.1`` is computed and never used."""
+
+    P = 16
+
+    def __init__(self) -> None:
+        super().__init__(pad_id=0)
+        self.attns = nn.ModuleList([_Attend(), _Attend()])
+
+    def encode(self, src: Tensor) -> dict:
+        pos = torch.eye(self.P)[: src.size(1)].expand(src.size(0), -1, -1)  # (B,S,P)
+        values = nn.functional.one_hot(src, VOCAB).float()  # (B,S,V)
+        return {"keys": pos, "values": values, "keep": source_keep(src.eq(0))}
+
+    def _logits(self, enc: dict, steps: Tensor) -> Tensor:  # steps (T,) -> (B,T,V)
+        q = 50.0 * torch.eye(self.P)[steps].expand(enc["keys"].size(0), -1, -1)
+        used = self.attns[0](q, enc)
+        self.attns[1](q, enc)  # attends, but its output is discarded
+        return torch.log(used + 1e-6)
+
+    def decode_all(self, enc: dict, tgt_in: Tensor) -> Tensor:
+        return self._logits(enc, torch.arange(tgt_in.size(1)))
+
+    def init_state(self, enc: dict) -> dict:
+        return {}
+
+    def decode_step(self, enc, state, tokens, step):  # noqa: ANN001, ANN201
+        return self._logits(enc, torch.tensor([step]))[:, 0], state
+
+
+def test_moving_the_attended_position_drops_accuracy_and_an_unused_head_does_not():
+    g = torch.Generator().manual_seed(0)
+    src = torch.randint(3, VOCAB, (N, L), generator=g)
+    tgt_in = torch.cat([torch.ones(N, 1, dtype=torch.long), src], 1)
+    tgt_out = torch.cat([src, torch.full((N, 1), 2)], 1)
+    model = CopyByAttention()
+    result = intervention_study(model, (src, tgt_in, tgt_out), "dec_attn_l0", L + 1, seed=0)
+    assert result["best"] == "dec_attn_l0" and result["random"] == "dec_attn_l1"
+    c = result["conditions"]
+    assert c["none"]["correct"] == c["none"]["total"] == [L] * N  # copies perfectly
+    d = {**result, "conditions": {k: {f: np.array(a) for f, a in v.items()} for k, v in c.items()}}
+    shift = intervention_drop([d], "best_shift")
+    flat = intervention_drop([d], "best_uniform")
+    unused = intervention_drop([d], "random_shift")
+    assert shift.interval[0] > 0.8  # reads its neighbour: almost every token wrong
+    assert flat.interval[0] > 0.5
+    assert unused.estimate == 0.0 and unused.interval == (0.0, 0.0)
+    p_drop = intervention_drop([d], "best_shift", what="prob")
+    assert p_drop.interval[0] > 0.8
+    assert intervention_drop([d], "best_shift", against="random_shift").interval[0] > 0.8
