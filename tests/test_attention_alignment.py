@@ -227,3 +227,21 @@ def test_moving_the_attended_position_drops_accuracy_and_an_unused_head_does_not
     p_drop = intervention_drop([d], "best_shift", what="prob")
     assert p_drop.interval[0] > 0.8
     assert intervention_drop([d], "best_shift", against="random_shift").interval[0] > 0.8
+
+
+def test_attention_section_shows_table_chart_intervention_and_examples(tmp_path):
+    from reports.document import Figure, Table
+    from reports.sections_quality import attention_section
+
+    directory = _run(tmp_path, acc=0.97, sharp=True)
+    sec = attention_section(directory, load_results(directory))
+    tables = [b for b in sec.blocks if isinstance(b, Table)]
+    figures = [b.name for b in sec.blocks if isinstance(b, Figure)]
+    align = tables[0].frame
+    best = align[align["unit"] == "dec_cross_l0_h0 (best)"]
+    assert len(best) == 1 and best["hit rate"].iloc[0].startswith("1.000 [1.000, 1.000]")
+    assert set(align["unit"]) >= {"dec_cross_l0_mean", "dec_cross_l1_mean"}
+    assert "acc drop best_shift" in tables[1].frame.columns
+    assert figures[0] == "attention_hit_rate"
+    captions = [b.caption for b in sec.blocks if isinstance(b, Figure)][1:]
+    assert any("(correct)" in c for c in captions) and any("(wrong)" in c for c in captions)
