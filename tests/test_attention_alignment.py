@@ -245,3 +245,25 @@ def test_attention_section_shows_table_chart_intervention_and_examples(tmp_path)
     assert figures[0] == "attention_hit_rate"
     captions = [b.caption for b in sec.blocks if isinstance(b, Figure)][1:]
     assert any("(correct)" in c for c in captions) and any("(wrong)" in c for c in captions)
+
+
+def test_recall_measures_mass_on_the_queried_pair():
+    # k1 v1 k2 v2 k3 v3 ? k2: the value of pair 2 is at position 3, its key at 2
+    src = np.array([[10, 20, 11, 21, 12, 22, 3, 11]])
+    w = np.zeros((1, 1, 2, 8))
+    w[0, 0, 0, [2, 3, 4]] = [0.3, 0.6, 0.1]  # step 0: mostly the queried pair
+    w[0, 0, 1] = 1 / 8  # EOS step: not measured
+    s = summarise(
+        {
+            "task": "recall",
+            "maps": {"alignment": w},
+            "src": src,
+            "src_len": np.array([8]),
+            "out_len": np.array([1]),
+            "correct": np.array([True]),
+        }  # fmt: skip
+    )
+    assert s["hits"][0, 0] == 1 and s["steps"][0] == 1
+    assert s["mass"][0, 0] == pytest.approx(0.6)
+    assert s["pair"][0, 0] == pytest.approx(0.9)  # key + value
+    assert s["others"][0, 0] == pytest.approx(0.05)  # (0.1 + 0) / 2 other pairs
