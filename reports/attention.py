@@ -136,46 +136,51 @@ def _axis_tokens(art: Artefact, name: str) -> tuple[list[str], list[str]]:
 
 
 def example_artefacts(directory: Path, df: pd.DataFrame) -> list[tuple[Artefact, list[str]]]:
-    """Per model (first recorded copy/reverse/recall cell, first seed): a correct and a
-    wrong example, each with its best head's map and the last layer's head mean."""
-    from reports.alignment import ATTENTION_FILE, load_npz, units
+    """Per model: its first correctly answered and its first wrong example (over its recorded
+    copy/reverse/recall cells and seeds, in order), each with the cell's best unit's map and
+    the last layer's head mean."""
     from reports.claims.attention import attention_cells
 
     out = []
-    seen: set[str] = set()
+    wanted = {(m, label) for m in df["model"].dropna().unique() for label in ("correct", "wrong")}
     for cell in attention_cells(df):
-        if cell.model in seen:
-            continue
-        rows = df[df["key"] == cell.keys[0]]
-        if rows.empty:
-            continue
-        r = rows.iloc[0].to_dict()
-        data = load_npz(Path(directory) / "cells" / str(r["key"]) / ATTENTION_FILE)
-        if data is None:
-            continue
-        seen.add(cell.model)
-        best = cell.best
-        maps = {name: w for name, w, _ in units(data["maps"])}
-        last = sorted(data["maps"])[-1]
-        show = [best] + ([f"{last}_mean"] if f"{last}_mean" in maps else [])
-        show = list(dict.fromkeys(n for n in show if n in maps))
-        correct = np.asarray(data["correct"], bool)
-        for label, mask in (("correct", correct), ("wrong", ~correct)):
-            pick = np.flatnonzero(mask)
-            if not len(pick):
-                continue
-            i = int(pick[0])
-            S, T = int(data["src_len"][i]), int(data["out_len"][i]) + 1
-            art = Artefact(
-                str(r["key"]),
-                f"{cell.model} / {cell.label}, seed {r['seed']}, example {i} ({label})",
-                cell.model,
-                [str(t) for t in data["src_words"][i][:S]] if "src_words" in data else [],
-                [str(t) for t in data["tgt_words"][i][:T]] if "tgt_words" in data else [],
-                {n: maps[n][i, :T, :S].tolist() for n in show},
-            )
-            out.append((art, show))
+        for key in cell.keys:
+            for label in ("correct", "wrong"):
+                if (cell.model, label) in wanted:
+                    found = _example(directory, df, cell, key, label)
+                    if found is not None:
+                        out.append(found)
+                        wanted.discard((cell.model, label))
     return out
+
+
+def _example(directory: Path, df: pd.DataFrame, cell, key: str, label: str):  # noqa: ANN001, ANN202
+    """The first ``label`` (correct/wrong) example of cell ``key`` as an Artefact, or None."""
+    from reports.alignment import ATTENTION_FILE, load_npz, units
+
+    rows = df[df["key"] == key]
+    data = load_npz(Path(directory) / "cells" / key / ATTENTION_FILE) if len(rows) else None
+    if data is None or not data["maps"]:
+        return None
+    correct = np.asarray(data["correct"], bool)
+    pick = np.flatnonzero(correct if label == "correct" else ~correct)
+    if not len(pick):
+        return None
+    maps = {name: w for name, w, _ in units(data["maps"])}
+    last = sorted(data["maps"])[-1]
+    show = list(dict.fromkeys(n for n in (cell.best, f"{last}_mean") if n in maps))
+    i = int(pick[0])
+    S, T = int(data["src_len"][i]), int(data["out_len"][i]) + 1
+    words = {k: data[k][i] if k in data else [] for k in ("src_words", "tgt_words")}
+    art = Artefact(
+        key,
+        f"{cell.model} / {cell.label}, seed {rows.iloc[0]['seed']}, example {i} ({label})",
+        cell.model,
+        [str(t) for t in words["src_words"][:S]],
+        [str(t) for t in words["tgt_words"][:T]],
+        {n: maps[n][i, :T, :S].tolist() for n in show},
+    )
+    return art, show
 
 
 def _iv(e) -> str:  # noqa: ANN001

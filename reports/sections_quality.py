@@ -152,9 +152,19 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
             ),
             Table(inter, "Accuracy drop per condition (95% intervals)."),
         )
-    for i, (art, names) in enumerate(example_artefacts(directory, df)):
+    examples = example_artefacts(directory, df)
+    for i, (art, names) in enumerate(examples):
         caption = f"{art.label}: " + ", ".join(f"`{n}`" for n in names)
         sec.add(Figure(f"attention_{i}", heatmaps(art, names), caption))
+    shown = {(a.model, a.label.rsplit("(", 1)[-1].rstrip(")")) for a, _ in examples}
+    missing = [
+        f"{m}: no {label} example"
+        for m in sort_models(list(frame["model"].unique()))
+        for label in ("correct", "wrong")
+        if (m, label) not in shown
+    ]
+    if missing:
+        sec.add(Paragraph("Heatmaps not drawn: " + "; ".join(missing) + " was recorded."))
     return sec
 
 
