@@ -102,7 +102,10 @@ def attention_arrays(
     tgt_len = (tgt != PAD).sum(1)
     out_len = tgt_len - (tgt[np.arange(len(tgt)), np.maximum(tgt_len - 1, 0)] == EOS)
     done = examples[: len(src)] if examples else []
-    correct = np.array([e["correct"] >= e["total"] for e in done] or [False] * len(src))
+    # whole example right (translation outcomes are texts: never marked correct)
+    correct = np.array(
+        [bool("correct" in e and e["correct"] >= e["total"]) for e in done] or [False] * len(src)
+    )
     words = getattr(task, "token_strings", None) or (lambda ids: [str(i) for i in ids])
     return {
         "maps": maps,
