@@ -31,14 +31,23 @@ CEILING = 0.98  # accuracy at which a task no longer separates models
 TRANSLATION_METRICS = ("bleu", "chrf")
 
 
+BUDGET = ("steps", "batch_size")  # the training budget every compared model shares
+
+
+def budget(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The shared part of a train config; optimiser values may differ per model (tuned)."""
+    return {k: (cfg.get("train") or {}).get(k) for k in BUDGET}
+
+
 def setting_id(row: dict[str, Any]) -> str:
-    """What models must share to be compared: task, task and train config, device, mode."""
+    """What models must share to be compared: task and its config, the training budget,
+    device and mode (learning rates and optimisers may differ: each model's own tuning)."""
     cfg = row.get("config") if isinstance(row.get("config"), dict) else {}
     return json.dumps(
         [
             row.get("task"),
             cfg.get("task"),
-            cfg.get("train"),
+            budget(cfg),
             row.get("device"),
             row.get("mode"),
             row.get("equal_params"),
