@@ -20,6 +20,7 @@ from tasks.base import (
     N_SPECIAL,
     Batch,
     answer_scores,
+    fixed_budget,
     ratio,
     seeded_eval_batches,
     sequence_scores,
@@ -68,6 +69,7 @@ class DependencyTask:
 
     name = "dependency"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
     max_target_len = 2  # the verb form, then EOS
 
     def __init__(self, cfg: DependencyConfig, seed: int) -> None:
@@ -79,6 +81,10 @@ class DependencyTask:
         self.lemma0 = self.filler0 + cfg.n_fillers
         self.form0 = self.lemma0 + cfg.n_verbs
         self.vocab_size = self.form0 + cfg.n_verbs * cfg.n_classes
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         c, g = self.cfg, generator

@@ -17,6 +17,7 @@ from tasks.base import (
     N_SPECIAL,
     Batch,
     answer_scores,
+    fixed_budget,
     ratio,
     seeded_eval_batches,
     sequence_scores,
@@ -63,6 +64,7 @@ class RecallTask:
 
     name = "recall"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
     max_target_len = 2  # the value, then EOS
 
     def __init__(self, cfg: RecallConfig, seed: int) -> None:
@@ -73,6 +75,10 @@ class RecallTask:
         self.key0 = N_SPECIAL + 1
         self.value0 = self.key0 + cfg.n_keys
         self.vocab_size = self.value0 + cfg.n_values
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         c, g = self.cfg, generator
