@@ -171,3 +171,34 @@ def test_recorded_attention_is_a_distribution_over_real_positions(tiny_model):
             assert (w[0, ..., -3:] == 0).all(), name
         if "self_attn" in name and name.startswith("decoder"):
             assert (w.triu(1) == 0).all(), name  # causal
+
+
+def test_lstm_init_is_uniform_point_one_with_zero_pad_rows():
+    """Luong et al. 4.1: every parameter uniform(-0.1, 0.1); the pad embedding row is zero."""
+    torch.manual_seed(0)
+    model = build_model("lstm", TINY["lstm"], VOCAB)
+    for name, p in model.named_parameters():
+        assert p.abs().max() <= 0.1 and p.abs().max() > 0.09, name
+    assert not model.src_embed.weight[model.pad_id].any()
+    assert not model.tgt_embed.weight[model.pad_id].any()
+
+
+def test_convs2s_pad_embedding_rows_are_zero():
+    torch.manual_seed(0)
+    model = build_model("convs2s", TINY["convs2s"], VOCAB)
+    assert not model.src_embed.weight[model.pad_id].any()
+    assert not model.tgt_embed.weight[model.pad_id].any()
+    assert model.src_embed.weight[model.pad_id + 1].any()
+
+
+def test_transformer_k_and_v_are_two_xavier_blocks():
+    """Each (d, d) block of the fused K/V projection spans Xavier's range for (d, d)."""
+    torch.manual_seed(0)
+    d = TINY["transformer"].d_model
+    model = build_model("transformer", TINY["transformer"], VOCAB)
+    separate, fused = (6 / (2 * d)) ** 0.5, (6 / (3 * d)) ** 0.5
+    layers = [m for m in model.modules() if hasattr(m, "kv_proj")]
+    assert layers
+    for m in layers:
+        for block in m.kv_proj.weight.chunk(2, dim=0):
+            assert fused < block.abs().max() <= separate
