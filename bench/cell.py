@@ -380,10 +380,11 @@ def evaluate(
         src = batch.src.to(device)
         sync_device(device)
         start = time.perf_counter()
+        limits = task.max_output_len(src)
         if task.beam_size > 1:
-            hyp = beam_search(model, src, task.beam_size, task.max_target_len, BOS, EOS)
+            hyp = beam_search(model, src, task.beam_size, limits, BOS, EOS, task.length_penalty)
         else:
-            hyp = greedy_decode(model, src, task.max_target_len, BOS, EOS)
+            hyp = greedy_decode(model, src, limits, BOS, EOS)
         sync_device(device)
         latencies.append(time.perf_counter() - start)
         hyp = hyp.cpu()

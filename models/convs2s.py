@@ -132,8 +132,11 @@ class ConvS2S(Seq2Seq):
         self.tgt_pos = nn.Embedding(cfg.max_positions, e)
         # dict, not set: a fixed order keeps initialisation deterministic for a seed
         embeddings = dict.fromkeys((self.src_embed, self.tgt_embed, self.src_pos, self.tgt_pos))
-        for emb in embeddings:
-            nn.init.normal_(emb.weight, std=0.1)
+        with torch.no_grad():
+            for emb in embeddings:
+                nn.init.normal_(emb.weight, std=0.1)
+            for emb in dict.fromkeys((self.src_embed, self.tgt_embed)):
+                emb.weight[pad_id].zero_()  # as fairseq: the pad row is zero
         self.drop = nn.Dropout(p)
         self.enc_in = _linear(e, h, p, wn)
         self.enc_convs = nn.ModuleList(

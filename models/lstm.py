@@ -5,11 +5,15 @@ encoder's recurrence: on GPU the input is packed (cuDNN runs packed sequences na
 CPU, where PyTorch's packed path has a quadratic backward, :func:`run_by_length` gives the
 same result with unpacked kernel calls. The decoder uses Luong "general" attention over the
 top layer's states. By default it runs over the whole target in one ``nn.LSTM`` call (one
-cuDNN call on GPU), as GNMT, the paper's RNN baseline, does. ``input_feeding=True`` (Luong
-section 3.3: the previous attentional vector is fed with the next input) forces a loop over
-time steps: the loop runs a hand-written cell on ``nn.LSTM``'s own weights, cheaper per
-step than an ``nn.LSTM`` call. It measured 2-2.8x slower to train on CPU at no gain in
-accuracy (docs/PERFORMANCE.md), hence off by default. Decoding keeps (h, c, feed).
+cuDNN call on GPU), without input feeding (unlike Luong, and unlike GNMT, the paper's RNN
+baseline, which feeds the attention context into every decoder layer).
+``input_feeding=True`` (Luong section 3.3: the previous attentional vector is fed with the
+next input) forces a loop over time steps: the loop runs a hand-written cell on
+``nn.LSTM``'s own weights, cheaper per step than an ``nn.LSTM`` call. It measured 2-2.8x
+slower to train on CPU at no gain in accuracy on synthetic tasks and near-zero-BLEU
+translation (docs/PERFORMANCE.md), hence off by default until re-decided on trained
+translation models. Every parameter starts uniform(-0.1, 0.1) (Luong section 4.1).
+Decoding keeps (h, c, feed).
 """
 
 from __future__ import annotations
@@ -95,9 +99,11 @@ class LSTMSeq2Seq(Seq2Seq):
         self.attn_out = nn.Linear(2 * d, d, bias=False)  # W_c: h~_t = tanh(W_c [c_t; h_t])
         self.out = nn.Linear(d, vocab_size, bias=False)
         self.recorded: list[Tensor] | None = None  # see models.seq2seq.record_attention
-        embeddings = dict.fromkeys((self.src_embed, self.tgt_embed))  # ordered: seeded init
-        for emb in embeddings:
-            nn.init.uniform_(emb.weight, -0.1, 0.1)
+        with torch.no_grad():  # Luong et al. section 4.1: every parameter uniform(-0.1, 0.1)
+            for p in self.parameters():  # registration order: seeded init
+                p.uniform_(-0.1, 0.1)
+            for emb in dict.fromkeys((self.src_embed, self.tgt_embed)):
+                emb.weight[pad_id].zero_()  # the pad row stays zero (nn.Embedding convention)
         if cfg.share_embeddings:
             self.out.weight = self.tgt_embed.weight
 

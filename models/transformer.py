@@ -238,6 +238,12 @@ class Transformer(Seq2Seq):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
         with torch.no_grad():
+            # K and V share one fused (2d, d) projection: each (d, d) block gets its own
+            # Xavier range, as two separate layers would (fused, fan_out 2d narrows it)
+            for m in self.modules():
+                if isinstance(m, MultiHeadAttention):
+                    for block in m.kv_proj.weight.chunk(2, dim=0):
+                        nn.init.xavier_uniform_(block)
             embeddings = dict.fromkeys((self.src_embed, self.tgt_embed))  # ordered: seeded init
             for emb in embeddings:
                 nn.init.normal_(emb.weight, std=self.cfg.d_model**-0.5)

@@ -42,11 +42,18 @@ class Task(Protocol):
     name: str
     floor_metric: str  # the row metric that the floors (chance, shortcuts) are measured in
     vocab_size: int
-    max_target_len: int  # longest target incl. EOS: the decoding budget
     beam_size: int  # 1: greedy decoding
+    length_penalty: float  # GNMT alpha of beam search
     distance: int | None  # dependency distance of a long-range task, recorded in the row
 
     def sample(self, n: int, generator: torch.Generator) -> Batch: ...
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """(B,) longest output per example, EOS included: the decoding budget.
+
+        Known from the task definition or the source alone, never from a reference.
+        """
+        ...
 
     def eval_batches(self, batch_size: int) -> list[Batch]: ...
 
@@ -82,6 +89,11 @@ def sequence_scores(hyp: Tensor, ref: Tensor) -> dict[str, float]:
         "seq_correct": float((hit == real).all(1).sum()),
         "seq_total": float(ref.size(0)),
     }
+
+
+def fixed_budget(src: Tensor, length: int) -> Tensor:
+    """The same decoding budget ``length`` for every example of ``src`` (B, S) -> (B,)."""
+    return torch.full((src.size(0),), length, dtype=torch.long, device=src.device)
 
 
 def summarise_scores(parts: list[dict[str, float]]) -> dict[str, float]:

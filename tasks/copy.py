@@ -17,6 +17,7 @@ from tasks.base import (
     N_SPECIAL,
     PAD,
     Batch,
+    fixed_budget,
     seeded_eval_batches,
     sequence_examples,
     sequence_scores,
@@ -68,6 +69,7 @@ class CopyTask:
     name = "copy"
     floor_metric = "token_acc"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
 
     def __init__(self, cfg: CopyConfig, seed: int) -> None:
         self.cfg = cfg
@@ -76,6 +78,10 @@ class CopyTask:
         self.vocab_size = N_SPECIAL + cfg.n_symbols + (1 if cfg.delay else 0)
         self.max_target_len = cfg.length + 1
         self.distance = cfg.length + cfg.delay
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         """n examples; padded to this batch's longest sequence, not the task maximum."""

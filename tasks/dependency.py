@@ -21,6 +21,7 @@ from tasks.base import (
     Batch,
     answer_scores,
     example_outcomes,
+    fixed_budget,
     ratio,
     seeded_eval_batches,
     sequence_scores,
@@ -70,6 +71,7 @@ class DependencyTask:
     name = "dependency"
     floor_metric = "answer_acc"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
     max_target_len = 2  # the verb form, then EOS
 
     def __init__(self, cfg: DependencyConfig, seed: int) -> None:
@@ -81,6 +83,10 @@ class DependencyTask:
         self.lemma0 = self.filler0 + cfg.n_fillers
         self.form0 = self.lemma0 + cfg.n_verbs
         self.vocab_size = self.form0 + cfg.n_verbs * cfg.n_classes
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         c, g = self.cfg, generator

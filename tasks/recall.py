@@ -18,6 +18,7 @@ from tasks.base import (
     Batch,
     answer_scores,
     example_outcomes,
+    fixed_budget,
     ratio,
     seeded_eval_batches,
     sequence_scores,
@@ -65,6 +66,7 @@ class RecallTask:
     name = "recall"
     floor_metric = "answer_acc"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
     max_target_len = 2  # the value, then EOS
 
     def __init__(self, cfg: RecallConfig, seed: int) -> None:
@@ -75,6 +77,10 @@ class RecallTask:
         self.key0 = N_SPECIAL + 1
         self.value0 = self.key0 + cfg.n_keys
         self.vocab_size = self.value0 + cfg.n_values
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         c, g = self.cfg, generator

@@ -12,6 +12,7 @@ from tasks.base import (
     N_SPECIAL,
     PAD,
     Batch,
+    fixed_budget,
     seeded_eval_batches,
     sequence_examples,
     sequence_scores,
@@ -58,6 +59,7 @@ class ReverseTask:
     name = "reverse"
     floor_metric = "token_acc"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
 
     def __init__(self, cfg: ReverseConfig, seed: int) -> None:
         self.cfg = cfg
@@ -65,6 +67,10 @@ class ReverseTask:
         self.vocab_size = N_SPECIAL + cfg.n_symbols
         self.max_target_len = cfg.length + 1
         self.distance = cfg.length
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         """n examples; padded to this batch's longest sequence, not the task maximum."""

@@ -5,7 +5,8 @@ of 1..max_words words per side -> drop repeats (a pair whose source or target wa
 seen) -> split (a fixed permutation: test, dev, rest train; or the corpus's own splits,
 with any train pair sharing a sentence with dev/test removed) -> joint BPE trained on the
 train split only (cached) -> token-id tensors. Training batches are random train pairs;
-evaluation decodes the test split (beam search), detokenises and scores with sacrebleu.
+evaluation decodes the test split (beam search with the GNMT length penalty, at most source
+length + 50 tokens), detokenises and scores with sacrebleu.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tasks.base import Batch, eval_sizes, sequence_scores, summarise_scores, teacher_forcing_pair
+from tasks.base import (
+    PAD,
+    Batch,
+    eval_sizes,
+    sequence_scores,
+    summarise_scores,
+    teacher_forcing_pair,
+)
 from tasks.corpus import Corpus, check_source, data_dir, load_corpus, source_problem
 from tasks.subword import cached_bpe, decode, encode
 
@@ -45,6 +53,10 @@ class TranslateConfig:
     """Test pairs decoded and scored (at most this many of a corpus's own test split)."""
     beam_size: int = 4
     """Beam width for test decoding; 1: greedy."""
+    length_penalty: float = 0.6
+    """GNMT length penalty alpha of beam search: scores are log p / ((5 + len) / 6) ** alpha."""
+    max_extra_len: int = 50
+    """Longest output (EOS included) = source length in subword tokens + this (the paper's 50)."""
     n_examples: int = 5
     """Example translations (source, reference, hypothesis) kept in the results row."""
 
@@ -54,12 +66,17 @@ class TranslateConfig:
             raise ValueError(
                 f"task.vocab_size must be >= 300 (256 bytes + merges), got {self.vocab_size}"
             )
-        for name in ("max_words", "max_train", "dev_size", "n_examples"):
+        for name in ("max_words", "max_train", "dev_size", "n_examples", "max_extra_len"):
             if getattr(self, name) < 0:
                 raise ValueError(f"task.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("test_size", "beam_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"task.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.length_penalty < float("inf"):
+            raise ValueError(
+                f"task.length_penalty must be a number >= 0 (GNMT alpha; 0: none), "
+                f"got {self.length_penalty}"
+            )
 
 
 class TranslateTask:
@@ -78,6 +95,7 @@ class TranslateTask:
         self.cfg = cfg
         self.seed = seed
         self.beam_size = cfg.beam_size
+        self.length_penalty = cfg.length_penalty
         corpus = load_corpus(cfg.source)
         self.direction = (
             f"{corpus.tgt_lang}-{corpus.src_lang}"
@@ -99,7 +117,10 @@ class TranslateTask:
         self.test_tgt, self.test_tgt_len = tgt[order], tgt_len[order]
         # where the first test pairs (in corpus order) land among the sorted decodes
         self.example_positions = torch.argsort(order)[: cfg.n_examples].tolist()
-        self.max_target_len = int(max(self.train_tgt_len.max(), tgt_len.max())) + 1
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """Source length + ``max_extra_len`` per sentence (EOS included), as in the paper."""
+        return src.ne(PAD).sum(1) + self.cfg.max_extra_len
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         """n random training pairs, padded to this batch's longest sentences."""
