@@ -170,15 +170,16 @@ class CellScore:
         )
 
     def not_learned_text(self) -> str:
+        """Which cell, and its interval against the floor it fails to clear."""
         if self.task == "translate":
-            return f"{self.where()} not learned: " + ", ".join(
+            return f"{self.where()}: " + ", ".join(
                 f"{m} interval low {self.extra[m]['interval'][0]:.2f} <= copy-source "
                 f"{self.floors.get(f'copy_source_{m}', float('nan')):.2f}"
                 for m in TRANSLATION_METRICS
             )
         name, value = self.best_floor
         return (
-            f"{self.where()} not learned: {self.metric} interval low {self.interval[0]:.3f} "
+            f"{self.where()}: {self.metric} interval low {self.interval[0]:.3f} "
             f"<= {name} {value:.3f}"
         )
 
