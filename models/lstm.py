@@ -63,6 +63,19 @@ class LSTMConfig:
     def with_width(self, width: int) -> LSTMConfig:
         return replace(self, d_model=width)
 
+    def activation_floats(self, batch: int, src_len: int, tgt_len: int, vocab: int) -> int:
+        """Floats kept for backward by one training step (memory sizing before building).
+
+        Counted by hand because ``nn.LSTM`` and packing cannot run on the meta device: per
+        LSTM layer and step its input, four gates, cell and hidden state (~6 d); embeddings
+        and dropout (~3 d); the decoder's attention context, concatenation and output (~5 d);
+        attention scores and weights (2 S per target step); logits and log-softmax (2 V).
+        """
+        d, L = self.d_model, self.n_layers
+        enc = batch * src_len * d * (3 + 6 * L)
+        dec = batch * tgt_len * (d * (3 + 6 * L + 5) + 2 * src_len + 2 * vocab)
+        return enc + dec
+
 
 class LSTMSeq2Seq(Seq2Seq):
     """Luong-attention LSTM encoder-decoder with the shared attnbench interface."""

@@ -61,6 +61,13 @@ class TranslateConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"task.{name} must be >= 1, got {getattr(self, name)}")
 
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) tokens of the longest pair, estimated without the data
+        (memory sizing): BPE splits a word into at most ~3 pieces at these vocabulary sizes;
+        without a word limit, 256 tokens."""
+        longest = 3 * self.max_words + 1 if self.max_words else 256
+        return longest, longest + 1
+
 
 class TranslateTask:
     """Seeded training batches from the train split; BLEU/chrF on the test split."""
