@@ -111,6 +111,8 @@ def _traced_activation_bytes(
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
             logits = net(src, tgt)  # (B, T, V)
             F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt.reshape(-1))
+    except ValueError as err:  # the model refuses these sizes (e.g. lengths past its table)
+        raise ConfigError(f"model {model}: {err}") from err
     except Exception:  # noqa: BLE001 - an op without a meta kernel: no estimate, no refusal
         return None
     return saved + logits.numel() * logits.element_size()

@@ -88,7 +88,10 @@ class TrainerConfig:
                 f"trainer.strategy={self.strategy!r} is not one of: {', '.join(STRATEGIES)}"
             )
         if self.devices * self.num_nodes > 1 and self.strategy != "ddp":
-            raise ValueError("more than one device needs trainer.strategy=ddp")
+            raise ValueError(
+                f"trainer.devices={self.devices} x trainer.num_nodes={self.num_nodes} devices "
+                "need trainer.strategy=ddp"
+            )
 
     @property
     def world_size(self) -> int:
@@ -186,6 +189,7 @@ def apply_values(cfg: Any, values: dict[str, Any], section: str) -> Any:
 def group_overrides(items: list[str], section_names: list[str]) -> dict[str, dict[str, Any]]:
     """``section.key=value`` strings -> {section: {key: value}}; values parsed as YAML scalars."""
     grouped: dict[str, dict[str, Any]] = {name: {} for name in section_names}
+    given: dict[str, str] = {}  # section.key -> the raw value first given
     for item in items:
         key, sep, raw = item.partition("=")
         section, dot, field = key.strip().partition(".")
@@ -199,11 +203,12 @@ def group_overrides(items: list[str], section_names: list[str]) -> dict[str, dic
                 f"unknown section {section!r} in --set {item!r}; choose one of: "
                 + ", ".join(section_names)
             )
-        if field in grouped[section]:
+        if f"{section}.{field}" in given:
             raise ConfigError(
-                f"--set {section}.{field} is given twice ({grouped[section][field]!r} and "
-                f"{raw.strip()!r}); give it once"
+                f"--set {section}.{field} is given twice ({given[f'{section}.{field}']} and "
+                f"{raw.strip()}); give it once"
             )
+        given[f"{section}.{field}"] = raw.strip()
         try:
             grouped[section][field] = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as err:

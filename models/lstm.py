@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from models.attention import dot_attention, source_keep
+from models.limits import check_depth
 from models.seq2seq import Seq2Seq
 
 
@@ -44,6 +45,7 @@ class LSTMConfig:
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 
     def __post_init__(self) -> None:
+        check_depth(self, "lstm", ("n_layers",))
         for name in ("d_model", "n_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"lstm.{name} must be >= 1, got {getattr(self, name)}")

@@ -60,6 +60,10 @@ class TranslateConfig:
         for name in ("test_size", "beam_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"task.{name} must be >= 1, got {getattr(self, name)}")
+        if self.beam_size > self.vocab_size:
+            raise ValueError(
+                f"task.beam_size must be <= vocab_size={self.vocab_size}, got {self.beam_size}"
+            )
 
     def max_lengths(self) -> tuple[int, int]:
         """(source, target incl. EOS) tokens of the longest pair, estimated without the data
