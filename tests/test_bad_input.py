@@ -179,7 +179,8 @@ def test_yaml_readme_mode_key_is_accepted(tmp_path):
 def test_yaml_merge_keys_may_override(tmp_path):
     text = (
         TINY
-        + "tasks:\n  - &c {name: copy, task: {length: 4, min_length: 1}}\n  - {<<: *c, task: {length: 6, min_length: 1}}\n"
+        + "tasks:\n  - &c {name: copy, task: {length: 4, min_length: 1}}\n"
+        + "  - {<<: *c, task: {length: 6, min_length: 1}}\n"
     )
     cells = load_matrix(str(_matrix(tmp_path, text))).cells("cpu")
     assert sorted(c.task_cfg.length for c in cells) == [4, 6]
