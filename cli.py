@@ -104,7 +104,7 @@ def run(
             "PyTorch's slow math attention on CPU (recorded as attn_math_forced)"
         )
     os.environ.setdefault("WANDB_SILENT", "true")
-    with _stop_when_disk_full(f"attnbench run {model} {task} ... --out {out} (again)"):
+    with _stop_when_disk_full(f"the same attnbench run {model} {task} command (--out {out})"):
         row = run_cell(spec, out, wandb.value, progress)
     from bench.rank import is_rank_zero
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
 
 from bench.config import ConfigError
 from bench.diskfull import human_bytes
@@ -71,7 +72,7 @@ def estimate(spec: Any, vocab: int) -> Estimate:
     if lengths is not None:
         src_len, tgt_len = lengths()
         acts = activation_bytes(
-            spec.model, spec.model_cfg, vocab, spec.train.batch_size, src_len, tgt_len
+            spec.model, spec.model_cfg, vocab, spec.train.batch_size, src_len, tgt_len, spec.device
         )
         eval_size = getattr(spec.task_cfg, "eval_size", 0)
         data = eval_size * (src_len + 2 * tgt_len) * TOKEN
@@ -79,18 +80,40 @@ def estimate(spec: Any, vocab: int) -> Estimate:
 
 
 def activation_bytes(
-    model: str, cfg: Any, vocab: int, batch: int, src_len: int, tgt_len: int
+    model: str, cfg: Any, vocab: int, batch: int, src_len: int, tgt_len: int, device: str = "cpu"
 ) -> int | None:
     """Bytes autograd keeps for backward in one step (None if it cannot be estimated)."""
     hook = getattr(cfg, "activation_floats", None)
     if hook is not None:
         return FLOAT * hook(batch, src_len, tgt_len, vocab)
-    return _traced_activation_bytes(model, cfg, vocab, batch, src_len, tgt_len)
+    return _traced_activation_bytes(model, cfg, vocab, batch, src_len, tgt_len, device)
+
+
+class _FusedAttention(TorchFunctionMode):
+    """Count ``F.scaled_dot_product_attention`` as the fused kernels keep it for backward
+    (q, k, v, output, log-sum-exp: O(n)), not as the meta device's math fallback, which keeps
+    the (B, h, T, S) weights. The CPU flash kernel has no dropout: with dropout on CPU the
+    math kernel runs, and is traced as is."""
+
+    def __init__(self, on_cpu: bool) -> None:
+        super().__init__()
+        self.on_cpu, self.saved = on_cpu, 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        kwargs = kwargs or {}
+        if func is F.scaled_dot_product_attention:
+            q, k, v = args[:3]
+            if not (self.on_cpu and kwargs.get("dropout_p", 0.0) > 0):
+                out = q.new_empty((*q.shape[:-1], v.shape[-1]))  # (B, h, T, dv)
+                lse = q.numel() // q.shape[-1] * FLOAT  # (B, h, T) float32
+                self.saved += sum(t.numel() * t.element_size() for t in (q, k, v, out)) + lse
+                return out
+        return func(*args, **kwargs)
 
 
 @cache
 def _traced_activation_bytes(
-    model: str, cfg: Any, vocab: int, batch: int, src_len: int, tgt_len: int
+    model: str, cfg: Any, vocab: int, batch: int, src_len: int, tgt_len: int, device: str
 ) -> int | None:
     """One forward + loss on the meta device, summing the tensors autograd saves."""
     saved = 0
@@ -108,14 +131,15 @@ def _traced_activation_bytes(
         net.train()
         src = torch.full((batch, src_len), FILL, dtype=torch.long, device="meta")
         tgt = torch.full((batch, tgt_len), FILL, dtype=torch.long, device="meta")
-        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        attention = _FusedAttention(on_cpu=device == "cpu")
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t), attention:
             logits = net(src, tgt)  # (B, T, V)
             F.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt.reshape(-1))
     except ValueError as err:  # the model refuses these sizes (e.g. lengths past its table)
         raise ConfigError(f"model {model}: {err}") from err
     except Exception:  # noqa: BLE001 - an op without a meta kernel: no estimate, no refusal
         return None
-    return saved + logits.numel() * logits.element_size()
+    return saved + attention.saved + logits.numel() * logits.element_size()
 
 
 def device_limit(device: str) -> tuple[int | None, str]:

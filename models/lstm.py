@@ -69,13 +69,15 @@ class LSTMConfig:
         """Floats kept for backward by one training step (memory sizing before building).
 
         Counted by hand because ``nn.LSTM`` and packing cannot run on the meta device: per
-        LSTM layer and step its input, four gates, cell and hidden state (~6 d); embeddings
-        and dropout (~3 d); the decoder's attention context, concatenation and output (~5 d);
-        attention scores and weights (2 S per target step); logits and log-softmax (2 V).
+        LSTM layer and step its input, the four gates before and after their nonlinearities,
+        cell and hidden state, and the copies the chunked CPU run makes (~14 d, fitted to
+        measured peak memory at lengths 256 and 1024); embeddings and dropout (~3 d); the
+        decoder's fused attention, concatenation and output (~5 d); logits and log-softmax
+        (2 V).
         """
         d, L = self.d_model, self.n_layers
-        enc = batch * src_len * d * (3 + 6 * L)
-        dec = batch * tgt_len * (d * (3 + 6 * L + 5) + 2 * src_len + 2 * vocab)
+        enc = batch * src_len * d * (3 + 14 * L)
+        dec = batch * tgt_len * (d * (3 + 14 * L + 5) + 2 * vocab)
         return enc + dec
 
 

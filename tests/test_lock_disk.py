@@ -163,11 +163,8 @@ def test_disk_full_stops_with_one_line_and_resumes(tmp_path, monkeypatch):
     args = ["matrix", "run", str(path), "--out", str(out), "--device", "cpu", "--wandb", "disabled"]
     result = runner.invoke(app, args)
     assert result.exit_code == 1, result.output
-    assert (
-        "Traceback" not in result.output
-        and result.exception is None
-        or isinstance(result.exception, SystemExit)
-    )
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
     (line,) = [x for x in result.output.splitlines() if x.startswith("disk full")]
     assert str(out / "results.jsonl") in line and " free)" in line
     assert f"resume with: attnbench matrix run {path} --out {out}" in line
@@ -205,3 +202,19 @@ def test_disk_full_append_row_truncates_its_partial_line(tmp_path, monkeypatch):
         bench.results.append_row(path, {"key": "b" * 1000})
     assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
     assert path.read_text() == '{"key": "a"}\n'
+
+
+def test_disk_full_single_run_stops_with_one_line(tmp_path, monkeypatch):
+    import bench.cell
+
+    def full(spec, out, *args):  # noqa: ANN001, ANN202
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out / "results.jsonl"))
+
+    monkeypatch.setattr(bench.cell, "run_cell", full)
+    result = runner.invoke(
+        app, ["run", "transformer", "copy", "--out", str(tmp_path), "--device", "cpu"]
+    )
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    (line,) = [x for x in result.output.splitlines() if x.startswith("disk full")]
+    assert str(tmp_path / "results.jsonl") in line and "free" in line
