@@ -89,8 +89,8 @@ class TrainerConfig:
             )
         if self.devices * self.num_nodes > 1 and self.strategy != "ddp":
             raise ValueError(
-                f"trainer.devices={self.devices} x trainer.num_nodes={self.num_nodes} devices "
-                "need trainer.strategy=ddp"
+                "more than one device needs trainer.strategy=ddp (trainer.devices="
+                f"{self.devices} x trainer.num_nodes={self.num_nodes})"
             )
 
     @property
