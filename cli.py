@@ -6,6 +6,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -83,6 +84,9 @@ def run(
     mode: Annotated[
         RunMode, typer.Option(help="speed, or repro: deterministic kernels and one thread.")
     ] = RunMode.speed,
+    force: Annotated[
+        bool, typer.Option(help="Run even if the memory estimate exceeds the device's memory.")
+    ] = False,
 ) -> None:
     """Train and evaluate one MODEL on one TASK; append a row to OUT/results.jsonl."""
     from bench.cell import make_spec, run_cell
@@ -93,13 +97,15 @@ def run(
     except ConfigError as err:
         raise typer.BadParameter(str(err)) from err
     _check_data([spec])
+    _check_budget([spec], force)
     if spec.model == "transformer" and spec.device == "cpu" and spec.model_cfg.attn_dropout > 0:
         console.print(
             f"[yellow]note:[/] model.attn_dropout={spec.model_cfg.attn_dropout} forces "
             "PyTorch's slow math attention on CPU (recorded as attn_math_forced)"
         )
     os.environ.setdefault("WANDB_SILENT", "true")
-    row = run_cell(spec, out, wandb.value, progress)
+    with _stop_when_disk_full(f"the same attnbench run {model} {task} command (--out {out})"):
+        row = run_cell(spec, out, wandb.value, progress)
     from bench.rank import is_rank_zero
 
     if not is_rank_zero():
@@ -307,12 +313,79 @@ def _check_data(specs: list) -> None:
         raise typer.BadParameter("missing data: " + "; ".join(missing) + hint)
 
 
+def _check_budget(specs: list, force: bool) -> None:
+    """Refuse, before any model is built, cells whose memory estimate exceeds the device's."""
+    from bench.budget import over_budget
+    from bench.config import ConfigError
+
+    try:
+        problems = over_budget(specs)
+    except ConfigError as err:
+        raise typer.BadParameter(str(err)) from err
+    if not problems:
+        return
+    more = f" (and {len(problems) - 3} more cells)" if len(problems) > 3 else ""
+    if force:
+        console.print(
+            f"[yellow]--force:[/] running {len(problems)} cells that may not fit; an OOM is "
+            f"recorded as a failed:oom row. {problems[0]}{more}",
+            soft_wrap=True,
+        )
+        return
+    raise typer.BadParameter(
+        "too large for this device: "
+        + "; ".join(problems[:3])
+        + more
+        + ". Use smaller sizes, or --force to run anyway and record the OOM as data."
+    )
+
+
+def _finite_positive(value: float | None) -> float | None:
+    """Typer callback: a number option must be finite and > 0 (NaN passes every bound)."""
+    import math
+
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a finite number > 0, got {value}")
+    return value
+
+
+@contextmanager
+def _stop_when_disk_full(resume: str):  # noqa: ANN202
+    """A full disk stops the command with one line (what, free space, resume), exit 1."""
+    from bench.diskfull import DiskFullError, free_bytes, human_bytes, is_full
+
+    try:
+        yield
+    except OSError as err:
+        if not is_full(err):
+            raise
+        path = err.path if isinstance(err, DiskFullError) else Path(err.filename or ".")
+        free = err.free_bytes if isinstance(err, DiskFullError) else free_bytes(path)
+        typer.echo(
+            f"disk full: could not write {path} ({'unknown' if free is None else human_bytes(free)}"
+            f" free); free some space, then resume with: {resume}"
+        )
+        raise typer.Exit(1) from None
+
+
+def _resume_command(ref: str, out: Path, only: list[str] | None, launcher, address) -> str:  # noqa: ANN001
+    return (
+        f"attnbench matrix run {ref} --out {out}"
+        + "".join(f" --only {o}" for o in only or [])
+        + (" --launcher ray" + (f" --address {address}" if address else ""))
+        * (launcher is Launcher.ray)
+    )
+
+
 @matrix_app.command("validate")
 def matrix_validate(
     ref: Annotated[str, typer.Argument(help="Preset name or path to a matrix YAML file.")],
     device: Annotated[DeviceChoice, typer.Option(help="Device the cells would run on.")] = (
         DeviceChoice.auto
     ),
+    force: Annotated[
+        bool, typer.Option(help="Accept cells whose memory estimate exceeds the device's.")
+    ] = False,
 ) -> None:
     """Parse and validate a matrix; print its cells."""
     from bench.display import cell_label
@@ -329,6 +402,7 @@ def matrix_validate(
     if matrix.description:
         console.print(matrix.description)
     _check_data(cells)  # a matrix whose data is missing would be refused by `matrix run`
+    _check_budget(cells, force)  # and so would cells too large for the device
 
 
 @matrix_app.command("run")
@@ -343,7 +417,10 @@ def matrix_run(
     ),
     device: Annotated[DeviceChoice, typer.Option(help="Where to train.")] = DeviceChoice.auto,
     timeout: Annotated[
-        float | None, typer.Option(help="Per-cell timeout in seconds (default: the matrix's).")
+        float | None,
+        typer.Option(
+            help="Per-cell timeout in seconds (default: the matrix's).", callback=_finite_positive
+        ),
     ] = None,
     retry_failed: Annotated[
         bool, typer.Option(help="Run failed cells again as a new attempt.")
@@ -355,13 +432,20 @@ def matrix_run(
         str | None, typer.Option(help="Ray cluster: auto or HOST:PORT (default: a local one).")
     ] = None,
     cpus_per_cell: Annotated[
-        float | None, typer.Option(help="Ray: CPUs each cell reserves (default: a whole node).")
+        float | None,
+        typer.Option(
+            help="Ray: CPUs each cell reserves (default: a whole node).", callback=_finite_positive
+        ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Run cells whose memory estimate exceeds the device's memory.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option(help="If another runner holds the directory, wait for it to end.")
+    ] = False,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
-    from bench.atomic import atomic_write_text
-    from bench.display import MatrixDisplay
-    from bench.runner import RunOptions, pending_cells, run_cells
+    from bench.runner import pending_cells
     from bench.tracking import resolve_mode
 
     if launcher is Launcher.ray and importlib.util.find_spec("ray") is None:
@@ -370,10 +454,72 @@ def matrix_run(
     out = out or Path("runs") / matrix.name
     todo = pending_cells(cells, out, retry_failed)
     _check_data(todo)
+    _check_budget(todo, force)
     mode, note = resolve_mode(wandb.value)
     if note:
         console.print(f"[yellow]W&B:[/] {note}")
-    out.mkdir(parents=True, exist_ok=True)
+    resume = _resume_command(ref, out, only, launcher, address)
+    with _stop_when_disk_full(resume), _hold_run_dir(out, wait):
+        checked = {c.key for c in todo}
+        todo = pending_cells(cells, out, retry_failed)  # again: under the lock
+        if any(c.key not in checked for c in todo):
+            _check_data([c for c in todo if c.key not in checked])
+            _check_budget([c for c in todo if c.key not in checked], force)
+        _run_matrix(
+            ref,
+            matrix,
+            cells,
+            todo,
+            out,
+            only,
+            device,
+            mode,
+            retry_failed,
+            timeout,
+            launcher,
+            address,
+            cpus_per_cell,
+            resume,
+        )
+
+
+@contextmanager
+def _hold_run_dir(out: Path, wait: bool):  # noqa: ANN202
+    """The run directory's lock for the block; another live runner: exit 1 naming its pid."""
+    from bench.lock import LockedError, run_lock
+
+    def waiting(pid: str) -> None:
+        console.print(f"waiting for the runner with pid {pid} to finish with {out} ...")
+
+    try:
+        with run_lock(out, wait, waiting):
+            yield
+    except LockedError as err:
+        typer.echo(f"refused: {err}")
+        raise typer.Exit(1) from None
+
+
+def _run_matrix(  # noqa: ANN202, PLR0913
+    ref,
+    matrix,
+    cells,
+    todo,
+    out,
+    only,
+    device,
+    mode,
+    retry_failed,
+    timeout,
+    launcher,
+    address,
+    cpus_per_cell,
+    resume,
+):  # noqa: ANN001
+    """Record the matrix and run its pending cells (the caller holds the lock)."""
+    from bench.atomic import atomic_write_text
+    from bench.display import MatrixDisplay
+    from bench.runner import RunOptions, run_cells
+
     atomic_write_text(
         out / "matrix.json",
         json.dumps(
@@ -405,12 +551,7 @@ def matrix_run(
         console.print(
             "[yellow]interrupted:[/] the running cell was stopped and wrote no row. Resume with:"
         )
-        typer.echo(  # plain, unwrapped: copy-pasteable
-            f"  attnbench matrix run {ref} --out {out}"
-            + "".join(f" --only {o}" for o in only or [])
-            + (" --launcher ray" + (f" --address {address}" if address else ""))
-            * (launcher is Launcher.ray)
-        )
+        typer.echo(f"  {resume}")  # plain, unwrapped: copy-pasteable
         raise typer.Exit(130) from None
     console.print(
         f"done: {len(outcome.rows) - outcome.failed} ok, {outcome.failed} failed; "

@@ -19,7 +19,14 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from bench.atomic import atomic_write_text
 from bench.attention import attention_maps, save_attention
-from bench.config import ConfigError, TrainConfig, TrainerConfig, apply_sections, group_overrides
+from bench.config import (
+    ConfigError,
+    TrainConfig,
+    TrainerConfig,
+    apply_sections,
+    check_seed,
+    group_overrides,
+)
 from bench.distributed import RankSummary, data_rank
 from bench.flops import flops_per_token, gpu_peak_flops
 from bench.measure import (
@@ -144,6 +151,7 @@ def spec_from_values(
     """
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+    check_seed(seed)
     try:
         _, model_cfg_cls = model_entry(model)
         _, task_cfg_cls = task_entry(task)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, fields, replace
@@ -55,6 +56,8 @@ class TrainConfig:
             raise ValueError(f"train.lr must be > 0, got {self.lr}")
         if self.grad_clip < 0 or self.weight_decay < 0:
             raise ValueError("train.grad_clip and train.weight_decay must be >= 0")
+        if not 0.0 < self.target_acc <= 1.0:
+            raise ValueError(f"train.target_acc must be in (0, 1], got {self.target_acc}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.precision not in PRECISIONS:
@@ -85,7 +88,10 @@ class TrainerConfig:
                 f"trainer.strategy={self.strategy!r} is not one of: {', '.join(STRATEGIES)}"
             )
         if self.devices * self.num_nodes > 1 and self.strategy != "ddp":
-            raise ValueError("more than one device needs trainer.strategy=ddp")
+            raise ValueError(
+                "more than one device needs trainer.strategy=ddp (trainer.devices="
+                f"{self.devices} x trainer.num_nodes={self.num_nodes})"
+            )
 
     @property
     def world_size(self) -> int:
@@ -94,6 +100,24 @@ class TrainerConfig:
 
 class ConfigError(ValueError):
     """Bad configuration input; the message names the bad value and the valid choices."""
+
+
+INT_LIMIT = 2**31 - 1  # no knob needs more; larger values overflow deeper code (torch, numpy)
+
+
+def check_number(value: Any, where: str) -> Any:
+    """``value`` if it is not a number or a finite one of sane magnitude, else ConfigError.
+
+    NaN and +-inf compare false against every bound a config checks, so they are refused
+    here, at parse time, for every float of every config (and matrix-level numbers).
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    if isinstance(value, int) and abs(value) > INT_LIMIT:
+        raise ConfigError(f"{where} must be at most {INT_LIMIT:,} in magnitude, got {value!r}")
+    return value
 
 
 def _coerce(value: Any, kind: Any, where: str) -> Any:
@@ -105,21 +129,40 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
             return value
     elif kind is int:
         if isinstance(value, int) and not isinstance(value, bool):
-            return value
+            return check_number(value, where)
     elif kind is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            return check_number(_float(value, where), where)
         if isinstance(value, str):  # YAML 1.1 reads "3e-4" as a string
             try:
-                return float(value)
+                number = float(value)
             except ValueError:
                 pass
+            else:
+                return check_number(number, where)
     elif kind is str:
         return value if isinstance(value, str) else str(value)
     else:
         return value
     name = getattr(kind, "__name__", str(kind))
     raise ConfigError(f"{where}: expected {name}, got {value!r}")
+
+
+SEED_MAX = 2**32 - 1  # numpy's and Lightning's seed range is [0, 2**32 - 1]
+
+
+def check_seed(seed: Any, where: str = "seed") -> int:
+    """``seed`` if it is an integer in [0, 2**32 - 1], else ConfigError naming it."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ConfigError(f"{where} must be an integer in [0, {SEED_MAX}], got {seed!r}")
+    return seed
+
+
+def _float(value: int | float, where: str) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int too large for a float
+        raise ConfigError(f"{where} must be a finite number, got {value!r}") from None
 
 
 def apply_values(cfg: Any, values: dict[str, Any], section: str) -> Any:
@@ -146,6 +189,7 @@ def apply_values(cfg: Any, values: dict[str, Any], section: str) -> Any:
 def group_overrides(items: list[str], section_names: list[str]) -> dict[str, dict[str, Any]]:
     """``section.key=value`` strings -> {section: {key: value}}; values parsed as YAML scalars."""
     grouped: dict[str, dict[str, Any]] = {name: {} for name in section_names}
+    given: dict[str, str] = {}  # section.key -> the raw value first given
     for item in items:
         key, sep, raw = item.partition("=")
         section, dot, field = key.strip().partition(".")
@@ -159,6 +203,12 @@ def group_overrides(items: list[str], section_names: list[str]) -> dict[str, dic
                 f"unknown section {section!r} in --set {item!r}; choose one of: "
                 + ", ".join(section_names)
             )
+        if f"{section}.{field}" in given:
+            raise ConfigError(
+                f"--set {section}.{field} is given twice ({given[f'{section}.{field}']} and "
+                f"{raw.strip()}); give it once"
+            )
+        given[f"{section}.{field}"] = raw.strip()
         try:
             grouped[section][field] = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as err:

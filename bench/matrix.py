@@ -30,8 +30,9 @@ from typing import Any
 
 import yaml
 
+from bench import strict_yaml
 from bench.cell import MODES, SECTIONS, CellSpec, spec_from_values
-from bench.config import ConfigError
+from bench.config import ConfigError, check_number
 from models import MODELS
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
@@ -42,6 +43,7 @@ TOP_KEYS = (
     "seeds",
     "equal_params",
     "timeout_s",
+    "mode",
     "train",
     "model",
     "tasks",
@@ -102,6 +104,8 @@ class Matrix:
             if cell.key not in seen:
                 seen.add(cell.key)
                 cells.append(cell)
+        if not cells:
+            raise ConfigError(f"{self.source}: the matrix expands to 0 cells")
         return cells
 
 
@@ -138,7 +142,9 @@ def load_matrix(ref: str) -> Matrix:
     if not path.exists():
         raise ConfigError(f"matrix file {ref} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = strict_yaml.load(path.read_text(encoding="utf-8"))
+    except strict_yaml.DuplicateKeyError as err:
+        raise ConfigError(f"{path}: {err}") from err
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from err
     return parse_matrix(data, source=ref)
@@ -153,6 +159,7 @@ def parse_matrix(data: Any, source: str) -> Matrix:
     timeout = top.get("timeout_s", 1800)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"{source}: timeout_s must be a positive number, got {timeout!r}")
+    check_number(timeout, f"{source}: timeout_s")
     base_train = _mapping(top.get("train", {}), f"{source}: train")
     base_model = _model_values(top.get("model", {}), f"{source}: model")
     blocks_data = top.get("tasks")
@@ -202,6 +209,10 @@ def _mapping(value: Any, where: str, allowed: tuple[str, ...] | None = None) -> 
         for key in value:
             if key not in allowed:
                 raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {', '.join(allowed)}")
+    else:  # a values mapping: a list is an axis, and an empty one would make 0 cells
+        for key, v in value.items():
+            if v == []:
+                raise ConfigError(f"{where}.{key}: empty axis [] (give at least one value)")
     return dict(value)
 
 

@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from models.attention import dot_attention, source_keep
+from models.limits import check_depth
 from models.seq2seq import Seq2Seq
 
 SQRT_HALF = math.sqrt(0.5)
@@ -48,6 +49,7 @@ class ConvS2SConfig:
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 
     def __post_init__(self) -> None:
+        check_depth(self, "convs2s", ("n_enc_layers", "n_dec_layers"))
         for name in ("d_embed", "d_hidden", "n_enc_layers", "n_dec_layers", "max_positions"):
             if getattr(self, name) < 1:
                 raise ValueError(f"convs2s.{name} must be >= 1, got {getattr(self, name)}")

@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from models.attention import dot_attention, source_keep
+from models.limits import check_depth
 from models.seq2seq import Seq2Seq
 
 
@@ -48,6 +49,7 @@ class LSTMConfig:
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 
     def __post_init__(self) -> None:
+        check_depth(self, "lstm", ("n_layers",))
         for name in ("d_model", "n_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"lstm.{name} must be >= 1, got {getattr(self, name)}")
@@ -66,6 +68,21 @@ class LSTMConfig:
 
     def with_width(self, width: int) -> LSTMConfig:
         return replace(self, d_model=width)
+
+    def activation_floats(self, batch: int, src_len: int, tgt_len: int, vocab: int) -> int:
+        """Floats kept for backward by one training step (memory sizing before building).
+
+        Counted by hand because ``nn.LSTM`` and packing cannot run on the meta device: per
+        LSTM layer and step its input, the four gates before and after their nonlinearities,
+        cell and hidden state, and the copies the chunked CPU run makes (~14 d, fitted to
+        measured peak memory at lengths 256 and 1024); embeddings and dropout (~3 d); the
+        decoder's fused attention, concatenation and output (~5 d); logits and log-softmax
+        (2 V).
+        """
+        d, L = self.d_model, self.n_layers
+        enc = batch * src_len * d * (3 + 14 * L)
+        dec = batch * tgt_len * (d * (3 + 14 * L + 5) + 2 * vocab)
+        return enc + dec
 
 
 class LSTMSeq2Seq(Seq2Seq):

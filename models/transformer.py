@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from models.limits import check_depth
 from models.seq2seq import Seq2Seq
 
 POS_TABLE = 1024  # positions in the initial sinusoid table (grown on demand)
@@ -44,6 +45,7 @@ class TransformerConfig:
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 
     def __post_init__(self) -> None:
+        check_depth(self, "transformer", ("n_enc_layers", "n_dec_layers"))
         for name in ("d_model", "n_heads", "d_ff", "n_enc_layers", "n_dec_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"transformer.{name} must be >= 1, got {getattr(self, name)}")

@@ -57,6 +57,10 @@ class CopyConfig:
         if self.eval_size < 1:
             raise ValueError(f"task.eval_size must be >= 1, got {self.eval_size}")
 
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) lengths of the longest example: memory sizing."""
+        return self.length + self.delay, self.length + 1
+
 
 class CopyTask:
     """Seeded, vectorised copy data and sequence metrics.

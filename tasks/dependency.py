@@ -60,6 +60,10 @@ class DependencyConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"task.{name} must be >= 1, got {getattr(self, name)}")
 
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) lengths of the longest example: memory sizing."""
+        return self.distance + 2, 2
+
 
 class DependencyTask:
     """Seeded, vectorised agreement data; answer, agreement and sequence metrics.

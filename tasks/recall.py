@@ -53,6 +53,10 @@ class RecallConfig:
         if self.eval_size < 1:
             raise ValueError(f"task.eval_size must be >= 1, got {self.eval_size}")
 
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) lengths of the longest example: memory sizing."""
+        return 2 * self.distance + 2, 2
+
 
 class RecallTask:
     """Seeded, vectorised recall data; answer and sequence metrics.

@@ -46,6 +46,10 @@ class ReverseConfig:
         if self.eval_size < 1:
             raise ValueError(f"task.eval_size must be >= 1, got {self.eval_size}")
 
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) lengths of the longest example: memory sizing."""
+        return self.length, self.length + 1
+
 
 class ReverseTask:
     """Seeded, vectorised reversal data and sequence metrics.

@@ -77,6 +77,17 @@ class TranslateConfig:
                 f"task.length_penalty must be a number >= 0 (GNMT alpha; 0: none), "
                 f"got {self.length_penalty}"
             )
+        if self.beam_size > self.vocab_size:
+            raise ValueError(
+                f"task.beam_size must be <= vocab_size={self.vocab_size}, got {self.beam_size}"
+            )
+
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) tokens of the longest pair, estimated without the data
+        (memory sizing): BPE splits a word into at most ~3 pieces at these vocabulary sizes;
+        without a word limit, 256 tokens."""
+        longest = 3 * self.max_words + 1 if self.max_words else 256
+        return longest, longest + 1
 
 
 class TranslateTask:
