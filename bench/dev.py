@@ -18,7 +18,15 @@ from bench.measure import StepTimer
 from tasks import Batch, Task
 
 # per-run inference speed and bookkeeping fields that make no sense with a dev_ prefix
-NOT_DEV = ("infer_", "decode", "examples", "sacrebleu_signature", "direction", "train_pairs")
+NOT_DEV = (
+    "infer_",
+    "decode",
+    "examples",
+    "sacrebleu_signature",
+    "direction",
+    "train_pairs",
+    "test_",
+)
 
 
 @torch.no_grad()
