@@ -39,7 +39,7 @@ from typing import Any
 import yaml
 
 from bench.cell import MODES, SECTIONS, CellSpec, spec_from_values
-from bench.config import ConfigError
+from bench.config import ConfigError, TrainConfig
 from bench.tuning import TuneSpec, choose, parse_tune, tuned_record
 from models import MODELS
 
@@ -166,7 +166,7 @@ class Matrix:
         """One cell per grid point of ``block.tune``, at the tuning seed."""
         assert block.tune is not None
         for key in block.tune.keys:
-            if isinstance(block.sections(model)["train"].get(key), list):
+            if _is_axis("train", key, block.sections(model)["train"].get(key)):
                 raise ConfigError(f"{where}: train.{key} is both an axis and tuned; pick one")
         return [
             dataclasses.replace(
@@ -205,9 +205,7 @@ def _unique(cells: list[CellSpec]) -> list[CellSpec]:
 def _product(sections: dict[str, dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
     """Expand list values (axes) into one {section: {key: scalar}} per combination."""
     axes = [
-        (s, k, v if isinstance(v, list) else [v])
-        for s, kv in sections.items()
-        for k, v in kv.items()
+        (s, k, v if _is_axis(s, k, v) else [v]) for s, kv in sections.items() for k, v in kv.items()
     ]
     combos = []
     for values in itertools.product(*(vals for _, _, vals in axes)):
@@ -216,6 +214,18 @@ def _product(sections: dict[str, dict[str, Any]]) -> list[dict[str, dict[str, An
             combo[s][k] = v
         combos.append(combo)
     return combos
+
+
+# train keys whose value is itself a list (betas: [0.9, 0.98]); an axis of them is a list of lists
+VECTOR_KEYS = {"train": {f.name for f in dataclasses.fields(TrainConfig) if "tuple" in str(f.type)}}
+
+
+def _is_axis(section: str, key: str, value: Any) -> bool:
+    if not isinstance(value, list):
+        return False
+    if key in VECTOR_KEYS.get(section, ()):
+        return bool(value) and all(isinstance(v, list) for v in value)
+    return True
 
 
 def preset_names() -> list[str]:

@@ -37,7 +37,7 @@ def schedule_factor(t: TrainConfig, plateau_scale=lambda: 1.0):  # noqa: ANN001,
     if t.schedule == "inverse_sqrt":
         return inverse_sqrt_schedule(t.warmup)
     if t.schedule == "linear":
-        span = max(t.steps - t.warmup, 1)
+        span = max(t.steps - t.warmup + 1, 1)  # 1 at the end of warm-up, 1/span at the last step
         return warmup_schedule(t.warmup, lambda step: max(0.0, (t.steps - step) / span))
     if t.schedule == "plateau":
         return warmup_schedule(t.warmup, lambda step: plateau_scale())

@@ -190,3 +190,14 @@ def test_cli_run_sweeps_then_runs_seeds_at_the_chosen_value(tmp_path):
     assert again.exit_code == 0 and "0 to run" in again.output
     status = runner.invoke(app, ["matrix", "status", str(out)])
     assert status.exit_code == 0 and "ok: 4" in status.output
+
+
+def test_a_vector_value_is_not_an_axis_but_a_list_of_them_is():
+    data = {**TUNED, "tune": None, "seeds": [0], "models": ["lstm"]}
+    one = {**data, "train": {"steps": 6, "betas": [0.9, 0.99]}}
+    assert [c.train.betas for c in parse_matrix(one, "t").cells("cpu")] == [(0.9, 0.99)]
+    axis = {**data, "train": {"steps": 6, "betas": [[0.9, 0.98], [0.8, 0.9]]}}
+    assert [c.train.betas for c in parse_matrix(axis, "t").cells("cpu")] == [
+        (0.9, 0.98),
+        (0.8, 0.9),
+    ]
