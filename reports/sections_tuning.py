@@ -8,6 +8,7 @@ so no test number of a sweep cell is shown.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +24,11 @@ LOWER_IS_BETTER = ("dev_loss",)  # every other tuning metric (BLEU, chrF, accura
 def sweep_rows(directory: Path) -> pd.DataFrame:
     """Latest attempt of every sweep cell in ``directory/results.jsonl`` (maybe empty)."""
     path = Path(directory) / RESULTS_FILE
-    rows = (
-        [r for r in read_jsonl(path) if isinstance(r.get("sweep"), dict)] if path.exists() else []
-    )
+    if not path.exists():
+        return pd.DataFrame()
+    with warnings.catch_warnings():  # load_results has already warned about a corrupt line
+        warnings.simplefilter("ignore")
+        rows = [r for r in read_jsonl(path) if isinstance(r.get("sweep"), dict)]
     return normalise(pd.DataFrame(rows)) if rows else pd.DataFrame()
 
 

@@ -24,6 +24,7 @@ SECTIONS = (
     "Long range",
     "Training",
     "Translation",
+    "Tuning",
     "Attention",
     "Sizes",
     "Counts",
