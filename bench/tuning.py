@@ -11,6 +11,7 @@ so both are part of the cell key and resume, retry, status and Ray work unchange
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -90,12 +91,21 @@ def metric_value(row: dict[str, Any], metric: str) -> float | None:
     """``metric`` of a sweep row; None for a failed cell or a missing value."""
     if row.get("status") != "ok":
         return None
-    if metric == "dev_acc":
-        value = row.get("dev_answer_acc")
-        value = row.get("dev_token_acc") if value is None else value
-    else:
-        value = row.get(metric)
-    return float(value) if isinstance(value, (int, float)) else None
+    names = ("dev_answer_acc", "dev_token_acc") if metric == "dev_acc" else (metric,)
+    for name in names:
+        value = row.get(name)
+        if isinstance(value, (int, float)) and not math.isnan(value):
+            return float(value)
+    return None
+
+
+def best_index(values: list[float | None], metric: str) -> int | None:
+    """Index of the best value for ``metric`` (None counts as worst; ties: the earliest)."""
+    scored = [(i, v) for i, v in enumerate(values) if v is not None]
+    if not scored:
+        return None
+    sign = 1.0 if METRICS[metric] == "max" else -1.0
+    return max(scored, key=lambda iv: (sign * iv[1], -iv[0]))[0]
 
 
 def choose(points: list[dict[str, Any]], rows: list[dict[str, Any] | None], tune: TuneSpec):  # noqa: ANN201
@@ -116,12 +126,8 @@ def choose(points: list[dict[str, Any]], rows: list[dict[str, Any] | None], tune
         }
         for point, row in zip(points, rows, strict=True)
     ]
-    scored = [(i, r[tune.metric]) for i, r in enumerate(record) if r[tune.metric] is not None]
-    if not scored:
-        return None
-    sign = 1.0 if METRICS[tune.metric] == "max" else -1.0
-    best = max(scored, key=lambda iv: (sign * iv[1], -iv[0]))[0]
-    return points[best], record
+    best = best_index([r[tune.metric] for r in record], tune.metric)
+    return None if best is None else (points[best], record)
 
 
 def tuned_record(
@@ -145,7 +151,12 @@ def tuned_record(
 
 def at_edge(tune: TuneSpec, chosen: dict[str, Any]) -> list[str]:
     """Swept keys whose chosen value is the first or last of a grid of 3 or more values."""
-    return [k for k, vals in tune.grid if len(vals) >= 3 and chosen[k] in (vals[0], vals[-1])]
+    return edge_keys(dict(tune.grid), chosen)
+
+
+def edge_keys(grid: dict[str, Any], chosen: dict[str, Any]) -> list[str]:
+    """Keys of ``grid`` (key -> values) whose ``chosen`` value is at a grid of 3+ values' edge."""
+    return [k for k, vals in grid.items() if len(vals) >= 3 and chosen[k] in (vals[0], vals[-1])]
 
 
 def without_seed_filter(only: list[str]) -> list[str]:

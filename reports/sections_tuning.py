@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.tuning import best_index, edge_keys, metric_value
 from reports.document import Bullets, Figure, Paragraph, Section, Table
 from reports.plots import color, figure, to_png
 from reports.rows import RESULTS_FILE, normalise, read_jsonl, sort_models
 
 RECIPE_KEYS = ("optimizer", "lr", "warmup", "schedule", "clip", "label_smoothing")
-LOWER_IS_BETTER = ("dev_loss",)  # every other tuning metric (BLEU, chrF, accuracies): higher
 
 
 def sweep_rows(directory: Path) -> pd.DataFrame:
@@ -54,9 +54,9 @@ def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
         metric = recs[0]["sweep"]["metric"]
         grid = recs[0]["sweep"]["grid"]
         points = [r["sweep"]["point"] for r in recs]
-        values = [_dev_value(r, metric) for r in recs]
-        best = _best(values, metric)
-        edge = best is not None and _at_edge(points[best], grid)
+        values = [metric_value(r, metric) for r in recs]
+        best = best_index(values, metric)
+        edge = best is not None and bool(edge_keys(grid, points[best]))
         for i, (r, v) in enumerate(zip(recs, values, strict=True)):
             out.append(
                 {
@@ -78,30 +78,6 @@ def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
     rank = {m: i for i, m in enumerate(sort_models(frame["model"].unique().tolist()))}
     frame = frame.assign(_rank=frame["model"].map(rank)).sort_values(["task", "_rank", "_order"])
     return frame[cols].reset_index(drop=True)
-
-
-def _dev_value(row: dict, metric: str) -> float | None:
-    if row.get("status") != "ok":
-        return None
-    if metric == "dev_acc":
-        value = row.get("dev_answer_acc")
-        value = row.get("dev_token_acc") if value is None or pd.isna(value) else value
-    else:
-        value = row.get(metric)
-    return None if value is None or pd.isna(value) else float(value)
-
-
-def _best(values: list[float | None], metric: str) -> int | None:
-    """Index of the best dev value (the first on ties), as bench/tuning.choose picks it."""
-    scored = [(i, v) for i, v in enumerate(values) if v is not None]
-    if not scored:
-        return None
-    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
-    return max(scored, key=lambda iv: (sign * iv[1], -iv[0]))[0]
-
-
-def _at_edge(point: dict, grid: dict) -> bool:
-    return any(len(v) >= 3 and point[k] in (v[0], v[-1]) for k, v in grid.items())
 
 
 def budget_table(sweeps: pd.DataFrame) -> pd.DataFrame:
