@@ -16,7 +16,7 @@ import pandas as pd
 from bench.tuning import best_index, edge_keys, metric_value
 from reports.document import Bullets, Figure, Paragraph, Section, Table
 from reports.plots import color, figure, to_png
-from reports.rows import RESULTS_FILE, normalise, read_jsonl, sort_models
+from reports.rows import RESULTS_FILE, normalise, order_by_model, read_jsonl, sort_models
 
 RECIPE_KEYS = ("optimizer", "lr", "warmup", "schedule", "clip", "label_smoothing")
 
@@ -92,7 +92,7 @@ def budget_table(sweeps: pd.DataFrame) -> pd.DataFrame:
         batch_size=("batch_size", "first"),
         wall_s=("wall_s", "sum"),
     )
-    return out.reset_index()
+    return order_by_model(out.reset_index(), ["task"]).reset_index(drop=True)
 
 
 def recipe_table(df: pd.DataFrame) -> pd.DataFrame:
