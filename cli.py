@@ -124,6 +124,10 @@ def _print_summary(row: dict, out: Path) -> None:
         ("token accuracy", "token_acc", "{:.4f}"),
         ("exact-sequence accuracy", "seq_acc", "{:.4f}"),
         ("final train loss", "final_loss", "{:.4f}"),
+        ("dev loss", "dev_loss", "{:.4f}"),
+        ("dev token accuracy", "dev_token_acc", "{:.4f}"),
+        ("BLEU (test)", "bleu", "{:.2f}"),
+        ("dev BLEU", "dev_bleu", "{:.2f}"),
         ("train target tokens/s (median)", "train_tgt_tokens_per_s", "{:,.0f}"),
         ("train step (s, median)", "train_step_s", "{:.4f}"),
         ("greedy decode tokens/s", "infer_tgt_tokens_per_s", "{:,.0f}"),
@@ -287,18 +291,28 @@ matrix_app = typer.Typer(
 app.add_typer(matrix_app, name="matrix")
 
 
-def _load_cells(ref: str, device: str, only: list[str] | None = None):  # noqa: ANN202
-    """Matrix and its validated cells, or a BadParameter naming the problem."""
+def _load_plan(ref: str, device: str, only: list[str] | None, out: Path | None):  # noqa: ANN202
+    """Matrix and its cells by stage (tuned seed cells resolved from ``out``'s rows), or a
+    BadParameter naming the problem. ``--only seed=`` selects seed cells; a sweep runs at
+    its tuning seed for every selected model and task."""
     from bench.config import ConfigError
     from bench.matrix import load_matrix
-    from bench.runner import filter_cells
+    from bench.runner import cell_states, filter_cells
+    from bench.tuning import without_seed_filter
 
+    latest = {}
+    if out is not None and (out / "results.jsonl").exists():
+        latest = {k: st.latest for k, st in cell_states(out).items() if st.latest is not None}
     try:
         matrix = load_matrix(ref)
-        cells = filter_cells(matrix.cells(device), only or [])
+        plan = matrix.plan(device, latest)
+        filter_cells(plan.sweep + plan.seeds + plan.waiting, only or [])  # type: ignore[operator]
+        plan.sweep = filter_cells(plan.sweep, without_seed_filter(only or []), strict=False)
+        plan.seeds = filter_cells(plan.seeds, only or [], strict=False)
+        plan.waiting = filter_cells(plan.waiting, only or [], strict=False)  # type: ignore[arg-type]
     except (ConfigError, ValueError) as err:
         raise typer.BadParameter(str(err)) from err
-    return matrix, cells
+    return matrix, plan
 
 
 def _check_data(specs: list) -> None:
@@ -390,15 +404,30 @@ def matrix_validate(
     """Parse and validate a matrix; print its cells."""
     from bench.display import cell_label
 
-    matrix, cells = _load_cells(ref, device.value)
-    table = Table(title=f"matrix {matrix.name}: {len(cells)} cells")
-    for col in ("#", "cell", "key", "params target", "steps"):
+    matrix, plan = _load_plan(ref, device.value, None, None)
+    cells = plan.sweep + plan.seeds
+    n = len(cells) + len(plan.waiting)
+    table = Table(title=f"matrix {matrix.name}: {n} cells")
+    for col in ("#", "stage", "cell", "key", "params target", "steps"):
         table.add_column(col)
     for i, cell in enumerate(cells):
+        stage = "sweep" if cell.sweep is not None else "seed"
         table.add_row(
-            str(i), cell_label(cell), cell.key, str(cell.equal_params or "-"), str(cell.train.steps)
+            str(i),
+            stage,
+            cell_label(cell),
+            cell.key,
+            str(cell.equal_params or "-"),
+            str(cell.train.steps),
         )
+    for i, wait in enumerate(plan.waiting, len(cells)):
+        table.add_row(str(i), "seed", wait.label(), "after the sweep", "", "")
     console.print(table)
+    if plan.sweep:
+        console.print(
+            f"{len(plan.sweep)} sweep cells choose each model's values on dev; "
+            f"{len(plan.waiting)} seed cells then run at the chosen values."
+        )
     if matrix.description:
         console.print(matrix.description)
     _check_data(cells)  # a matrix whose data is missing would be refused by `matrix run`
@@ -450,9 +479,10 @@ def matrix_run(
 
     if launcher is Launcher.ray and importlib.util.find_spec("ray") is None:
         raise typer.BadParameter("--launcher ray needs Ray: pip install -e '.[ray]'")
-    matrix, cells = _load_cells(ref, device.value, only)
-    out = out or Path("runs") / matrix.name
-    todo = pending_cells(cells, out, retry_failed)
+    if out is None:
+        out = Path("runs") / _load_plan(ref, device.value, only, None)[0].name
+    matrix, plan = _load_plan(ref, device.value, only, out)
+    todo = pending_cells(plan.sweep + plan.seeds, out, retry_failed)
     _check_data(todo)
     _check_budget(todo, force)
     mode, note = resolve_mode(wandb.value)
@@ -460,27 +490,11 @@ def matrix_run(
         console.print(f"[yellow]W&B:[/] {note}")
     resume = _resume_command(ref, out, only, launcher, address)
     with _stop_when_disk_full(resume), _hold_run_dir(out, wait):
-        checked = {c.key for c in todo}
-        todo = pending_cells(cells, out, retry_failed)  # again: under the lock
-        if any(c.key not in checked for c in todo):
-            _check_data([c for c in todo if c.key not in checked])
-            _check_budget([c for c in todo if c.key not in checked], force)
+        out.mkdir(parents=True, exist_ok=True)
         _run_matrix(
-            ref,
-            matrix,
-            cells,
-            todo,
-            out,
-            only,
-            device,
-            mode,
-            retry_failed,
-            timeout,
-            launcher,
-            address,
-            cpus_per_cell,
-            resume,
-        )
+            ref, matrix, out, only, device, mode, retry_failed, timeout, launcher, address,
+            cpus_per_cell, resume, force,
+        )  # fmt: skip
 
 
 @contextmanager
@@ -499,63 +513,71 @@ def _hold_run_dir(out: Path, wait: bool):  # noqa: ANN202
         raise typer.Exit(1) from None
 
 
-def _run_matrix(  # noqa: ANN202, PLR0913
-    ref,
-    matrix,
-    cells,
-    todo,
-    out,
-    only,
-    device,
-    mode,
-    retry_failed,
-    timeout,
-    launcher,
-    address,
-    cpus_per_cell,
-    resume,
-):  # noqa: ANN001
-    """Record the matrix and run its pending cells (the caller holds the lock)."""
-    from bench.atomic import atomic_write_text
+def _run_matrix(  # noqa: PLR0913
+    ref, matrix, out, only, device, mode, retry_failed, timeout, launcher, address,
+    cpus_per_cell, resume, force,
+):  # noqa: ANN001, ANN202  # fmt: skip
+    """Run the sweep stage (if the matrix tunes), then the seed cells at the values chosen
+    on dev; the caller holds the run directory's lock."""
     from bench.display import MatrixDisplay
-    from bench.runner import RunOptions, run_cells
+    from bench.runner import RunOptions, pending_cells, run_cells
 
-    atomic_write_text(
-        out / "matrix.json",
-        json.dumps(
-            {
-                "ref": ref,
-                "name": matrix.name,
-                "device": device.value,
-                "only": only or [],
-                "keys": [c.key for c in cells],
-            },
-            indent=1,
-        ),
-    )
-    console.print(
-        f"matrix {matrix.name}: {len(cells)} cells, {len(cells) - len(todo)} already "
-        f"done, {len(todo)} to run -> {out}",
-        soft_wrap=True,
-    )
+    _, plan = _load_plan(ref, device.value, only, out)  # again: under the lock
     opts = RunOptions(out, mode, timeout or matrix.timeout_s, retry_failed, matrix.name)
-    try:
+
+    def run_stage(cells: list, stage: str):  # noqa: ANN202
+        todo = pending_cells(cells, out, retry_failed)
+        _check_data(todo)
+        _check_budget(todo, force)
+        _write_matrix_meta(out, ref, matrix.name, device.value, only, plan)
+        console.print(
+            f"matrix {matrix.name}{stage}: {len(cells)} cells, {len(cells) - len(todo)} "
+            f"already done, {len(todo)} to run -> {out}",
+            soft_wrap=True,
+        )
         with MatrixDisplay(len(todo), console) as display:
             if launcher is Launcher.ray:
                 from bench.ray_launcher import run_cells_ray
 
-                outcome = run_cells_ray(todo, opts, display.event, address, cpus_per_cell)
-            else:
-                outcome = run_cells(todo, opts, display.event)
+                return run_cells_ray(todo, opts, display.event, address, cpus_per_cell)
+            return run_cells(todo, opts, display.event)
+
+    try:
+        rows = []
+        if plan.sweep:
+            rows += run_stage(plan.sweep, " (tuning sweep)").rows
+            _, plan = _load_plan(ref, device.value, only, out)  # choose on the sweep's dev rows
+        rows += run_stage(plan.seeds, " (seeds)" if plan.sweep else "").rows
     except KeyboardInterrupt:
         console.print(
             "[yellow]interrupted:[/] the running cell was stopped and wrote no row. Resume with:"
         )
         typer.echo(f"  {resume}")  # plain, unwrapped: copy-pasteable
         raise typer.Exit(130) from None
+    failed = sum(r["status"] != "ok" for r in rows)
     console.print(
-        f"done: {len(outcome.rows) - outcome.failed} ok, {outcome.failed} failed; "
-        f"results in {out / 'results.jsonl'}"
+        f"done: {len(rows) - failed} ok, {failed} failed; results in {out / 'results.jsonl'}"
+    )
+    for wait in plan.waiting:
+        console.print(f"[red]not run:[/] {wait.label()}: every sweep cell failed (see status)")
+
+
+def _write_matrix_meta(out: Path, ref: str, name: str, device: str, only, plan) -> None:  # noqa: ANN001
+    """``out/matrix.json``: what ``matrix status`` needs to rebuild the cells."""
+    from bench.atomic import atomic_write_text
+
+    atomic_write_text(
+        out / "matrix.json",
+        json.dumps(
+            {
+                "ref": ref,
+                "name": name,
+                "device": device,
+                "only": only or [],
+                "keys": [c.key for c in plan.sweep + plan.seeds],
+            },
+            indent=1,
+        ),
     )
 
 
@@ -573,7 +595,8 @@ def matrix_status(
             f"{directory} holds no matrix.json (not a matrix run directory)", param_hint="DIRECTORY"
         )
     meta = json.loads(meta_path.read_text())
-    _, cells = _load_cells(meta["ref"], meta["device"], meta.get("only"))
+    _, plan = _load_plan(meta["ref"], meta["device"], meta.get("only"), directory)
+    cells = plan.sweep + plan.seeds
     states = cell_states(directory)
     table = Table(title=f"matrix {meta['name']} in {directory}")
     for col in ("cell", "status", "attempts", "key"):
@@ -587,6 +610,9 @@ def matrix_status(
         table.add_row(
             cell_label(cell), f"[{style}]{status}[/]", str(st.attempts if st else 0), cell.key
         )
+    for wait in plan.waiting:
+        counts["waiting"] = counts.get("waiting", 0) + 1
+        table.add_row(wait.label(), "[dim]waiting[/]", "0", "after the sweep")
     console.print(table)
     stale = set(meta.get("keys", [])) - {c.key for c in cells}
     console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))

@@ -16,22 +16,42 @@ PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How a cell trains and is measured. Same for every model, so comparisons are fair."""
+    """How a cell trains and is measured. A matrix may give each model its own values (a
+    paper's recipe) or tune them per model with an equal budget (``tune:``, bench/tuning.py)."""
 
     steps: int = 600
     """Optimiser steps."""
     batch_size: int = 64
     """Sequences per batch."""
     lr: float = 1e-3
-    """Peak learning rate (AdamW), reached after ``warmup`` steps, then decayed as 1/sqrt(step)."""
+    """Peak learning rate, reached after ``warmup`` steps, then shaped by ``schedule``."""
     warmup: int = 100
     """Linear learning-rate warm-up steps (the paper's schedule, with an explicit peak)."""
+    optimizer: str = "adamw"
+    """Optimiser: adamw, adam (L2 weight decay), sgd, or nesterov (SGD, Nesterov momentum)."""
+    betas: tuple[float, float] = (0.9, 0.98)
+    """Adam/AdamW betas (the paper: 0.9, 0.98)."""
+    eps: float = 1e-9
+    """Adam/AdamW epsilon (the paper: 1e-9)."""
+    momentum: float = 0.0
+    """SGD momentum (nesterov needs > 0; Gehring et al.: 0.99)."""
     weight_decay: float = 0.0
-    """AdamW weight decay."""
+    """Weight decay (decoupled for adamw, L2 for the others)."""
+    schedule: str = "inverse_sqrt"
+    """After warm-up: inverse_sqrt (1/sqrt(step), Vaswani), constant, linear (to 0 at the
+    last step), or plateau (constant, times ``plateau_factor`` whenever the dev loss, taken
+    every ``eval_every`` steps, stops improving for ``plateau_patience`` evaluations)."""
+    plateau_factor: float = 0.5
+    """Learning-rate factor on a dev-loss plateau (Luong: 0.5, Gehring: 0.1)."""
+    plateau_patience: int = 0
+    """Evaluations without dev-loss improvement tolerated before the learning rate drops."""
     label_smoothing: float = 0.0
     """Label smoothing of the cross-entropy (the paper: 0.1)."""
-    grad_clip: float = 1.0
-    """Gradient norm clipping; 0 disables it."""
+    clip: float = 1.0
+    """Gradient norm clipping; 0 disables it (Luong: 5, Gehring: 0.1)."""
+    eval_every: int = 0
+    """Dev loss and teacher-forced accuracy every this many steps (the dev curve); 0: only
+    the full dev evaluation at the end."""
     precision: str = "32-true"
     """Lightning precision: one of 32-true, bf16-mixed, 16-mixed."""
     timing_warmup: int = 10
@@ -54,8 +74,10 @@ class TrainConfig:
                 raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
         if self.lr <= 0:
             raise ValueError(f"train.lr must be > 0, got {self.lr}")
-        if self.grad_clip < 0 or self.weight_decay < 0:
-            raise ValueError("train.grad_clip and train.weight_decay must be >= 0")
+        for name in ("clip", "weight_decay", "eval_every", "plateau_patience"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        self._check_optimiser()
         if not 0.0 < self.target_acc <= 1.0:
             raise ValueError(f"train.target_acc must be in (0, 1], got {self.target_acc}")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -65,7 +87,39 @@ class TrainConfig:
                 f"train.precision={self.precision!r} is not one of: {', '.join(PRECISIONS)}"
             )
 
+    def _check_optimiser(self) -> None:
+        """Optimiser and schedule choices and their numeric ranges."""
+        for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES)):
+            if getattr(self, name) not in choices:
+                raise ValueError(
+                    f"train.{name}={getattr(self, name)!r} is not one of: {', '.join(choices)}"
+                )
+        betas = self.betas
+        if isinstance(betas, (list, tuple)) and len(betas) == 2:
+            try:
+                betas = tuple(float(b) for b in betas)
+            except (TypeError, ValueError):
+                betas = None
+        if not isinstance(betas, tuple) or not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
+        object.__setattr__(self, "betas", betas)  # a YAML list becomes a tuple
+        if self.eps <= 0:
+            raise ValueError(f"train.eps must be > 0, got {self.eps}")
+        if not 0.0 <= self.momentum < 1.0:
+            raise ValueError(f"train.momentum must be in [0, 1), got {self.momentum}")
+        if self.optimizer == "nesterov" and self.momentum <= 0:
+            raise ValueError("train.optimizer=nesterov needs train.momentum > 0 (Gehring: 0.99)")
+        if not 0.0 < self.plateau_factor < 1.0:
+            raise ValueError(f"train.plateau_factor must be in (0, 1), got {self.plateau_factor}")
+        if self.schedule == "plateau" and self.eval_every == 0:
+            raise ValueError(
+                "train.schedule=plateau watches the dev loss taken every train.eval_every "
+                "steps: set train.eval_every > 0"
+            )
 
+
+OPTIMIZERS = ("adamw", "adam", "sgd", "nesterov")
+SCHEDULES = ("inverse_sqrt", "constant", "linear", "plateau")
 STRATEGIES = ("auto", "ddp")
 
 

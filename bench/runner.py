@@ -72,8 +72,14 @@ def pending_cells(cells: list[CellSpec], out_dir: Path, retry_failed: bool) -> l
     return todo
 
 
-def filter_cells(cells: list[CellSpec], only: list[str]) -> list[CellSpec]:
-    """Keep cells matching every ``field=v1,v2`` filter (fields: model, task, seed)."""
+def filter_cells(
+    cells: list[CellSpec], only: list[str], strict: bool = True
+) -> list[CellSpec]:
+    """Keep cells matching every ``field=v1,v2`` filter (fields: model, task, seed).
+
+    ``strict``: a value that matches no cell is an error naming the values present (off for
+    one stage of a matrix, which the caller checks as a whole).
+    """
     allowed = {"model", "task", "seed"}
     for item in only:
         name, sep, values = item.partition("=")
@@ -84,7 +90,7 @@ def filter_cells(cells: list[CellSpec], only: list[str]) -> list[CellSpec]:
             )
         wanted = set(values.split(","))
         present = {str(getattr(c, name)) for c in cells}
-        if wanted - present:
+        if strict and wanted - present:
             after = " (after the filters before it)" if only[0] != item else ""
             raise ValueError(
                 f"--only {item} matches no cell: {name} {', '.join(sorted(wanted - present))} "

@@ -108,8 +108,8 @@ class CopyTask:
         real = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # (n,S)
         return symbols.masked_fill(~real, PAD), lengths
 
-    def eval_batches(self, batch_size: int) -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         return sequence_scores(hyp, batch.tgt_out)

@@ -119,8 +119,8 @@ class DependencyTask:
     def _noun(self, cls: Tensor, index: Tensor) -> Tensor:
         return self.noun0 + cls * self.cfg.nouns_per_class + index
 
-    def eval_batches(self, batch_size: int) -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         """Sequence and answer counts, agreement (right class, any lemma), and attractor cases."""

@@ -101,8 +101,8 @@ class RecallTask:
             src, *teacher_forcing_pair(answer, torch.ones(n, dtype=torch.long))
         )
 
-    def eval_batches(self, batch_size: int) -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         """Sequence and answer counts, and answer counts for the older half of the pairs."""

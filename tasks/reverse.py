@@ -88,8 +88,8 @@ class ReverseTask:
         src = symbols.masked_fill(~real, PAD)
         return Batch.from_tensors(src, *teacher_forcing_pair(reverse_rows(src, lengths), lengths))
 
-    def eval_batches(self, batch_size: int) -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         return sequence_scores(hyp, batch.tgt_out)

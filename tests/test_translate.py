@@ -309,3 +309,17 @@ def test_source_problem_names_what_is_missing_and_the_fix(tmp_path, monkeypatch)
     assert "no such file" in source_problem(f"tsv:{pairs}")
     pairs.write_text("a cat\tun gato\n")
     assert source_problem(f"tsv:{pairs}") is None
+
+
+def test_dev_split_is_evaluated_apart_from_test(corpus_file):
+    task = TranslateTask(toy_cfg(corpus_file, n_examples=2), seed=0)
+    dev = task.eval_batches(8, "dev")
+    srcs = [s for x in dev for s in decode(task.tokenizer, x.src)]
+    refs = [r for x in dev for r in decode(task.tokenizer, x.tgt_out)]
+    assert sorted(zip(srcs, refs, strict=True)) == sorted(task.splits["dev"])
+    assert not set(srcs) & {s for s, _ in task.splits["test"]}
+    summary = task.summarise([task.score(b.tgt_out, b) for b in dev])
+    assert summary["bleu"] == pytest.approx(100.0) and summary["test_sentences"] == 20
+    assert [e["reference"] for e in summary["examples"]] == [t for _, t in task.splits["dev"][:2]]
+    with pytest.raises(ValueError, match="unknown split 'train'; choose one of: dev, test"):
+        task.eval_batches(8, "train")
