@@ -6,6 +6,7 @@ import dataclasses
 import importlib.util
 import json
 import os
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -83,6 +84,9 @@ def run(
     mode: Annotated[
         RunMode, typer.Option(help="speed, or repro: deterministic kernels and one thread.")
     ] = RunMode.speed,
+    force: Annotated[
+        bool, typer.Option(help="Run even if the memory estimate exceeds the device's memory.")
+    ] = False,
 ) -> None:
     """Train and evaluate one MODEL on one TASK; append a row to OUT/results.jsonl."""
     from bench.cell import make_spec, run_cell
@@ -93,13 +97,15 @@ def run(
     except ConfigError as err:
         raise typer.BadParameter(str(err)) from err
     _check_data([spec])
+    _check_budget([spec], force)
     if spec.model == "transformer" and spec.device == "cpu" and spec.model_cfg.attn_dropout > 0:
         console.print(
             f"[yellow]note:[/] model.attn_dropout={spec.model_cfg.attn_dropout} forces "
             "PyTorch's slow math attention on CPU (recorded as attn_math_forced)"
         )
     os.environ.setdefault("WANDB_SILENT", "true")
-    row = run_cell(spec, out, wandb.value, progress)
+    with _stop_when_disk_full(f"the same attnbench run {model} {task} command (--out {out})"):
+        row = run_cell(spec, out, wandb.value, progress)
     from bench.rank import is_rank_zero
 
     if not is_rank_zero():
@@ -118,6 +124,10 @@ def _print_summary(row: dict, out: Path) -> None:
         ("token accuracy", "token_acc", "{:.4f}"),
         ("exact-sequence accuracy", "seq_acc", "{:.4f}"),
         ("final train loss", "final_loss", "{:.4f}"),
+        ("dev loss", "dev_loss", "{:.4f}"),
+        ("dev token accuracy", "dev_token_acc", "{:.4f}"),
+        ("BLEU (test)", "bleu", "{:.2f}"),
+        ("dev BLEU", "dev_bleu", "{:.2f}"),
         ("train target tokens/s (median)", "train_tgt_tokens_per_s", "{:,.0f}"),
         ("train step (s, median)", "train_step_s", "{:.4f}"),
         ("greedy decode tokens/s", "infer_tgt_tokens_per_s", "{:,.0f}"),
@@ -281,18 +291,28 @@ matrix_app = typer.Typer(
 app.add_typer(matrix_app, name="matrix")
 
 
-def _load_cells(ref: str, device: str, only: list[str] | None = None):  # noqa: ANN202
-    """Matrix and its validated cells, or a BadParameter naming the problem."""
+def _load_plan(ref: str, device: str, only: list[str] | None, out: Path | None):  # noqa: ANN202
+    """Matrix and its cells by stage (tuned seed cells resolved from ``out``'s rows), or a
+    BadParameter naming the problem. ``--only seed=`` selects seed cells; a sweep runs at
+    its tuning seed for every selected model and task."""
     from bench.config import ConfigError
     from bench.matrix import load_matrix
-    from bench.runner import filter_cells
+    from bench.runner import cell_states, filter_cells
+    from bench.tuning import without_seed_filter
 
+    latest = {}
+    if out is not None and (out / "results.jsonl").exists():
+        latest = {k: st.latest for k, st in cell_states(out).items() if st.latest is not None}
     try:
         matrix = load_matrix(ref)
-        cells = filter_cells(matrix.cells(device), only or [])
+        plan = matrix.plan(device, latest)
+        filter_cells(plan.sweep + plan.seeds + plan.waiting, only or [])  # type: ignore[operator]
+        plan.sweep = filter_cells(plan.sweep, without_seed_filter(only or []), strict=False)
+        plan.seeds = filter_cells(plan.seeds, only or [], strict=False)
+        plan.waiting = filter_cells(plan.waiting, only or [], strict=False)  # type: ignore[arg-type]
     except (ConfigError, ValueError) as err:
         raise typer.BadParameter(str(err)) from err
-    return matrix, cells
+    return matrix, plan
 
 
 def _check_data(specs: list) -> None:
@@ -307,28 +327,111 @@ def _check_data(specs: list) -> None:
         raise typer.BadParameter("missing data: " + "; ".join(missing) + hint)
 
 
+def _check_budget(specs: list, force: bool) -> None:
+    """Refuse, before any model is built, cells whose memory estimate exceeds the device's."""
+    from bench.budget import over_budget
+    from bench.config import ConfigError
+
+    try:
+        problems = over_budget(specs)
+    except ConfigError as err:
+        raise typer.BadParameter(str(err)) from err
+    if not problems:
+        return
+    more = f" (and {len(problems) - 3} more cells)" if len(problems) > 3 else ""
+    if force:
+        console.print(
+            f"[yellow]--force:[/] running {len(problems)} cells that may not fit; an OOM is "
+            f"recorded as a failed:oom row. {problems[0]}{more}",
+            soft_wrap=True,
+        )
+        return
+    raise typer.BadParameter(
+        "too large for this device: "
+        + "; ".join(problems[:3])
+        + more
+        + ". Use smaller sizes, or --force to run anyway and record the OOM as data."
+    )
+
+
+def _finite_positive(value: float | None) -> float | None:
+    """Typer callback: a number option must be finite and > 0 (NaN passes every bound)."""
+    import math
+
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a finite number > 0, got {value}")
+    return value
+
+
+@contextmanager
+def _stop_when_disk_full(resume: str):  # noqa: ANN202
+    """A full disk stops the command with one line (what, free space, resume), exit 1."""
+    from bench.diskfull import DiskFullError, free_bytes, human_bytes, is_full
+
+    try:
+        yield
+    except OSError as err:
+        if not is_full(err):
+            raise
+        path = err.path if isinstance(err, DiskFullError) else Path(err.filename or ".")
+        free = err.free_bytes if isinstance(err, DiskFullError) else free_bytes(path)
+        typer.echo(
+            f"disk full: could not write {path} ({'unknown' if free is None else human_bytes(free)}"
+            f" free); free some space, then resume with: {resume}"
+        )
+        raise typer.Exit(1) from None
+
+
+def _resume_command(ref: str, out: Path, only: list[str] | None, launcher, address) -> str:  # noqa: ANN001
+    return (
+        f"attnbench matrix run {ref} --out {out}"
+        + "".join(f" --only {o}" for o in only or [])
+        + (" --launcher ray" + (f" --address {address}" if address else ""))
+        * (launcher is Launcher.ray)
+    )
+
+
 @matrix_app.command("validate")
 def matrix_validate(
     ref: Annotated[str, typer.Argument(help="Preset name or path to a matrix YAML file.")],
     device: Annotated[DeviceChoice, typer.Option(help="Device the cells would run on.")] = (
         DeviceChoice.auto
     ),
+    force: Annotated[
+        bool, typer.Option(help="Accept cells whose memory estimate exceeds the device's.")
+    ] = False,
 ) -> None:
     """Parse and validate a matrix; print its cells."""
     from bench.display import cell_label
 
-    matrix, cells = _load_cells(ref, device.value)
-    table = Table(title=f"matrix {matrix.name}: {len(cells)} cells")
-    for col in ("#", "cell", "key", "params target", "steps"):
+    matrix, plan = _load_plan(ref, device.value, None, None)
+    cells = plan.sweep + plan.seeds
+    n = len(cells) + len(plan.waiting)
+    table = Table(title=f"matrix {matrix.name}: {n} cells")
+    for col in ("#", "stage", "cell", "key", "params target", "steps"):
         table.add_column(col)
     for i, cell in enumerate(cells):
+        stage = "sweep" if cell.sweep is not None else "seed"
         table.add_row(
-            str(i), cell_label(cell), cell.key, str(cell.equal_params or "-"), str(cell.train.steps)
+            str(i),
+            stage,
+            cell_label(cell),
+            cell.key,
+            str(cell.equal_params or "-"),
+            str(cell.train.steps),
         )
+    for i, wait in enumerate(plan.waiting, len(cells)):
+        table.add_row(str(i), "seed", wait.label(), "after the sweep", "", "")
     console.print(table)
+    if plan.sweep:
+        console.print(
+            f"{len(plan.sweep)} sweep cells choose each model's values on dev; "
+            f"{len(plan.waiting)} seed cells then run at the chosen values."
+        )
     if matrix.description:
         console.print(matrix.description)
     _check_data(cells)  # a matrix whose data is missing would be refused by `matrix run`
+    _check_budget(cells, force)  # and so would cells too large for the device
 
 
 @matrix_app.command("run")
@@ -343,7 +446,10 @@ def matrix_run(
     ),
     device: Annotated[DeviceChoice, typer.Option(help="Where to train.")] = DeviceChoice.auto,
     timeout: Annotated[
-        float | None, typer.Option(help="Per-cell timeout in seconds (default: the matrix's).")
+        float | None,
+        typer.Option(
+            help="Per-cell timeout in seconds (default: the matrix's).", callback=_finite_positive
+        ),
     ] = None,
     retry_failed: Annotated[
         bool, typer.Option(help="Run failed cells again as a new attempt.")
@@ -355,66 +461,123 @@ def matrix_run(
         str | None, typer.Option(help="Ray cluster: auto or HOST:PORT (default: a local one).")
     ] = None,
     cpus_per_cell: Annotated[
-        float | None, typer.Option(help="Ray: CPUs each cell reserves (default: a whole node).")
+        float | None,
+        typer.Option(
+            help="Ray: CPUs each cell reserves (default: a whole node).", callback=_finite_positive
+        ),
     ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Run cells whose memory estimate exceeds the device's memory.")
+    ] = False,
+    wait: Annotated[
+        bool, typer.Option(help="If another runner holds the directory, wait for it to end.")
+    ] = False,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
-    from bench.atomic import atomic_write_text
-    from bench.display import MatrixDisplay
-    from bench.runner import RunOptions, pending_cells, run_cells
+    from bench.runner import pending_cells
     from bench.tracking import resolve_mode
 
     if launcher is Launcher.ray and importlib.util.find_spec("ray") is None:
         raise typer.BadParameter("--launcher ray needs Ray: pip install -e '.[ray]'")
-    matrix, cells = _load_cells(ref, device.value, only)
-    out = out or Path("runs") / matrix.name
-    todo = pending_cells(cells, out, retry_failed)
+    if out is None:
+        out = Path("runs") / _load_plan(ref, device.value, only, None)[0].name
+    matrix, plan = _load_plan(ref, device.value, only, out)
+    todo = pending_cells(plan.sweep + plan.seeds, out, retry_failed)
     _check_data(todo)
+    _check_budget(todo, force)
     mode, note = resolve_mode(wandb.value)
     if note:
         console.print(f"[yellow]W&B:[/] {note}")
-    out.mkdir(parents=True, exist_ok=True)
+    resume = _resume_command(ref, out, only, launcher, address)
+    with _stop_when_disk_full(resume), _hold_run_dir(out, wait):
+        out.mkdir(parents=True, exist_ok=True)
+        _run_matrix(
+            ref, matrix, out, only, device, mode, retry_failed, timeout, launcher, address,
+            cpus_per_cell, resume, force,
+        )  # fmt: skip
+
+
+@contextmanager
+def _hold_run_dir(out: Path, wait: bool):  # noqa: ANN202
+    """The run directory's lock for the block; another live runner: exit 1 naming its pid."""
+    from bench.lock import LockedError, run_lock
+
+    def waiting(pid: str) -> None:
+        console.print(f"waiting for the runner with pid {pid} to finish with {out} ...")
+
+    try:
+        with run_lock(out, wait, waiting):
+            yield
+    except LockedError as err:
+        typer.echo(f"refused: {err}")
+        raise typer.Exit(1) from None
+
+
+def _run_matrix(  # noqa: PLR0913
+    ref, matrix, out, only, device, mode, retry_failed, timeout, launcher, address,
+    cpus_per_cell, resume, force,
+):  # noqa: ANN001, ANN202  # fmt: skip
+    """Run the sweep stage (if the matrix tunes), then the seed cells at the values chosen
+    on dev; the caller holds the run directory's lock."""
+    from bench.display import MatrixDisplay
+    from bench.runner import RunOptions, pending_cells, run_cells
+
+    _, plan = _load_plan(ref, device.value, only, out)  # again: under the lock
+    opts = RunOptions(out, mode, timeout or matrix.timeout_s, retry_failed, matrix.name)
+
+    def run_stage(cells: list, stage: str):  # noqa: ANN202
+        todo = pending_cells(cells, out, retry_failed)
+        _check_data(todo)
+        _check_budget(todo, force)
+        _write_matrix_meta(out, ref, matrix.name, device.value, only, plan)
+        console.print(
+            f"matrix {matrix.name}{stage}: {len(cells)} cells, {len(cells) - len(todo)} "
+            f"already done, {len(todo)} to run -> {out}",
+            soft_wrap=True,
+        )
+        with MatrixDisplay(len(todo), console) as display:
+            if launcher is Launcher.ray:
+                from bench.ray_launcher import run_cells_ray
+
+                return run_cells_ray(todo, opts, display.event, address, cpus_per_cell)
+            return run_cells(todo, opts, display.event)
+
+    try:
+        rows = []
+        if plan.sweep:
+            rows += run_stage(plan.sweep, " (tuning sweep)").rows
+            _, plan = _load_plan(ref, device.value, only, out)  # choose on the sweep's dev rows
+        rows += run_stage(plan.seeds, " (seeds)" if plan.sweep else "").rows
+    except KeyboardInterrupt:
+        console.print(
+            "[yellow]interrupted:[/] the running cell was stopped and wrote no row. Resume with:"
+        )
+        typer.echo(f"  {resume}")  # plain, unwrapped: copy-pasteable
+        raise typer.Exit(130) from None
+    failed = sum(r["status"] != "ok" for r in rows)
+    console.print(
+        f"done: {len(rows) - failed} ok, {failed} failed; results in {out / 'results.jsonl'}"
+    )
+    for wait in plan.waiting:
+        console.print(f"[red]not run:[/] {wait.label()}: every sweep cell failed (see status)")
+
+
+def _write_matrix_meta(out: Path, ref: str, name: str, device: str, only, plan) -> None:  # noqa: ANN001
+    """``out/matrix.json``: what ``matrix status`` needs to rebuild the cells."""
+    from bench.atomic import atomic_write_text
+
     atomic_write_text(
         out / "matrix.json",
         json.dumps(
             {
                 "ref": ref,
-                "name": matrix.name,
-                "device": device.value,
+                "name": name,
+                "device": device,
                 "only": only or [],
-                "keys": [c.key for c in cells],
+                "keys": [c.key for c in plan.sweep + plan.seeds],
             },
             indent=1,
         ),
-    )
-    console.print(
-        f"matrix {matrix.name}: {len(cells)} cells, {len(cells) - len(todo)} already "
-        f"done, {len(todo)} to run -> {out}",
-        soft_wrap=True,
-    )
-    opts = RunOptions(out, mode, timeout or matrix.timeout_s, retry_failed, matrix.name)
-    try:
-        with MatrixDisplay(len(todo), console) as display:
-            if launcher is Launcher.ray:
-                from bench.ray_launcher import run_cells_ray
-
-                outcome = run_cells_ray(todo, opts, display.event, address, cpus_per_cell)
-            else:
-                outcome = run_cells(todo, opts, display.event)
-    except KeyboardInterrupt:
-        console.print(
-            "[yellow]interrupted:[/] the running cell was stopped and wrote no row. Resume with:"
-        )
-        typer.echo(  # plain, unwrapped: copy-pasteable
-            f"  attnbench matrix run {ref} --out {out}"
-            + "".join(f" --only {o}" for o in only or [])
-            + (" --launcher ray" + (f" --address {address}" if address else ""))
-            * (launcher is Launcher.ray)
-        )
-        raise typer.Exit(130) from None
-    console.print(
-        f"done: {len(outcome.rows) - outcome.failed} ok, {outcome.failed} failed; "
-        f"results in {out / 'results.jsonl'}"
     )
 
 
@@ -432,7 +595,8 @@ def matrix_status(
             f"{directory} holds no matrix.json (not a matrix run directory)", param_hint="DIRECTORY"
         )
     meta = json.loads(meta_path.read_text())
-    _, cells = _load_cells(meta["ref"], meta["device"], meta.get("only"))
+    _, plan = _load_plan(meta["ref"], meta["device"], meta.get("only"), directory)
+    cells = plan.sweep + plan.seeds
     states = cell_states(directory)
     table = Table(title=f"matrix {meta['name']} in {directory}")
     for col in ("cell", "status", "attempts", "key"):
@@ -446,6 +610,9 @@ def matrix_status(
         table.add_row(
             cell_label(cell), f"[{style}]{status}[/]", str(st.attempts if st else 0), cell.key
         )
+    for wait in plan.waiting:
+        counts["waiting"] = counts.get("waiting", 0) + 1
+        table.add_row(wait.label(), "[dim]waiting[/]", "0", "after the sweep")
     console.print(table)
     stale = set(meta.get("keys", [])) - {c.key for c in cells}
     console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))

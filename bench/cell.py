@@ -19,7 +19,15 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from bench.atomic import atomic_write_text
 from bench.attention import attention_arrays, save_attention
-from bench.config import ConfigError, TrainConfig, TrainerConfig, apply_sections, group_overrides
+from bench.config import (
+    ConfigError,
+    TrainConfig,
+    TrainerConfig,
+    apply_sections,
+    check_seed,
+    group_overrides,
+)
+from bench.dev import DevCurve, dev_loss, dev_metrics
 from bench.distributed import RankSummary, data_rank
 from bench.flops import flops_per_token, gpu_peak_flops
 from bench.intervention import run_intervention
@@ -59,8 +67,11 @@ class CellSpec:
     trainer: TrainerConfig = TrainerConfig()
     equal_params: int | None = None  # the parameter target model_cfg was sized to, if any
     mode: str = "speed"  # "speed", or "repro": deterministic kernels, one thread
+    sweep: dict[str, Any] | None = None  # a tuning sweep cell: grid, metric, its grid point
+    tuned: dict[str, Any] | None = None  # a tuned seed cell: how its values were chosen on dev
 
     def to_dict(self) -> dict[str, Any]:
+        stage = {k: v for k, v in (("sweep", self.sweep), ("tuned", self.tuned)) if v is not None}
         return {
             "model": self.model,
             "task": self.task,
@@ -74,6 +85,7 @@ class CellSpec:
                 "train": dataclasses.asdict(self.train),
                 "trainer": dataclasses.asdict(self.trainer),
             },
+            **stage,  # absent for ordinary cells, whose keys stay as they were
         }
 
     @property
@@ -114,7 +126,9 @@ def spec_from_dict(d: dict[str, Any]) -> CellSpec:
     spec = spec_from_values(
         d["model"], d["task"], d["config"], d["seed"], d["device"], mode=d.get("mode", "speed")
     )
-    return dataclasses.replace(spec, equal_params=d.get("equal_params"))
+    return dataclasses.replace(
+        spec, equal_params=d.get("equal_params"), sweep=d.get("sweep"), tuned=d.get("tuned")
+    )
 
 
 def _vocab_size(task: str, task_cfg: Any, seed: int) -> int:
@@ -145,6 +159,7 @@ def spec_from_values(
     """
     if mode not in MODES:
         raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
+    check_seed(seed)
     try:
         _, model_cfg_cls = model_entry(model)
         _, task_cfg_cls = task_entry(task)
@@ -311,6 +326,7 @@ def _train_and_evaluate(
     if on_progress is not None:
         listeners.append(lambda m, step: on_progress(step, t.steps, m["train/loss"]))
     curve = LossCurve(t.log_every, t.target_acc, listeners)
+    dev_curve = DevCurve(task, t.eval_batch_size, t.eval_every, timer, [tracker.log])
     ranks = RankSummary(timer.summary, memory.summary)
     trainer = pl.Trainer(
         accelerator=spec.device,
@@ -320,8 +336,8 @@ def _train_and_evaluate(
         max_steps=t.steps,
         max_epochs=1,
         precision=t.precision,
-        gradient_clip_val=t.grad_clip or None,
-        callbacks=[timer, curve, ranks],
+        gradient_clip_val=t.clip or None,
+        callbacks=[timer, curve, dev_curve, ranks],
         logger=False,
         enable_checkpointing=False,
         enable_model_summary=False,
@@ -336,7 +352,10 @@ def _train_and_evaluate(
     train_memory = memory.summary()
     speed = {**timer.summary(), **ranks.summary}
     flops = _flops(spec, model, task, device, speed)
-    metrics, examples = evaluate(model, task, t.eval_batch_size, device)
+    dev = dev_loss(model, task.eval_batches(t.eval_batch_size, "dev"), device)
+    dev.update(dev_metrics(evaluate(model, task, t.eval_batch_size, device, split="dev")[0]))
+    tracker.log({f"dev/{k[4:]}": v for k, v in dev.items()}, t.steps)
+    metrics, examples = evaluate(model, task, t.eval_batch_size, device)  # test: once, at the end
     save_examples(out_dir / "cells" / spec.key / EVAL_FILE, examples)
     _save_attention(spec, out_dir / "cells" / spec.key, model, task, device, examples)
     return {
@@ -346,7 +365,9 @@ def _train_and_evaluate(
         **train_memory,
         **flops,
         **metrics,
+        **dev,
         **curve.summary(),
+        **dev_curve.summary(),
     }
 
 
@@ -381,22 +402,24 @@ def _flops(
 
 @torch.inference_mode()
 def evaluate(
-    model: torch.nn.Module, task: Task, batch_size: int, device: torch.device
+    model: torch.nn.Module, task: Task, batch_size: int, device: torch.device, split: str = "test"
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Decode the task's held-out batches: the task's metrics, its floors (chance and
-    shortcut scores on the same examples) and inference speed; and per-example outcomes."""
+    """Decode the task's held-out batches of ``split`` (test, or dev for choices): the
+    task's metrics, its floors (chance and shortcut scores on the same examples) and
+    inference speed; and per-example outcomes."""
     model.eval().to(device)
     parts: list[dict[str, Any]] = []
     examples: list[dict[str, Any]] = []
     latencies, generated, n_examples = [], 0, 0
-    for batch in task.eval_batches(batch_size):
+    for batch in task.eval_batches(batch_size, split):
         src = batch.src.to(device)
         sync_device(device)
         start = time.perf_counter()
+        limits = task.max_output_len(src)
         if task.beam_size > 1:
-            hyp = beam_search(model, src, task.beam_size, task.max_target_len, BOS, EOS)
+            hyp = beam_search(model, src, task.beam_size, limits, BOS, EOS, task.length_penalty)
         else:
-            hyp = greedy_decode(model, src, task.max_target_len, BOS, EOS)
+            hyp = greedy_decode(model, src, limits, BOS, EOS)
         sync_device(device)
         latencies.append(time.perf_counter() - start)
         hyp = hyp.cpu()

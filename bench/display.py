@@ -23,7 +23,16 @@ def cell_label(cell: CellSpec) -> str:
         extra = f" d={cell.task_cfg.distance}"
     elif getattr(cell.task_cfg, "length", None) is not None:
         extra = f" n={cell.task_cfg.length}"
-    return f"{cell.model} {cell.task}{extra} seed {cell.seed}"
+    stage = ""
+    if cell.sweep is not None:
+        stage = " (sweep " + _values(cell.sweep["point"]) + ")"
+    elif cell.tuned is not None:
+        stage = " (tuned " + _values(cell.tuned["chosen"]) + ")"
+    return f"{cell.model} {cell.task}{extra} seed {cell.seed}{stage}"
+
+
+def _values(values: dict[str, Any]) -> str:
+    return " ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
 
 
 class MatrixDisplay:

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from bench.atomic import atomic_write_text
 from bench.attention import is_cross, map_name
-from models.seq2seq import greedy_decode
+from models.decoding import greedy_decode
 from reports.alignment import INTERVENTION_FILE, summarise
 from tasks import BOS, EOS, PAD, Task
 

@@ -7,22 +7,30 @@ models: [transformer, lstm, convs2s]
 seeds: [0, 1]
 equal_params: null          # or N: size every model to N parameters (+-10%)
 timeout_s: 600              # per cell
-train: {steps: 300}         # values for every cell; a list is an axis
+train:                      # values for every cell; a list is an axis
+  steps: 300
+  lstm: {lr: 0.003}         # a model name: that model's own train values
 model:                      # per-model values
   lstm: {input_feeding: false}
+tune: {lr: [1e-3, 3e-3], metric: dev_loss, seed: 0}   # optional: bench/tuning.py
 tasks:                      # one block per task setting
   - name: copy
     task: {length: [16, 32]}        # axis: one cell per length
     train: {steps: 200}             # overrides the matrix-wide train values
     model: {transformer: {n_heads: 2}}
     models: [transformer, lstm]     # optional subset; seeds too
+    tune: null                      # a block may tune differently, or not at all
 ```
+Train values apply in this order, later winning: matrix-wide, matrix-wide for the model,
+the block's, the block's for the model; a tuned key takes the chosen value.
 Cells are ordered seed-major, so an interrupted matrix has covered every model and task
-once before it repeats a seed.
+once before it repeats a seed. A block with ``tune`` first has sweep cells (one per grid
+point and model, at the tuning seed); its seed cells exist once their sweep has rows.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +38,10 @@ from typing import Any
 
 import yaml
 
+from bench import strict_yaml
 from bench.cell import MODES, SECTIONS, CellSpec, spec_from_values
-from bench.config import ConfigError
+from bench.config import ConfigError, TrainConfig, check_number
+from bench.tuning import TuneSpec, choose, parse_tune, tuned_record
 from models import MODELS
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
@@ -42,11 +52,13 @@ TOP_KEYS = (
     "seeds",
     "equal_params",
     "timeout_s",
+    "mode",
     "train",
     "model",
+    "tune",
     "tasks",
 )
-BLOCK_KEYS = ("name", "models", "seeds", "equal_params", "task", "train", "model")
+BLOCK_KEYS = ("name", "models", "seeds", "equal_params", "task", "train", "model", "tune")
 
 
 @dataclass(frozen=True)
@@ -59,6 +71,41 @@ class TaskBlock:
     equal_params: int | None
     values: dict[str, dict[str, Any]]  # section -> key -> value or list (axis); per model below
     model_values: dict[str, dict[str, Any]]  # model name -> key -> value or list
+    train_model_values: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    tune: TuneSpec | None = None
+
+    def sections(self, model: str) -> dict[str, dict[str, Any]]:
+        """{section: {key: value or axis list}} of ``model`` in this block."""
+        return {
+            "task": self.values.get("task", {}),
+            "train": {**self.values.get("train", {}), **self.train_model_values.get(model, {})},
+            "model": {**self.values.get("model", {}), **self.model_values.get(model, {})},
+        }
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A tuned seed cell whose values are not chosen yet (its sweep has no complete rows)."""
+
+    model: str
+    task: str
+    seed: int
+    tune: TuneSpec
+    reason: str
+
+    def label(self) -> str:
+        keys = ", ".join(self.tune.keys)
+        return f"{self.model} {self.task} seed {self.seed} ({keys}: chosen on dev)"
+
+
+@dataclass
+class Plan:
+    """A matrix's cells by stage: sweep cells, runnable seed (and shared-recipe) cells, and
+    tuned seed cells still waiting for their sweep."""
+
+    sweep: list[CellSpec]
+    seeds: list[CellSpec]
+    waiting: list[Waiting]
 
 
 @dataclass(frozen=True)
@@ -71,46 +118,98 @@ class Matrix:
     mode: str = "speed"
 
     def cells(self, device: str = "auto") -> list[CellSpec]:
-        """Every cell, validated (bad values raise ConfigError naming their YAML place)."""
-        jobs = []
+        """Sweep cells, then every cell runnable before any sweep result exists."""
+        plan = self.plan(device)
+        return plan.sweep + plan.seeds
+
+    def plan(self, device: str = "auto", latest: dict[str, dict] | None = None) -> Plan:
+        """Every cell by stage, validated (bad values raise ConfigError naming their YAML
+        place). ``latest`` (key -> latest row) resolves tuned seed cells from their sweep."""
+        latest = latest or {}
+        jobs, sweep, waiting = [], [], []
         for b_i, block in enumerate(self.blocks):
             for model in block.models:
-                sections = {
-                    "task": block.values.get("task", {}),
-                    "train": block.values.get("train", {}),
-                    "model": {**block.values.get("model", {}), **block.model_values.get(model, {})},
-                }
-                for combo in _product(sections):
-                    for seed in block.seeds:
-                        jobs.append((seed, b_i, model, combo))
+                where = f"{self.source}: tasks[{b_i}] ({block.name}), model {model}"
+                for combo in _product(block.sections(model)):
+                    if block.tune is None:
+                        jobs += [(seed, b_i, model, combo, None) for seed in block.seeds]
+                        continue
+                    cells = self._sweep(block, model, combo, device, where)
+                    sweep += cells
+                    picked = choose(
+                        block.tune.points(), [latest.get(c.key) for c in cells], block.tune
+                    )
+                    if picked is None:
+                        self._spec(
+                            block, model, _with(combo, block.tune.points()[0]), 0, device, where
+                        )  # validate the seed cells' config now
+                        reason = "waiting for its sweep (or every sweep cell failed)"
+                        waiting += [
+                            Waiting(model, block.name, seed, block.tune, reason)
+                            for seed in block.seeds
+                        ]
+                        continue
+                    chosen, record = picked
+                    tuned = tuned_record(block.tune, chosen, record, cells[0].train)
+                    jobs += [
+                        (seed, b_i, model, _with(combo, chosen), tuned) for seed in block.seeds
+                    ]
         jobs.sort(key=lambda j: (j[0], j[1]))  # seed-major, stable within a seed
-        cells, seen = [], set()
-        for seed, b_i, model, combo in jobs:
+        seeds = []
+        for seed, b_i, model, combo, tuned in jobs:
             where = f"{self.source}: tasks[{b_i}] ({self.blocks[b_i].name}), model {model}"
-            try:
-                cell = spec_from_values(
-                    model,
-                    self.blocks[b_i].name,
-                    combo,
-                    seed,
-                    device,
-                    self.blocks[b_i].equal_params,
-                    self.mode,
-                )
-            except ConfigError as err:
-                raise ConfigError(f"{where}: {err}") from err
-            if cell.key not in seen:
-                seen.add(cell.key)
-                cells.append(cell)
-        return cells
+            cell = self._spec(self.blocks[b_i], model, combo, seed, device, where)
+            seeds.append(dataclasses.replace(cell, tuned=tuned) if tuned else cell)
+        if not sweep and not seeds and not waiting:
+            raise ConfigError(f"{self.source}: the matrix expands to 0 cells")
+        return Plan(_unique(sweep), _unique(seeds), waiting)
+
+    def _sweep(
+        self, block: TaskBlock, model: str, combo: dict, device: str, where: str
+    ) -> list[CellSpec]:
+        """One cell per grid point of ``block.tune``, at the tuning seed."""
+        assert block.tune is not None
+        for key in block.tune.keys:
+            if _is_axis("train", key, block.sections(model)["train"].get(key)):
+                raise ConfigError(f"{where}: train.{key} is both an axis and tuned; pick one")
+        return [
+            dataclasses.replace(
+                self._spec(block, model, _with(combo, point), block.tune.seed, device, where),
+                sweep={**block.tune.describe(), "point": point},
+            )
+            for point in block.tune.points()
+        ]
+
+    def _spec(
+        self, block: TaskBlock, model: str, combo: dict, seed: int, device: str, where: str
+    ) -> CellSpec:
+        try:
+            return spec_from_values(
+                model, block.name, combo, seed, device, block.equal_params, self.mode
+            )
+        except ConfigError as err:
+            raise ConfigError(f"{where}: {err}") from err
+
+
+def _with(combo: dict[str, dict[str, Any]], train: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``combo`` with ``train`` values set (a grid point or the chosen values)."""
+    return {**combo, "train": {**combo.get("train", {}), **train}}
+
+
+def _unique(cells: list[CellSpec]) -> list[CellSpec]:
+    seen: set[str] = set()
+    out = []
+    for cell in cells:
+        if cell.key not in seen:
+            seen.add(cell.key)
+            out.append(cell)
+    return out
 
 
 def _product(sections: dict[str, dict[str, Any]]) -> list[dict[str, dict[str, Any]]]:
     """Expand list values (axes) into one {section: {key: scalar}} per combination."""
     axes = [
-        (s, k, v if isinstance(v, list) else [v])
-        for s, kv in sections.items()
-        for k, v in kv.items()
+        (s, k, v if _is_axis(s, k, v) else [v]) for s, kv in sections.items() for k, v in kv.items()
     ]
     combos = []
     for values in itertools.product(*(vals for _, _, vals in axes)):
@@ -119,6 +218,18 @@ def _product(sections: dict[str, dict[str, Any]]) -> list[dict[str, dict[str, An
             combo[s][k] = v
         combos.append(combo)
     return combos
+
+
+# train keys whose value is itself a list (betas: [0.9, 0.98]); an axis of them is a list of lists
+VECTOR_KEYS = {"train": {f.name for f in dataclasses.fields(TrainConfig) if "tuple" in str(f.type)}}
+
+
+def _is_axis(section: str, key: str, value: Any) -> bool:
+    if not isinstance(value, list):
+        return False
+    if key in VECTOR_KEYS.get(section, ()):
+        return bool(value) and all(isinstance(v, list) for v in value)
+    return True
 
 
 def preset_names() -> list[str]:
@@ -138,7 +249,9 @@ def load_matrix(ref: str) -> Matrix:
     if not path.exists():
         raise ConfigError(f"matrix file {ref} does not exist")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = strict_yaml.load(path.read_text(encoding="utf-8"))
+    except strict_yaml.DuplicateKeyError as err:
+        raise ConfigError(f"{path}: {err}") from err
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML: {err}") from err
     return parse_matrix(data, source=ref)
@@ -153,8 +266,10 @@ def parse_matrix(data: Any, source: str) -> Matrix:
     timeout = top.get("timeout_s", 1800)
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
         raise ConfigError(f"{source}: timeout_s must be a positive number, got {timeout!r}")
-    base_train = _mapping(top.get("train", {}), f"{source}: train")
+    check_number(timeout, f"{source}: timeout_s")
+    base_train, base_train_model = _train_values(top.get("train", {}), f"{source}: train")
     base_model = _model_values(top.get("model", {}), f"{source}: model")
+    base_tune = parse_tune(top.get("tune"), f"{source}: tune")
     blocks_data = top.get("tasks")
     if not isinstance(blocks_data, list) or not blocks_data:
         raise ConfigError(f"{source}: tasks must be a non-empty list of task blocks")
@@ -165,6 +280,8 @@ def parse_matrix(data: Any, source: str) -> Matrix:
         if "name" not in block:
             raise ConfigError(f"{where}: missing 'name' (the task)")
         per_model = _model_values(block.get("model", {}), f"{where}.model")
+        block_train, block_train_model = _train_values(block.get("train", {}), f"{where}.train")
+        tune = parse_tune(block["tune"], f"{where}.tune") if "tune" in block else base_tune
         blocks.append(
             TaskBlock(
                 name=str(block["name"]),
@@ -175,9 +292,21 @@ def parse_matrix(data: Any, source: str) -> Matrix:
                 ),
                 values={
                     "task": _mapping(block.get("task", {}), f"{where}.task"),
-                    "train": {**base_train, **_mapping(block.get("train", {}), f"{where}.train")},
+                    "train": {**base_train, **block_train},
                 },
                 model_values={m: {**base_model.get(m, {}), **per_model.get(m, {})} for m in MODELS},
+                train_model_values={
+                    m: {
+                        **{
+                            k: v
+                            for k, v in base_train_model.get(m, {}).items()
+                            if k not in block_train
+                        },
+                        **block_train_model.get(m, {}),
+                    }
+                    for m in MODELS
+                },
+                tune=tune,
             )
         )
     mode = top.get("mode", "speed")
@@ -202,7 +331,18 @@ def _mapping(value: Any, where: str, allowed: tuple[str, ...] | None = None) -> 
         for key in value:
             if key not in allowed:
                 raise ConfigError(f"{where}: unknown key {key!r}; valid keys: {', '.join(allowed)}")
+    else:  # a values mapping: a list is an axis, and an empty one would make 0 cells
+        for key, v in value.items():
+            if v == []:
+                raise ConfigError(f"{where}.{key}: empty axis [] (give at least one value)")
     return dict(value)
+
+
+def _train_values(value: Any, where: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """A ``train:`` mapping -> (values for every model, {model: its own values})."""
+    train = _mapping(value, where)
+    per_model = {k: train.pop(k) for k in list(train) if k in MODELS}
+    return train, {m: _mapping(v, f"{where}.{m}") for m, v in per_model.items()}
 
 
 def _model_values(value: Any, where: str) -> dict[str, dict[str, Any]]:
@@ -241,4 +381,13 @@ def _optional_int(value: Any, where: str) -> int | None:
     return value
 
 
-__all__ = ["Matrix", "TaskBlock", "load_matrix", "parse_matrix", "preset_names", "SECTIONS"]
+__all__ = [
+    "Matrix",
+    "Plan",
+    "TaskBlock",
+    "Waiting",
+    "load_matrix",
+    "parse_matrix",
+    "preset_names",
+    "SECTIONS",
+]

@@ -82,6 +82,13 @@ class StepTimer(pl.Callback):
     def on_train_end(self, trainer, pl_module) -> None:  # noqa: ANN001
         self._close(self._now(pl_module))
 
+    def exclude(self, seconds: float) -> None:
+        """Keep ``seconds`` spent outside training (a dev evaluation) out of the open block."""
+        if self._open is not None:
+            self._open["t0"] += seconds
+        elif self._t_first is not None:
+            self._t_first += seconds
+
     def summary(self) -> dict[str, float | int | bool]:
         """Tokens/s statistics over blocks (units in the names)."""
         out: dict[str, float | int | bool] = {

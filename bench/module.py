@@ -22,13 +22,70 @@ def inverse_sqrt_schedule(warmup: int):  # noqa: ANN201
     return factor
 
 
+def warmup_schedule(warmup: int, after):  # noqa: ANN001, ANN201
+    """LR multiplier: linear warm-up to 1 over ``warmup`` steps, then ``after(step)``."""
+
+    def factor(step: int) -> float:
+        s = step + 1
+        return s / warmup if s < warmup else after(step)
+
+    return factor
+
+
+def schedule_factor(t: TrainConfig, plateau_scale=lambda: 1.0):  # noqa: ANN001, ANN201
+    """The multiplier of ``t.lr`` at each step for ``t.schedule`` (see TrainConfig.schedule)."""
+    if t.schedule == "inverse_sqrt":
+        return inverse_sqrt_schedule(t.warmup)
+    if t.schedule == "linear":
+        span = max(t.steps - t.warmup + 1, 1)  # 1 at the end of warm-up, 1/span at the last step
+        return warmup_schedule(t.warmup, lambda step: max(0.0, (t.steps - step) / span))
+    if t.schedule == "plateau":
+        return warmup_schedule(t.warmup, lambda step: plateau_scale())
+    return warmup_schedule(t.warmup, lambda step: 1.0)  # constant
+
+
+def make_optimizer(params, t: TrainConfig) -> torch.optim.Optimizer:  # noqa: ANN001
+    """The optimiser named by ``t.optimizer`` with ``t``'s hyperparameters."""
+    if t.optimizer in ("adamw", "adam"):
+        cls = torch.optim.AdamW if t.optimizer == "adamw" else torch.optim.Adam
+        return cls(params, lr=t.lr, betas=t.betas, eps=t.eps, weight_decay=t.weight_decay)
+    return torch.optim.SGD(
+        params,
+        lr=t.lr,
+        momentum=t.momentum,
+        nesterov=t.optimizer == "nesterov",
+        weight_decay=t.weight_decay,
+    )
+
+
+class PlateauScale:
+    """Learning-rate scale that drops by ``factor`` when the dev loss stops improving.
+
+    torch's ReduceLROnPlateau decides (on a one-parameter dummy optimiser whose lr is the
+    scale), so the warm-up LambdaLR and the plateau rule compose without fighting.
+    """
+
+    def __init__(self, factor: float, patience: int) -> None:
+        self._dummy = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+        self._rule = torch.optim.lr_scheduler.ReduceLROnPlateau(
+            self._dummy, mode="min", factor=factor, patience=patience, min_lr=0.0
+        )
+
+    def __call__(self) -> float:
+        return self._dummy.param_groups[0]["lr"]
+
+    def step(self, dev_loss: float) -> None:
+        self._rule.step(dev_loss)
+
+
 class Seq2SeqModule(pl.LightningModule):
-    """Trains a :class:`Seq2Seq` with label-smoothed cross-entropy and AdamW."""
+    """Trains a :class:`Seq2Seq` with label-smoothed cross-entropy and the configured optimiser."""
 
     def __init__(self, model: Seq2Seq, train: TrainConfig) -> None:
         super().__init__()
         self.model = model
         self.train_cfg = train
+        self.plateau = PlateauScale(train.plateau_factor, train.plateau_patience)
 
     def loss(self, batch: Batch) -> Tensor:
         return self._loss_and_logits(batch)[0]
@@ -56,14 +113,16 @@ class Seq2SeqModule(pl.LightningModule):
             correct = (logits.argmax(-1).eq(batch.tgt_out) & real).sum()
         return {"loss": loss, "correct": correct}
 
+    def on_dev_loss(self, dev_loss: float) -> None:
+        """Called with each periodic dev loss (bench.dev.DevCurve): the plateau schedule."""
+        if self.train_cfg.schedule == "plateau":
+            self.plateau.step(dev_loss)
+
+    def current_lr(self) -> float:
+        return float(self.optimizers().param_groups[0]["lr"])
+
     def configure_optimizers(self):  # noqa: ANN201
         t = self.train_cfg
-        opt = torch.optim.AdamW(
-            self.model.parameters(),
-            lr=t.lr,
-            betas=(0.9, 0.98),
-            eps=1e-9,
-            weight_decay=t.weight_decay,
-        )
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, inverse_sqrt_schedule(t.warmup))
+        opt = make_optimizer(self.model.parameters(), t)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule_factor(t, self.plateau))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

@@ -81,8 +81,8 @@ def bare_train(spec: CellSpec) -> StepTimer:
         with amp(device, t.precision):
             loss = module.loss(batch)
         loss.backward()
-        if t.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), t.grad_clip)
+        if t.clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), t.clip)
         opt.step()
         sched.step()
     timer.on_train_end(trainer, pl_module)

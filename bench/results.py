@@ -24,13 +24,24 @@ def append_row(path: Path, row: dict[str, Any]) -> None:
     line = json.dumps(row, sort_keys=True, default=str) + "\n"
     with open(path, "a+b") as f:
         f.seek(0, os.SEEK_END)
-        if f.tell() > 0:  # a crash mid-write leaves a line without its newline: end it
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                f.write(b"\n")
-        f.write(line.encode("utf-8"))
-        f.flush()
-        os.fsync(f.fileno())
+        size = f.tell()
+        try:
+            if size > 0:  # a crash mid-write leaves a line without its newline: end it
+                f.seek(-1, os.SEEK_END)
+                if f.read(1) != b"\n":
+                    write_bytes(f, b"\n")
+            write_bytes(f, line.encode("utf-8"))
+            f.flush()
+            os.fsync(f.fileno())
+        except OSError as err:  # e.g. a full disk: leave no partial row behind
+            f.truncate(size)
+            err.filename = err.filename or str(path)
+            raise
+
+
+def write_bytes(f: Any, data: bytes) -> None:
+    """The one write of ``append_row`` (a hook: tests make it fail like a full disk)."""
+    f.write(data)
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:

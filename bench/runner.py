@@ -22,6 +22,7 @@ from typing import Any
 
 from bench.atomic import atomic_write_text
 from bench.cell import RESULTS_FILE, CellSpec, base_row, utc_now
+from bench.diskfull import DiskFullError, disk_guard, free_bytes, row_hit_full_disk
 from bench.results import append_row, read_rows
 
 TERMINAL = ("ok", "failed:exception", "failed:oom", "failed:nan", "failed:timeout", "failed:killed")
@@ -71,8 +72,14 @@ def pending_cells(cells: list[CellSpec], out_dir: Path, retry_failed: bool) -> l
     return todo
 
 
-def filter_cells(cells: list[CellSpec], only: list[str]) -> list[CellSpec]:
-    """Keep cells matching every ``field=v1,v2`` filter (fields: model, task, seed)."""
+def filter_cells(
+    cells: list[CellSpec], only: list[str], strict: bool = True
+) -> list[CellSpec]:
+    """Keep cells matching every ``field=v1,v2`` filter (fields: model, task, seed).
+
+    ``strict``: a value that matches no cell is an error naming the values present (off for
+    one stage of a matrix, which the caller checks as a whole).
+    """
     allowed = {"model", "task", "seed"}
     for item in only:
         name, sep, values = item.partition("=")
@@ -82,8 +89,21 @@ def filter_cells(cells: list[CellSpec], only: list[str]) -> list[CellSpec]:
                 + ", ".join(sorted(allowed))
             )
         wanted = set(values.split(","))
+        present = {str(getattr(c, name)) for c in cells}
+        if strict and wanted - present:
+            after = " (after the filters before it)" if only[0] != item else ""
+            raise ValueError(
+                f"--only {item} matches no cell: {name} {', '.join(sorted(wanted - present))} "
+                f"is not in this matrix{after}; {name} values here: "
+                + (", ".join(sorted(present, key=_natural)) or "none")
+            )
         cells = [c for c in cells if str(getattr(c, name)) in wanted]
     return cells
+
+
+def _natural(value: str) -> tuple[int, int | str]:
+    """Sort key: numbers (seeds) numerically, before names."""
+    return (0, int(value)) if value.isdigit() else (1, value)
 
 
 @dataclass
@@ -113,8 +133,14 @@ def run_cells(
         for cell in cells:
             attempt = states.get(cell.key, CellState()).attempts + 1
             notify("start", cell, {"attempt": attempt})
-            row = run_in_subprocess(cell, attempt, opts, lambda p, c=cell: notify("progress", c, p))
-            append_row(opts.out_dir / RESULTS_FILE, row)
+            with disk_guard(opts.out_dir / RESULTS_FILE):
+                row = run_in_subprocess(
+                    cell, attempt, opts, lambda p, c=cell: notify("progress", c, p)
+                )
+                if row_hit_full_disk(row):  # not the cell's fault: no row, it stays pending
+                    cell_dir = opts.out_dir / "cells" / cell.key
+                    raise DiskFullError(cell_dir, free_bytes(cell_dir))
+                append_row(opts.out_dir / RESULTS_FILE, row)
             outcome.rows.append(row)
             notify("done", cell, row)
     finally:

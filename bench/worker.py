@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from bench.atomic import atomic_write_text
+from bench.diskfull import WORKER_DISK_FULL_EXIT, is_full
 from bench.plugins import load_plugins
 
 
@@ -59,7 +60,12 @@ def main(job_path: str) -> int:
         on_progress=on_progress,
     )
     if is_rank_zero():
-        atomic_write_text(cell_dir / f"row-{job['attempt']}.json", json.dumps(row, default=str))
+        try:
+            atomic_write_text(cell_dir / f"row-{job['attempt']}.json", json.dumps(row, default=str))
+        except OSError as err:
+            if not is_full(err):
+                raise
+            return WORKER_DISK_FULL_EXIT  # the runner stops; the cell stays pending
     return 0
 
 

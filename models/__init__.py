@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from models.convs2s import ConvS2S, ConvS2SConfig
+from models.decoding import beam_search, greedy_decode, prefix_greedy_decode
 from models.lstm import LSTMConfig, LSTMSeq2Seq
-from models.seq2seq import Seq2Seq, beam_search, greedy_decode, prefix_greedy_decode
+from models.seq2seq import Seq2Seq
 from models.transformer import Transformer, TransformerConfig
 
 MODELS: dict[str, tuple[type[Seq2Seq], type]] = {

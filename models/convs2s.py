@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
 from models.attention import Override, dot_attention, source_keep
+from models.limits import check_depth
 from models.seq2seq import Seq2Seq
 
 SQRT_HALF = math.sqrt(0.5)
@@ -48,6 +49,7 @@ class ConvS2SConfig:
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 
     def __post_init__(self) -> None:
+        check_depth(self, "convs2s", ("n_enc_layers", "n_dec_layers"))
         for name in ("d_embed", "d_hidden", "n_enc_layers", "n_dec_layers", "max_positions"):
             if getattr(self, name) < 1:
                 raise ValueError(f"convs2s.{name} must be >= 1, got {getattr(self, name)}")
@@ -135,8 +137,11 @@ class ConvS2S(Seq2Seq):
         self.tgt_pos = nn.Embedding(cfg.max_positions, e)
         # dict, not set: a fixed order keeps initialisation deterministic for a seed
         embeddings = dict.fromkeys((self.src_embed, self.tgt_embed, self.src_pos, self.tgt_pos))
-        for emb in embeddings:
-            nn.init.normal_(emb.weight, std=0.1)
+        with torch.no_grad():
+            for emb in embeddings:
+                nn.init.normal_(emb.weight, std=0.1)
+            for emb in dict.fromkeys((self.src_embed, self.tgt_embed)):
+                emb.weight[pad_id].zero_()  # as fairseq: the pad row is zero
         self.drop = nn.Dropout(p)
         self.enc_in = _linear(e, h, p, wn)
         self.enc_convs = nn.ModuleList(

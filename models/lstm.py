@@ -5,11 +5,15 @@ encoder's recurrence: on GPU the input is packed (cuDNN runs packed sequences na
 CPU, where PyTorch's packed path has a quadratic backward, :func:`run_by_length` gives the
 same result with unpacked kernel calls. The decoder uses Luong "general" attention over the
 top layer's states. By default it runs over the whole target in one ``nn.LSTM`` call (one
-cuDNN call on GPU), as GNMT, the paper's RNN baseline, does. ``input_feeding=True`` (Luong
-section 3.3: the previous attentional vector is fed with the next input) forces a loop over
-time steps: the loop runs a hand-written cell on ``nn.LSTM``'s own weights, cheaper per
-step than an ``nn.LSTM`` call. It measured 2-2.8x slower to train on CPU at no gain in
-accuracy (docs/PERFORMANCE.md), hence off by default. Decoding keeps (h, c, feed).
+cuDNN call on GPU), without input feeding (unlike Luong, and unlike GNMT, the paper's RNN
+baseline, which feeds the attention context into every decoder layer).
+``input_feeding=True`` (Luong section 3.3: the previous attentional vector is fed with the
+next input) forces a loop over time steps: the loop runs a hand-written cell on
+``nn.LSTM``'s own weights, cheaper per step than an ``nn.LSTM`` call. It measured 2-2.8x
+slower to train on CPU at no gain in accuracy on synthetic tasks and near-zero-BLEU
+translation (docs/PERFORMANCE.md), hence off by default until re-decided on trained
+translation models. Every parameter starts uniform(-0.1, 0.1) (Luong section 4.1).
+Decoding keeps (h, c, feed).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from models.attention import Override, dot_attention, source_keep
+from models.limits import check_depth
 from models.seq2seq import Seq2Seq
 
 
@@ -44,6 +49,7 @@ class LSTMConfig:
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 
     def __post_init__(self) -> None:
+        check_depth(self, "lstm", ("n_layers",))
         for name in ("d_model", "n_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"lstm.{name} must be >= 1, got {getattr(self, name)}")
@@ -62,6 +68,21 @@ class LSTMConfig:
 
     def with_width(self, width: int) -> LSTMConfig:
         return replace(self, d_model=width)
+
+    def activation_floats(self, batch: int, src_len: int, tgt_len: int, vocab: int) -> int:
+        """Floats kept for backward by one training step (memory sizing before building).
+
+        Counted by hand because ``nn.LSTM`` and packing cannot run on the meta device: per
+        LSTM layer and step its input, the four gates before and after their nonlinearities,
+        cell and hidden state, and the copies the chunked CPU run makes (~14 d, fitted to
+        measured peak memory at lengths 256 and 1024); embeddings and dropout (~3 d); the
+        decoder's fused attention, concatenation and output (~5 d); logits and log-softmax
+        (2 V).
+        """
+        d, L = self.d_model, self.n_layers
+        enc = batch * src_len * d * (3 + 14 * L)
+        dec = batch * tgt_len * (d * (3 + 14 * L + 5) + 2 * vocab)
+        return enc + dec
 
 
 class LSTMSeq2Seq(Seq2Seq):
@@ -96,9 +117,11 @@ class LSTMSeq2Seq(Seq2Seq):
         self.out = nn.Linear(d, vocab_size, bias=False)
         self.recorded: list[Tensor] | None = None  # see models.seq2seq.record_attention
         self.override: Override | None = None  # see models.attention.Override
-        embeddings = dict.fromkeys((self.src_embed, self.tgt_embed))  # ordered: seeded init
-        for emb in embeddings:
-            nn.init.uniform_(emb.weight, -0.1, 0.1)
+        with torch.no_grad():  # Luong et al. section 4.1: every parameter uniform(-0.1, 0.1)
+            for p in self.parameters():  # registration order: seeded init
+                p.uniform_(-0.1, 0.1)
+            for emb in dict.fromkeys((self.src_embed, self.tgt_embed)):
+                emb.weight[pad_id].zero_()  # the pad row stays zero (nn.Embedding convention)
         if cfg.share_embeddings:
             self.out.weight = self.tgt_embed.weight
 

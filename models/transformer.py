@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from models.attention import Override
+from models.limits import check_depth
 from models.seq2seq import Seq2Seq
 
 POS_TABLE = 1024  # positions in the initial sinusoid table (grown on demand)
@@ -45,6 +46,7 @@ class TransformerConfig:
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 
     def __post_init__(self) -> None:
+        check_depth(self, "transformer", ("n_enc_layers", "n_dec_layers"))
         for name in ("d_model", "n_heads", "d_ff", "n_enc_layers", "n_dec_layers"):
             if getattr(self, name) < 1:
                 raise ValueError(f"transformer.{name} must be >= 1, got {getattr(self, name)}")
@@ -246,6 +248,12 @@ class Transformer(Seq2Seq):
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
         with torch.no_grad():
+            # K and V share one fused (2d, d) projection: each (d, d) block gets its own
+            # Xavier range, as two separate layers would (fused, fan_out 2d narrows it)
+            for m in self.modules():
+                if isinstance(m, MultiHeadAttention):
+                    for block in m.kv_proj.weight.chunk(2, dim=0):
+                        nn.init.xavier_uniform_(block)
             embeddings = dict.fromkeys((self.src_embed, self.tgt_embed))  # ordered: seeded init
             for emb in embeddings:
                 nn.init.normal_(emb.weight, std=self.cfg.d_model**-0.5)

@@ -23,7 +23,7 @@ FIELDS = (  # every report reads these; a row may lack any of them
     "train_step_s", "infer_tgt_tokens_per_s", "infer_batch_latency_ms", "infer_batch_size",
     "decode", "peak_mem_mb", "peak_mem_kind", "token_acc", "seq_acc", "answer_acc", "bleu",
     "chrf", "sacrebleu_signature", "final_loss", "time_to_target_s", "steps_to_target",
-    "target_metric", "target_value", "curve", "examples", "config", "versions",
+    "target_metric", "target_value", "curve", "examples", "config", "versions", "sweep", "tuned",
 )  # fmt: skip
 
 
@@ -46,10 +46,12 @@ def read_jsonl(path: Path) -> list[dict]:
 def load_results(directory: Path) -> pd.DataFrame:
     """Latest attempt of every cell in ``directory/results.jsonl``, normalised, with each
     cell's per-example outcomes (``per_example``) and attention measurements (``attention``,
-    ``intervention``: reports.alignment) where the directory has them."""
+    ``intervention``: reports.alignment) where the directory has them; tuning sweep cells
+    are left out (reports/sections_tuning.py reads them)."""
     from reports.alignment import attach_attention
 
-    df = normalise(pd.DataFrame(read_jsonl(Path(directory) / RESULTS_FILE)))
+    rows = read_jsonl(Path(directory) / RESULTS_FILE)
+    df = normalise(pd.DataFrame([r for r in rows if not isinstance(r.get("sweep"), dict)]))
     return attach_attention(attach_examples(df, directory), directory)
 
 

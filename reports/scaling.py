@@ -58,14 +58,18 @@ def scaling_task(df: pd.DataFrame) -> str | None:
 
 
 SWEPT = ("length", "min_length", "eval_size")  # task knobs a length sweep may vary
+# train values every point of a sweep shares (learning rates may be tuned per model)
+SWEEP_TRAIN = ("steps", "batch_size", "precision", "timing_warmup", "timing_blocks")
 
 
 def sweep_id(row: dict) -> str:
-    """What a length sweep holds fixed: train and trainer config, the task's other knobs,
-    device and mode. One series never mixes sweeps (e.g. batch 32 into a batch-8 sweep)."""
+    """What a length sweep holds fixed: batch, steps, precision and timing, the trainer, the
+    task's other knobs, device and mode. One series never mixes sweeps (e.g. a batch-32
+    cell into a batch-8 sweep)."""
     cfg = row.get("config") if isinstance(row.get("config"), dict) else {}
     task_cfg = {k: v for k, v in (cfg.get("task") or {}).items() if k not in SWEPT}
-    fixed = [cfg.get("train"), cfg.get("trainer"), task_cfg, row.get("device"), row.get("mode")]
+    train = {k: (cfg.get("train") or {}).get(k) for k in SWEEP_TRAIN}
+    fixed = [train, cfg.get("trainer"), task_cfg, row.get("device"), row.get("mode")]
     return json.dumps(fixed, sort_keys=True, default=str)
 
 

@@ -16,6 +16,7 @@ from reports.sections_quality import (
     training_section,
     translation_section,
 )
+from reports.sections_tuning import tuning_section
 from reports.summary import summary_table
 
 COUNT_RULE = (
@@ -61,6 +62,7 @@ def build_sections(directory: Path, df: pd.DataFrame) -> tuple[list[Section], pd
         long_range_section(df),
         training_section(df),
         translation_section(df),
+        tuning_section(directory, df),
         attention_section(directory, df),
         sizes_section(df),
         counts_section(df),

@@ -10,6 +10,8 @@ from torch import Tensor
 PAD, BOS, EOS = 0, 1, 2  # reserved ids at the start of every task vocabulary
 N_SPECIAL = 3
 EVAL_SEED_OFFSET = 1_000_003  # eval data come from a stream disjoint from training batches
+DEV_SEED_OFFSET = 2_000_029  # the dev set's own stream, apart from training and test
+SPLITS = ("dev", "test")  # held-out splits: dev for every choice, test reported once
 
 
 class Batch(NamedTuple):
@@ -37,18 +39,26 @@ class Task(Protocol):
 
     Evaluation decodes every batch of ``eval_batches`` (greedy, or beam search when
     ``beam_size > 1``), calls ``score`` per batch and ``summarise`` once on the list of parts.
+    ``split`` is "test" (reported) or "dev" (for selection: tuning, plateau schedules).
     """
 
     name: str
     floor_metric: str  # the row metric that the floors (chance, shortcuts) are measured in
     vocab_size: int
-    max_target_len: int  # longest target incl. EOS: the decoding budget
     beam_size: int  # 1: greedy decoding
+    length_penalty: float  # GNMT alpha of beam search
     distance: int | None  # dependency distance of a long-range task, recorded in the row
 
     def sample(self, n: int, generator: torch.Generator) -> Batch: ...
 
-    def eval_batches(self, batch_size: int) -> list[Batch]: ...
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """(B,) longest output per example, EOS included: the decoding budget.
+
+        Known from the task definition or the source alone, never from a reference.
+        """
+        ...
+
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]: ...
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, Any]:
         """What ``summarise`` needs of decoded ``hyp`` (B, L) against ``batch`` (counts, text)."""
@@ -84,6 +94,11 @@ def sequence_scores(hyp: Tensor, ref: Tensor) -> dict[str, float]:
     }
 
 
+def fixed_budget(src: Tensor, length: int) -> Tensor:
+    """The same decoding budget ``length`` for every example of ``src`` (B, S) -> (B,)."""
+    return torch.full((src.size(0),), length, dtype=torch.long, device=src.device)
+
+
 def summarise_scores(parts: list[dict[str, float]]) -> dict[str, float]:
     """Accuracies from the per-batch counts of :func:`sequence_scores`."""
     totals = {k: sum(p[k] for p in parts) for k in parts[0]} if parts else {}
@@ -116,9 +131,19 @@ def eval_sizes(eval_size: int, batch_size: int) -> list[int]:
     return sizes + [eval_size % batch_size] if eval_size % batch_size else sizes
 
 
-def seeded_eval_batches(task: Task, seed: int, eval_size: int, batch_size: int) -> list[Batch]:
-    """The fixed held-out set of a generated task: its own seeded stream, not the training one."""
-    g = torch.Generator().manual_seed(seed + EVAL_SEED_OFFSET)
+def check_split(split: str) -> None:
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+
+
+def seeded_eval_batches(
+    task: Task, seed: int, eval_size: int, batch_size: int, split: str = "test"
+) -> list[Batch]:
+    """A fixed held-out set of a generated task: test and dev each have their own seeded
+    stream, apart from the training one (and from each other)."""
+    check_split(split)
+    offset = EVAL_SEED_OFFSET if split == "test" else DEV_SEED_OFFSET
+    g = torch.Generator().manual_seed(seed + offset)
     return [task.sample(n, g) for n in eval_sizes(eval_size, batch_size)]
 
 

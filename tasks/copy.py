@@ -17,6 +17,7 @@ from tasks.base import (
     N_SPECIAL,
     PAD,
     Batch,
+    fixed_budget,
     seeded_eval_batches,
     sequence_examples,
     sequence_scores,
@@ -56,6 +57,10 @@ class CopyConfig:
         if self.eval_size < 1:
             raise ValueError(f"task.eval_size must be >= 1, got {self.eval_size}")
 
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) lengths of the longest example: memory sizing."""
+        return self.length + self.delay, self.length + 1
+
 
 class CopyTask:
     """Seeded, vectorised copy data and sequence metrics.
@@ -68,6 +73,7 @@ class CopyTask:
     name = "copy"
     floor_metric = "token_acc"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
 
     def __init__(self, cfg: CopyConfig, seed: int) -> None:
         self.cfg = cfg
@@ -76,6 +82,10 @@ class CopyTask:
         self.vocab_size = N_SPECIAL + cfg.n_symbols + (1 if cfg.delay else 0)
         self.max_target_len = cfg.length + 1
         self.distance = cfg.length + cfg.delay
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         """n examples; padded to this batch's longest sequence, not the task maximum."""
@@ -98,8 +108,8 @@ class CopyTask:
         real = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # (n,S)
         return symbols.masked_fill(~real, PAD), lengths
 
-    def eval_batches(self, batch_size: int) -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         return sequence_scores(hyp, batch.tgt_out)

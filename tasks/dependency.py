@@ -21,6 +21,7 @@ from tasks.base import (
     Batch,
     answer_scores,
     example_outcomes,
+    fixed_budget,
     ratio,
     seeded_eval_batches,
     sequence_scores,
@@ -59,6 +60,10 @@ class DependencyConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"task.{name} must be >= 1, got {getattr(self, name)}")
 
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) lengths of the longest example: memory sizing."""
+        return self.distance + 2, 2
+
 
 class DependencyTask:
     """Seeded, vectorised agreement data; answer, agreement and sequence metrics.
@@ -70,6 +75,7 @@ class DependencyTask:
     name = "dependency"
     floor_metric = "answer_acc"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
     max_target_len = 2  # the verb form, then EOS
 
     def __init__(self, cfg: DependencyConfig, seed: int) -> None:
@@ -81,6 +87,10 @@ class DependencyTask:
         self.lemma0 = self.filler0 + cfg.n_fillers
         self.form0 = self.lemma0 + cfg.n_verbs
         self.vocab_size = self.form0 + cfg.n_verbs * cfg.n_classes
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         c, g = self.cfg, generator
@@ -109,8 +119,8 @@ class DependencyTask:
     def _noun(self, cls: Tensor, index: Tensor) -> Tensor:
         return self.noun0 + cls * self.cfg.nouns_per_class + index
 
-    def eval_batches(self, batch_size: int) -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         """Sequence and answer counts, agreement (right class, any lemma), and attractor cases."""

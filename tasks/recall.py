@@ -18,6 +18,7 @@ from tasks.base import (
     Batch,
     answer_scores,
     example_outcomes,
+    fixed_budget,
     ratio,
     seeded_eval_batches,
     sequence_scores,
@@ -52,6 +53,10 @@ class RecallConfig:
         if self.eval_size < 1:
             raise ValueError(f"task.eval_size must be >= 1, got {self.eval_size}")
 
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) lengths of the longest example: memory sizing."""
+        return 2 * self.distance + 2, 2
+
 
 class RecallTask:
     """Seeded, vectorised recall data; answer and sequence metrics.
@@ -65,6 +70,7 @@ class RecallTask:
     name = "recall"
     floor_metric = "answer_acc"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
     max_target_len = 2  # the value, then EOS
 
     def __init__(self, cfg: RecallConfig, seed: int) -> None:
@@ -75,6 +81,10 @@ class RecallTask:
         self.key0 = N_SPECIAL + 1
         self.value0 = self.key0 + cfg.n_keys
         self.vocab_size = self.value0 + cfg.n_values
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         c, g = self.cfg, generator
@@ -91,8 +101,8 @@ class RecallTask:
             src, *teacher_forcing_pair(answer, torch.ones(n, dtype=torch.long))
         )
 
-    def eval_batches(self, batch_size: int) -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         """Sequence and answer counts, and answer counts for the older half of the pairs."""

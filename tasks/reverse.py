@@ -12,6 +12,7 @@ from tasks.base import (
     N_SPECIAL,
     PAD,
     Batch,
+    fixed_budget,
     seeded_eval_batches,
     sequence_examples,
     sequence_scores,
@@ -45,6 +46,10 @@ class ReverseConfig:
         if self.eval_size < 1:
             raise ValueError(f"task.eval_size must be >= 1, got {self.eval_size}")
 
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) lengths of the longest example: memory sizing."""
+        return self.length, self.length + 1
+
 
 class ReverseTask:
     """Seeded, vectorised reversal data and sequence metrics.
@@ -58,6 +63,7 @@ class ReverseTask:
     name = "reverse"
     floor_metric = "token_acc"
     beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
 
     def __init__(self, cfg: ReverseConfig, seed: int) -> None:
         self.cfg = cfg
@@ -65,6 +71,10 @@ class ReverseTask:
         self.vocab_size = N_SPECIAL + cfg.n_symbols
         self.max_target_len = cfg.length + 1
         self.distance = cfg.length
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         """n examples; padded to this batch's longest sequence, not the task maximum."""
@@ -78,8 +88,8 @@ class ReverseTask:
         src = symbols.masked_fill(~real, PAD)
         return Batch.from_tensors(src, *teacher_forcing_pair(reverse_rows(src, lengths), lengths))
 
-    def eval_batches(self, batch_size: int) -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size)
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         return sequence_scores(hyp, batch.tgt_out)

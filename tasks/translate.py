@@ -5,7 +5,9 @@ of 1..max_words words per side -> drop repeats (a pair whose source or target wa
 seen) -> split (a fixed permutation: test, dev, rest train; or the corpus's own splits,
 with any train pair sharing a sentence with dev/test removed) -> joint BPE trained on the
 train split only (cached) -> token-id tensors. Training batches are random train pairs;
-evaluation decodes the test split (beam search), detokenises and scores with sacrebleu.
+evaluation decodes the test split (or the dev split, for choices such as tuning; beam
+search with the GNMT length penalty, at most source length + 50 tokens), detokenises and
+scores with sacrebleu.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tasks.base import Batch, eval_sizes, sequence_scores, summarise_scores, teacher_forcing_pair
+from tasks.base import (
+    PAD,
+    Batch,
+    check_split,
+    eval_sizes,
+    sequence_scores,
+    summarise_scores,
+    teacher_forcing_pair,
+)
 from tasks.corpus import Corpus, check_source, data_dir, load_corpus, source_problem
 from tasks.subword import cached_bpe, decode, encode
 
@@ -40,11 +50,15 @@ class TranslateConfig:
     max_train: int = 0
     """Use at most this many training pairs; 0: all."""
     dev_size: int = 500
-    """Held-out dev pairs (kept out of training; not used by the cell)."""
+    """Held-out dev pairs (kept out of training): dev BLEU/chrF/loss, for tuning choices."""
     test_size: int = 500
     """Test pairs decoded and scored (at most this many of a corpus's own test split)."""
     beam_size: int = 4
     """Beam width for test decoding; 1: greedy."""
+    length_penalty: float = 0.6
+    """GNMT length penalty alpha of beam search: scores are log p / ((5 + len) / 6) ** alpha."""
+    max_extra_len: int = 50
+    """Longest output (EOS included) = source length in subword tokens + this (the paper's 50)."""
     n_examples: int = 5
     """Example translations (source, reference, hypothesis) kept in the results row."""
 
@@ -54,12 +68,28 @@ class TranslateConfig:
             raise ValueError(
                 f"task.vocab_size must be >= 300 (256 bytes + merges), got {self.vocab_size}"
             )
-        for name in ("max_words", "max_train", "dev_size", "n_examples"):
+        for name in ("max_words", "max_train", "dev_size", "n_examples", "max_extra_len"):
             if getattr(self, name) < 0:
                 raise ValueError(f"task.{name} must be >= 0, got {getattr(self, name)}")
         for name in ("test_size", "beam_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"task.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.length_penalty < float("inf"):
+            raise ValueError(
+                f"task.length_penalty must be a number >= 0 (GNMT alpha; 0: none), "
+                f"got {self.length_penalty}"
+            )
+        if self.beam_size > self.vocab_size:
+            raise ValueError(
+                f"task.beam_size must be <= vocab_size={self.vocab_size}, got {self.beam_size}"
+            )
+
+    def max_lengths(self) -> tuple[int, int]:
+        """(source, target incl. EOS) tokens of the longest pair, estimated without the data
+        (memory sizing): BPE splits a word into at most ~3 pieces at these vocabulary sizes;
+        without a word limit, 256 tokens."""
+        longest = 3 * self.max_words + 1 if self.max_words else 256
+        return longest, longest + 1
 
 
 class TranslateTask:
@@ -78,6 +108,7 @@ class TranslateTask:
         self.cfg = cfg
         self.seed = seed
         self.beam_size = cfg.beam_size
+        self.length_penalty = cfg.length_penalty
         corpus = load_corpus(cfg.source)
         self.direction = (
             f"{corpus.tgt_lang}-{corpus.src_lang}"
@@ -91,15 +122,25 @@ class TranslateTask:
         self.vocab_size = self.tokenizer.get_vocab_size()
         self.train_src, self.train_src_len = encode(self.tokenizer, [s for s, _ in train])
         self.train_tgt, self.train_tgt_len = encode(self.tokenizer, [t for _, t in train])
-        test = self.splits["test"]
-        src, src_len = encode(self.tokenizer, [s for s, _ in test])
-        tgt, tgt_len = encode(self.tokenizer, [t for _, t in test])
-        order = torch.sort(src_len, stable=True).indices  # similar lengths batch together
-        self.test_src, self.test_src_len = src[order], src_len[order]
-        self.test_tgt, self.test_tgt_len = tgt[order], tgt_len[order]
-        # where the first test pairs (in corpus order) land among the sorted decodes
-        self.example_positions = torch.argsort(order)[: cfg.n_examples].tolist()
-        self.max_target_len = int(max(self.train_tgt_len.max(), tgt_len.max())) + 1
+        held = {name: self._sorted_split(self.splits[name]) for name in ("test", "dev")}
+        self.test_src, self.test_src_len, self.test_tgt, self.test_tgt_len, order = held["test"]
+        self.dev_src, self.dev_src_len, self.dev_tgt, self.dev_tgt_len, dev_order = held["dev"]
+        # where the first held-out pairs (in corpus order) land among the sorted decodes
+        self.example_positions = {
+            "test": torch.argsort(order)[: cfg.n_examples].tolist(),
+            "dev": torch.argsort(dev_order)[: cfg.n_examples].tolist(),
+        }
+
+    def _sorted_split(self, pairs: Pairs) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """A held-out split encoded and sorted by source length (similar lengths batch together)."""
+        src, src_len = encode(self.tokenizer, [s for s, _ in pairs])
+        tgt, tgt_len = encode(self.tokenizer, [t for _, t in pairs])
+        order = torch.sort(src_len, stable=True).indices
+        return src[order], src_len[order], tgt[order], tgt_len[order], order
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """Source length + ``max_extra_len`` per sentence (EOS included), as in the paper."""
+        return src.ne(PAD).sum(1) + self.cfg.max_extra_len
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         """n random training pairs, padded to this batch's longest sentences."""
@@ -111,20 +152,20 @@ class TranslateTask:
             self.train_tgt_len[idx],
         )
 
-    def eval_batches(self, batch_size: int) -> list[Batch]:
-        """The test split, shortest sources first, in batches of ``batch_size``."""
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        """The test (or dev) split, shortest sources first, in batches of ``batch_size``."""
+        check_split(split)
+        src, src_len, tgt, tgt_len = (
+            (self.test_src, self.test_src_len, self.test_tgt, self.test_tgt_len)
+            if split == "test"
+            else (self.dev_src, self.dev_src_len, self.dev_tgt, self.dev_tgt_len)
+        )
         out, start = [], 0
-        for n in eval_sizes(self.test_src.size(0), batch_size):
+        for n in eval_sizes(src.size(0), batch_size):
             sl = slice(start, start + n)
-            out.append(
-                _batch(
-                    self.test_src[sl],
-                    self.test_src_len[sl],
-                    self.test_tgt[sl],
-                    self.test_tgt_len[sl],
-                )
-            )
+            out.append(_batch(src[sl], src_len[sl], tgt[sl], tgt_len[sl]))
             start += n
+        self._split = split  # summarise() picks this split's example positions
         return out
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, Any]:
@@ -141,7 +182,7 @@ class TranslateTask:
         hyps, refs, srcs = ([s for p in parts for s in p[k]] for k in ("hyp", "ref", "src"))
         examples = [
             {"source": srcs[i], "reference": refs[i], "hypothesis": hyps[i]}
-            for i in self.example_positions
+            for i in self.example_positions[getattr(self, "_split", "test")]
             if i < len(hyps)
         ]
         return {

@@ -72,22 +72,26 @@ def test_incremental_matches_teacher_forcing(tiny_model):
 
 
 def test_greedy_decode_is_argmax_of_teacher_forcing(tiny_model):
-    """Feeding greedy's own output back teacher-forced reproduces the same argmax tokens."""
+    """Feeding greedy's own output back teacher-forced reproduces the same argmax tokens.
+
+    PAD (0) and BOS (1) are never emitted, so the argmax is over the other tokens.
+    """
     _, model = tiny_model
     src, _ = random_pair()
     hyp = greedy_decode(model, src, max_len=6, bos=1, eos=2)
     tgt_in = torch.cat([torch.full((3, 1), 1), hyp[:, :-1]], dim=1)
-    argmax = model(src, tgt_in).argmax(-1)
+    argmax = model(src, tgt_in)[..., 2:].argmax(-1) + 2
     alive = torch.ones_like(hyp, dtype=torch.bool)
     alive[:, 1:] = (hyp[:, :-1] != 2).cumprod(1).bool()
     assert torch.equal(argmax[alive], hyp[alive])
 
 
 def test_beam_width_one_equals_greedy(tiny_model):
+    """Without a length penalty (which may keep a width-1 beam going past EOS)."""
     _, model = tiny_model
     src, _ = random_pair()
     greedy = greedy_decode(model, src, max_len=6, bos=1, eos=2)
-    beam = beam_search(model, src, beam=1, max_len=6, bos=1, eos=2)
+    beam = beam_search(model, src, beam=1, max_len=6, bos=1, eos=2, length_penalty=0.0)
     n = min(greedy.size(1), beam.size(1))
     assert torch.equal(greedy[:, :n], beam[:, :n])
 
@@ -167,3 +171,34 @@ def test_recorded_attention_is_a_distribution_over_real_positions(tiny_model):
             assert (w[0, ..., -3:] == 0).all(), name
         if "self_attn" in name and name.startswith("decoder"):
             assert (w.triu(1) == 0).all(), name  # causal
+
+
+def test_lstm_init_is_uniform_point_one_with_zero_pad_rows():
+    """Luong et al. 4.1: every parameter uniform(-0.1, 0.1); the pad embedding row is zero."""
+    torch.manual_seed(0)
+    model = build_model("lstm", TINY["lstm"], VOCAB)
+    for name, p in model.named_parameters():
+        assert p.abs().max() <= 0.1 and p.abs().max() > 0.09, name
+    assert not model.src_embed.weight[model.pad_id].any()
+    assert not model.tgt_embed.weight[model.pad_id].any()
+
+
+def test_convs2s_pad_embedding_rows_are_zero():
+    torch.manual_seed(0)
+    model = build_model("convs2s", TINY["convs2s"], VOCAB)
+    assert not model.src_embed.weight[model.pad_id].any()
+    assert not model.tgt_embed.weight[model.pad_id].any()
+    assert model.src_embed.weight[model.pad_id + 1].any()
+
+
+def test_transformer_k_and_v_are_two_xavier_blocks():
+    """Each (d, d) block of the fused K/V projection spans Xavier's range for (d, d)."""
+    torch.manual_seed(0)
+    d = TINY["transformer"].d_model
+    model = build_model("transformer", TINY["transformer"], VOCAB)
+    separate, fused = (6 / (2 * d)) ** 0.5, (6 / (3 * d)) ** 0.5
+    layers = [m for m in model.modules() if hasattr(m, "kv_proj")]
+    assert layers
+    for m in layers:
+        for block in m.kv_proj.weight.chunk(2, dim=0):
+            assert fused < block.abs().max() <= separate

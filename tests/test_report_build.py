@@ -25,6 +25,7 @@ SECTIONS = (
     "Long range",
     "Training",
     "Translation",
+    "Tuning",
     "Attention",
     "Sizes",
     "Counts",

@@ -56,7 +56,7 @@ def test_model_overfits_a_small_copy_batch(name):
         opt.step()
     assert loss.item() < 0.02
     model.eval()
-    hyp = greedy_decode(model, batch.src, task.max_target_len, BOS, EOS)
+    hyp = greedy_decode(model, batch.src, task.max_output_len(batch.src), BOS, EOS)
     assert task.summarise([task.score(hyp, batch)])["seq_acc"] == 1.0
 
 

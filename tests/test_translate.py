@@ -134,7 +134,9 @@ def test_task_batches_tokeniser_cache_and_eval_set(corpus_file, monkeypatch):
     assert sorted(zip(srcs, refs, strict=True)) == sorted(task.splits["test"])
     lengths = torch.cat([x.src.ne(PAD).sum(1) for x in batches])
     assert torch.equal(lengths, lengths.sort().values)  # shortest first
-    assert task.max_target_len >= int(max(x.tgt_out.ne(PAD).sum(1).max() for x in batches))
+    for x in batches:  # the decoding budget comes from the source alone, never a reference
+        assert torch.equal(task.max_output_len(x.src), x.src.ne(PAD).sum(1) + 50)
+    assert not hasattr(task, "max_target_len")
 
 
 def test_scores_perfect_copy_and_examples(corpus_file):
@@ -181,6 +183,9 @@ def test_tsv_errors(tmp_path, monkeypatch):
         ({"source": "hf:only-name"}, "is not one of"),
         ({"vocab_size": 100}, "task.vocab_size must be >= 300"),
         ({"beam_size": 0}, "task.beam_size must be >= 1, got 0"),
+        ({"length_penalty": -0.1}, "task.length_penalty must be a number >= 0"),
+        ({"length_penalty": float("nan")}, "task.length_penalty must be a number >= 0"),
+        ({"max_extra_len": -1}, "task.max_extra_len must be >= 0, got -1"),
         ({"max_words": -1}, "task.max_words must be >= 0, got -1"),
         ({"test_size": 0}, "task.test_size must be >= 1"),
     ],
@@ -193,6 +198,10 @@ def test_config_validation(bad, message):
 def test_set_overrides_and_bad_source_before_training(corpus_file):
     spec = make_spec("transformer", "translate", [f"task.source=tsv:{corpus_file}"])
     assert spec.task_cfg.source == f"tsv:{corpus_file}"
+    assert (spec.task_cfg.length_penalty, spec.task_cfg.max_extra_len) == (0.6, 50)
+    sets = [f"task.source=tsv:{corpus_file}", "task.length_penalty=1", "task.max_extra_len=10"]
+    spec = make_spec("transformer", "translate", sets)
+    assert (spec.task_cfg.length_penalty, spec.task_cfg.max_extra_len) == (1.0, 10)
     with pytest.raises(ConfigError, match="is not one of"):
         make_spec("transformer", "translate", ["task.source=opus"])
 
@@ -300,3 +309,17 @@ def test_source_problem_names_what_is_missing_and_the_fix(tmp_path, monkeypatch)
     assert "no such file" in source_problem(f"tsv:{pairs}")
     pairs.write_text("a cat\tun gato\n")
     assert source_problem(f"tsv:{pairs}") is None
+
+
+def test_dev_split_is_evaluated_apart_from_test(corpus_file):
+    task = TranslateTask(toy_cfg(corpus_file, n_examples=2), seed=0)
+    dev = task.eval_batches(8, "dev")
+    srcs = [s for x in dev for s in decode(task.tokenizer, x.src)]
+    refs = [r for x in dev for r in decode(task.tokenizer, x.tgt_out)]
+    assert sorted(zip(srcs, refs, strict=True)) == sorted(task.splits["dev"])
+    assert not set(srcs) & {s for s, _ in task.splits["test"]}
+    summary = task.summarise([task.score(b.tgt_out, b) for b in dev])
+    assert summary["bleu"] == pytest.approx(100.0) and summary["test_sentences"] == 20
+    assert [e["reference"] for e in summary["examples"]] == [t for _, t in task.splits["dev"][:2]]
+    with pytest.raises(ValueError, match="unknown split 'train'; choose one of: dev, test"):
+        task.eval_batches(8, "train")

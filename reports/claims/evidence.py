@@ -31,14 +31,23 @@ CEILING = 0.98  # accuracy at which a task no longer separates models
 TRANSLATION_METRICS = ("bleu", "chrf")
 
 
+BUDGET = ("steps", "batch_size")  # the training budget every compared model shares
+
+
+def budget(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The shared part of a train config; optimiser values may differ per model (tuned)."""
+    return {k: (cfg.get("train") or {}).get(k) for k in BUDGET}
+
+
 def setting_id(row: dict[str, Any]) -> str:
-    """What models must share to be compared: task, task and train config, device, mode."""
+    """What models must share to be compared: task and its config, the training budget,
+    device and mode (learning rates and optimisers may differ: each model's own tuning)."""
     cfg = row.get("config") if isinstance(row.get("config"), dict) else {}
     return json.dumps(
         [
             row.get("task"),
             cfg.get("task"),
-            cfg.get("train"),
+            budget(cfg),
             row.get("device"),
             row.get("mode"),
             row.get("equal_params"),
@@ -161,15 +170,16 @@ class CellScore:
         )
 
     def not_learned_text(self) -> str:
+        """Which cell, and its interval against the floor it fails to clear."""
         if self.task == "translate":
-            return f"{self.where()} not learned: " + ", ".join(
+            return f"{self.where()}: " + ", ".join(
                 f"{m} interval low {self.extra[m]['interval'][0]:.2f} <= copy-source "
                 f"{self.floors.get(f'copy_source_{m}', float('nan')):.2f}"
                 for m in TRANSLATION_METRICS
             )
         name, value = self.best_floor
         return (
-            f"{self.where()} not learned: {self.metric} interval low {self.interval[0]:.3f} "
+            f"{self.where()}: {self.metric} interval low {self.interval[0]:.3f} "
             f"<= {name} {value:.3f}"
         )
 

@@ -82,7 +82,7 @@ def check_long_range(df: pd.DataFrame) -> Verdict:
         )
     cells = cell_scores(rows)
     usable: dict[str, list[tuple[CellScore, CellScore]]] = {}
-    blockers: list[str] = []
+    blockers: list[tuple[str, str]] = []  # (not learned | saturated, which cell)
     lines: list[str] = []
     seeds_short: list[str] = []
     per_task: dict[str, set[float]] = {}
@@ -91,13 +91,13 @@ def check_long_range(df: pd.DataFrame) -> Verdict:
         if "transformer" not in by_model or not set(OTHERS) & set(by_model):
             continue
         lines += [c.text() for c in setting]
-        not_learned = [c.not_learned_text() for c in setting if not c.learned]
+        not_learned = [("not learned", c.not_learned_text()) for c in setting if not c.learned]
         if not_learned:
             blockers += not_learned
             continue
         if saturated(setting):
             t = by_model["transformer"]
-            blockers.append(f"{t.task} d={t.distance:g} saturated (every model ≥ 0.98)")
+            blockers.append(("saturated", f"{t.task} d={t.distance:g} (every model ≥ 0.98)"))
             continue
         seeds_short += [f"{c.where()} {c.seeds} seeds" for c in setting if c.seeds < MIN_SEEDS]
         per_task.setdefault(by_model["transformer"].task, set()).add(
@@ -108,7 +108,7 @@ def check_long_range(df: pd.DataFrame) -> Verdict:
                 usable.setdefault(m, []).append((by_model["transformer"], by_model[m]))
     numbers = "; ".join(lines) + _slopes(cells) if lines else "-"
     if not usable:
-        why = "; ".join(blockers) or "no shared setting of the Transformer and another model"
+        why = "no shared setting of the Transformer and another model"
         return inconclusive(_first_reason(blockers, why), numbers)
     short = [f"{t}: {len(d)} distance(s)" for t, d in per_task.items() if len(d) < MIN_DISTANCES]
     if seeds_short or short:
@@ -120,10 +120,10 @@ def check_long_range(df: pd.DataFrame) -> Verdict:
     return _versus(usable, "accuracy", numbers)
 
 
-def _first_reason(blockers: list[str], default: str) -> str:
+def _first_reason(blockers: list[tuple[str, str]], default: str) -> str:
     """Why no setting is usable: not learned first, then saturated (raise the distance)."""
-    learned = [b for b in blockers if "not learned" in b]
-    sat = [b for b in blockers if "saturated" in b]
+    learned = [text for kind, text in blockers if kind == "not learned"]
+    sat = [text for kind, text in blockers if kind == "saturated"]
     parts = (["not learned: " + "; ".join(learned)] if learned else []) + (
         ["saturated: " + "; ".join(sat) + " — raise the distance"] if sat else []
     )
@@ -154,7 +154,7 @@ def check_training_ease(df: pd.DataFrame) -> Verdict:
         models = {c.model for c in setting}
         if "transformer" not in models or not set(OTHERS) & models:
             continue
-        missing = [c.not_learned_text() for c in setting if not c.learned]
+        missing = [("not learned", c.not_learned_text()) for c in setting if not c.learned]
         if missing:
             blockers += missing
         else:

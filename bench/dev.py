@@ -1,0 +1,116 @@
+"""Dev-split evaluation: the periodic dev curve during training and the final dev metrics.
+
+Every choice a benchmark makes (tuned learning rate, plateau schedule) is made on dev;
+the test split is decoded once, at the end of the cell (bench/cell.py ``evaluate``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+import torch.nn.functional as F
+
+from bench.measure import StepTimer
+from tasks import Batch, Task
+
+# per-run inference speed and bookkeeping fields that make no sense with a dev_ prefix
+NOT_DEV = (
+    "infer_",
+    "decode",
+    "examples",
+    "sacrebleu_signature",
+    "direction",
+    "train_pairs",
+    "test_",
+)
+
+
+@torch.no_grad()
+def dev_loss(
+    model: torch.nn.Module, batches: list[Batch], device: torch.device
+) -> dict[str, float]:
+    """Teacher-forced cross-entropy per target token (no label smoothing) and token accuracy."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct, tokens = 0.0, 0, 0
+    for batch in batches:
+        batch = batch.to(device)
+        logits = model(batch.src, batch.tgt_in)  # (B,T,V)
+        total_loss += float(
+            F.cross_entropy(
+                logits.flatten(0, 1).float(),
+                batch.tgt_out.flatten(),
+                ignore_index=model.pad_id,
+                reduction="sum",
+            )
+        )
+        real = batch.tgt_out.ne(model.pad_id)
+        correct += int((logits.argmax(-1).eq(batch.tgt_out) & real).sum())
+        tokens += int(real.sum())
+    model.train(was_training)
+    return {"dev_loss": total_loss / max(tokens, 1), "dev_tf_token_acc": correct / max(tokens, 1)}
+
+
+def dev_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
+    """``evaluate(..., split="dev")`` output -> the dev_ fields of a row (scores only)."""
+    return {
+        f"dev_{k}": v
+        for k, v in metrics.items()
+        if not k.startswith(NOT_DEV) and isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+
+
+class DevCurve(pl.Callback):
+    """Every ``every`` steps: dev loss and teacher-forced accuracy, for the row's dev curve,
+    W&B (``listeners``) and the module's plateau schedule. Its time is kept out of the
+    training-speed blocks (``timer.exclude``)."""
+
+    def __init__(
+        self,
+        task: Task,
+        batch_size: int,
+        every: int,
+        timer: StepTimer | None = None,
+        listeners: list[Callable[[dict[str, float], int], None]] | None = None,
+    ) -> None:
+        self.batches = task.eval_batches(batch_size, "dev") if every else []
+        self.every = every
+        self.timer = timer
+        self.listeners = listeners or []
+        self.points: dict[str, list] = {
+            "step": [],
+            "dev_loss": [],
+            "dev_tf_token_acc": [],
+            "lr": [],
+        }
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        step = trainer.global_step
+        if not self.every or not self.batches or step % self.every:
+            return
+        t0 = time.perf_counter()
+        scores = dev_loss(pl_module.model, self.batches, pl_module.device)
+        lr = pl_module.current_lr()
+        pl_module.on_dev_loss(scores["dev_loss"])
+        self.points["step"].append(step)
+        self.points["dev_loss"].append(round(scores["dev_loss"], 6))
+        self.points["dev_tf_token_acc"].append(round(scores["dev_tf_token_acc"], 6))
+        self.points["lr"].append(lr)
+        for listen in self.listeners:
+            listen(
+                {
+                    "dev/loss": scores["dev_loss"],
+                    "dev/tf_token_acc": scores["dev_tf_token_acc"],
+                    "train/lr": lr,
+                },
+                step,
+            )
+        if self.timer is not None:
+            self.timer.exclude(time.perf_counter() - t0)
+
+    def summary(self) -> dict[str, Any]:
+        return {"dev_curve": self.points} if self.points["step"] else {}

@@ -1,0 +1,197 @@
+"""Report section on tuning: each model's sweep on dev, the chosen value, and every recipe.
+
+Sweep rows (``sweep`` in the row, bench/tuning.py) are kept out of every other section by
+``reports.rows.load_results``; this section reads them itself. Selection is on dev only,
+so no test number of a sweep cell is shown.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+from bench.tuning import best_index, edge_keys, metric_value
+from reports.document import Bullets, Figure, Paragraph, Section, Table
+from reports.plots import color, figure, to_png
+from reports.rows import RESULTS_FILE, normalise, order_by_model, read_jsonl, sort_models
+
+RECIPE_KEYS = ("optimizer", "lr", "warmup", "schedule", "clip", "label_smoothing")
+
+
+def sweep_rows(directory: Path) -> pd.DataFrame:
+    """Latest attempt of every sweep cell in ``directory/results.jsonl`` (maybe empty)."""
+    path = Path(directory) / RESULTS_FILE
+    if not path.exists():
+        return pd.DataFrame()
+    with warnings.catch_warnings():  # load_results has already warned about a corrupt line
+        warnings.simplefilter("ignore")
+        rows = [r for r in read_jsonl(path) if isinstance(r.get("sweep"), dict)]
+    return normalise(pd.DataFrame(rows)) if rows else pd.DataFrame()
+
+
+def _group_id(row: dict) -> str:
+    """Sweep cells of one model, task setting and grid (the swept keys left out)."""
+    sweep = row["sweep"]
+    train = {k: v for k, v in (row["config"] or {}).get("train", {}).items()
+             if k not in sweep["grid"]}  # fmt: skip
+    task = (row["config"] or {}).get("task", {})
+    return json.dumps([row["model"], row["task"], task, train, sweep["grid"], sweep["metric"]],
+                      sort_keys=True, default=str)  # fmt: skip
+
+
+def _point_label(point: dict) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items())
+
+
+def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
+    """One line per sweep cell: model, task, swept value, dev metric, status, chosen, edge."""
+    out = []
+    for _, g in sweeps.groupby(sweeps.apply(lambda r: _group_id(r.to_dict()), axis=1)):
+        recs = g.to_dict("records")
+        metric = recs[0]["sweep"]["metric"]
+        grid = recs[0]["sweep"]["grid"]
+        points = [r["sweep"]["point"] for r in recs]
+        values = [metric_value(r, metric) for r in recs]
+        best = best_index(values, metric)
+        edge = best is not None and bool(edge_keys(grid, points[best]))
+        for i, (r, v) in enumerate(zip(recs, values, strict=True)):
+            out.append(
+                {
+                    "task": r["task"],
+                    "model": r["model"],
+                    "value": _point_label(points[i]),
+                    "metric": metric,
+                    "dev": v,
+                    "status": r["status"],
+                    "chosen": "**chosen**" + (" (grid edge)" if edge else "") if i == best else "",
+                    "wall_s": r.get("wall_s"),
+                    "_order": tuple(points[i].values()),
+                }
+            )
+    cols = ["task", "model", "value", "metric", "dev", "status", "chosen", "wall_s"]
+    if not out:
+        return pd.DataFrame(columns=cols)
+    frame = pd.DataFrame(out)
+    rank = {m: i for i, m in enumerate(sort_models(frame["model"].unique().tolist()))}
+    frame = frame.assign(_rank=frame["model"].map(rank)).sort_values(["task", "_rank", "_order"])
+    return frame[cols].reset_index(drop=True)
+
+
+def budget_table(sweeps: pd.DataFrame) -> pd.DataFrame:
+    """Per task and model: sweep cells, steps, batch size and the sweep's wall time."""
+    train = sweeps["config"].map(lambda c: (c or {}).get("train", {}))
+    frame = sweeps.assign(steps=train.map(lambda t: t.get("steps")),
+                          batch_size=train.map(lambda t: t.get("batch_size")))  # fmt: skip
+    out = frame.groupby(["task", "model"], sort=False).agg(
+        cells=("key", "size"),
+        ok=("ok", "sum"),
+        steps=("steps", "first"),
+        batch_size=("batch_size", "first"),
+        wall_s=("wall_s", "sum"),
+    )
+    return order_by_model(out.reset_index(), ["task"]).reset_index(drop=True)
+
+
+def recipe_table(df: pd.DataFrame) -> pd.DataFrame:
+    """How each model trained per task: tuned on dev, a shared recipe, or its own recipe."""
+    ok = df[df["ok"]] if "ok" in df else df
+    out = []
+    for task, g in ok.groupby("task", sort=True):
+        trains = {m: _recipe(h) for m, h in g.groupby("model")}
+        shared = len({json.dumps(t, sort_keys=True, default=str) for t in trains.values()}) == 1
+        for model in sort_models(list(trains)):
+            rows = g[g["model"] == model]
+            tuned = rows["tuned"].map(lambda t: isinstance(t, dict)) if "tuned" in rows else None
+            if tuned is not None and tuned.any():
+                label = "tuned on dev (" + ", ".join(rows[tuned].iloc[0]["tuned"]["grid"]) + ")"
+            else:
+                label = "shared recipe" if shared and len(trains) > 1 else "own recipe"
+            out.append({"task": task, "model": model, "recipe": label, "rows": len(rows),
+                        **trains[model]})  # fmt: skip
+    return pd.DataFrame(out, columns=["task", "model", "recipe", "rows", *RECIPE_KEYS])
+
+
+def _recipe(rows: pd.DataFrame) -> dict:
+    """The recipe keys of the rows' train configs ("a | b" where the rows differ)."""
+    train = rows["config"].map(lambda c: (c or {}).get("train", {}))
+    out = {}
+    for k in RECIPE_KEYS:
+        vals = sorted({json.dumps(_train_value(t, k)) for t in train})
+        out[k] = " | ".join(json.loads(v) if v.startswith('"') else v for v in vals)
+    return out
+
+
+def _train_value(train: dict, key: str) -> object:
+    if key == "clip" and key not in train:
+        return train.get("grad_clip")  # rows written before train.grad_clip became clip
+    return train.get(key)
+
+
+def sweep_figure(table: pd.DataFrame) -> bytes | None:
+    """Dev metric against the swept value, one line per model (single-key lr-like grids)."""
+    if table.empty:
+        return None
+    fig = figure(6.0, 3.2)
+    ax = fig.add_subplot()
+    for (task, model), g in table.groupby(["task", "model"], sort=False):
+        try:
+            x = [float(v.split("=")[1]) for v in g["value"]]
+        except (IndexError, ValueError):
+            return None  # several keys swept: the table says it all
+        ax.plot(x, g["dev"], marker="o", color=color(str(model)), label=f"{model} ({task})")
+        chosen = g["chosen"].ne("")
+        ax.scatter([xi for xi, c in zip(x, chosen, strict=True) if c], g["dev"][chosen],
+                   s=140, facecolors="none", edgecolors="black")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel(str(table["value"].iloc[0]).split("=")[0])
+    ax.set_ylabel(str(table["metric"].iloc[0]))
+    ax.legend(fontsize=8)
+    return to_png(fig)
+
+
+def tuning_section(directory: Path, df: pd.DataFrame) -> Section:
+    """Dev metric per swept value and model (chosen marked, grid edges flagged), the tuning
+    budget, and how every model trained (tuned, shared recipe or its own recipe)."""
+    sec = Section("Tuning")
+    sweeps = sweep_rows(directory)
+    if len(df):
+        sec.add(Table(recipe_table(df), "How each model trained, per task (ok rows)."))
+    if sweeps.empty:
+        return sec.add(
+            Paragraph(
+                "No tuning sweep in these rows: models trained with the recipe shown above. "
+                "A matrix with `tune:` (as the translate preset) gives every model the same "
+                "tuning budget and chooses on dev."
+            )
+        )
+    table = sweep_table(sweeps)
+    sec.add(
+        Paragraph(
+            "Every model got the same sweep (same grid, steps, batch and seed); the value with "
+            "the best dev metric was chosen (a failed cell counts as worst). Test numbers of "
+            "sweep cells are not shown: choices are made on dev only."
+        ),
+        Table(table, "Dev metric per swept value; **chosen** marks each model's choice."),
+    )
+    png = sweep_figure(table)
+    if png is not None:
+        sec.add(
+            Figure("tuning_sweep", png, "Dev metric against the swept value (circled: chosen).")
+        )
+    edges = table[table["chosen"].str.contains("grid edge")]
+    sec.add(
+        Bullets(
+            [
+                f"{r.model} ({r.task}): best at the edge of its grid ({r.value}); "
+                "the optimum may lie outside it."
+                for r in edges.itertuples()
+            ]
+        )  # fmt: skip
+        if len(edges)
+        else Paragraph("No model's chosen value sits at the edge of its grid."),
+        Table(budget_table(sweeps), "Tuning budget per model: sweep cells and wall time (s)."),
+    )
+    return sec

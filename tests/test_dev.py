@@ -1,0 +1,56 @@
+"""The dev split: apart from train and test for every task, evaluated at the end and on a curve."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from bench.cell import make_spec, run_cell
+from bench.dev import dev_metrics
+from tasks import build_task, task_entry
+
+SYNTHETIC = ("copy", "reverse", "dependency", "recall")
+
+
+@pytest.mark.parametrize("name", SYNTHETIC)
+def test_dev_is_fixed_and_apart_from_test_and_training(name):
+    _, cfg_cls = task_entry(name)
+    task = build_task(name, cfg_cls(), 3)
+    dev, dev2, test = (
+        task.eval_batches(64, "dev"),
+        task.eval_batches(64, "dev"),
+        task.eval_batches(64),
+    )
+    assert all(torch.equal(a.src, b.src) for a, b in zip(dev, dev2, strict=True))
+    assert sum(b.src.size(0) for b in dev) == sum(b.src.size(0) for b in test)
+    train = task.sample(64, torch.Generator().manual_seed(3))  # the cell's training stream
+    rows = lambda bs: {tuple(r.tolist()) for b in bs for r in b.src}  # noqa: E731
+    assert not rows(dev) & rows(test) and not rows(dev) & rows([train])
+    with pytest.raises(ValueError, match="unknown split 'val'; choose one of: dev, test"):
+        task.eval_batches(64, "val")
+
+
+def test_dev_metrics_keep_scores_only():
+    metrics = {"bleu": 3.0, "token_acc": 0.5, "infer_tgt_tokens_per_s": 9.0, "examples": [],
+               "decode": "beam4", "test_sentences": 3, "ok": True}  # fmt: skip
+    out = dev_metrics(metrics)
+    assert out == {"dev_bleu": 3.0, "dev_token_acc": 0.5}
+
+
+def test_cell_row_has_dev_metrics_and_a_dev_curve(tmp_path):
+    sets = ["model.d_model=16", "model.n_layers=1", "task.length=6", "task.min_length=3",
+            "task.eval_size=32", "train.steps=12", "train.batch_size=8", "train.log_every=4",
+            "train.eval_every=4", "train.timing_warmup=2", "train.timing_blocks=2",
+            "train.schedule=plateau", "train.warmup=0", "train.optimizer=sgd",
+            "train.lr=0.5"]  # fmt: skip
+    row = run_cell(make_spec("lstm", "copy", sets, device="cpu"), tmp_path, "disabled", False)
+    assert row["status"] == "ok", row.get("error")
+    saved = json.loads((tmp_path / "results.jsonl").read_text().splitlines()[-1])
+    for key in ("dev_loss", "dev_tf_token_acc", "dev_token_acc", "dev_seq_acc", "token_acc"):
+        assert 0.0 <= saved[key] < 10.0, key
+    curve = saved["dev_curve"]
+    assert curve["step"] == [4, 8, 12] and len(curve["dev_loss"]) == 3
+    assert all(lr <= 0.5 for lr in curve["lr"])  # plateau only ever lowers it
+    assert curve["dev_loss"][-1] == pytest.approx(saved["dev_loss"], rel=1e-4)

@@ -1,0 +1,69 @@
+"""The report's Tuning section from hand-made rows: sweep on dev, chosen value, edges, recipes."""
+
+from __future__ import annotations
+
+from reports.build import write_report
+from reports.rows import load_results
+from reports.sections_tuning import recipe_table, sweep_rows, sweep_table
+from tests.fixtures.report_rows import row, write_run
+
+GRID = [0.0003, 0.001, 0.003, 0.01]
+
+
+def _sweep_row(model: str, lr: float, dev_bleu: float | None, status: str = "ok") -> dict:
+    r = row(model, "translate", seed=100, status=status, bleu=50.0, dev_bleu=dev_bleu)
+    r["key"] = f"sweep-{model}-{lr}"
+    r["config"]["train"] = {**r["config"]["train"], "lr": lr}
+    r["sweep"] = {"grid": {"lr": GRID}, "metric": "dev_bleu", "seed": 100, "point": {"lr": lr}}
+    return r
+
+
+def _rows() -> list[dict]:
+    dev = {"transformer": [1.0, 4.0, 3.0, 2.0], "lstm": [0.1, 0.2, 1.0, 2.5]}
+    rows = [_sweep_row(m, lr, d) for m, ds in dev.items() for lr, d in zip(GRID, ds, strict=True)]
+    rows[-1] = _sweep_row("lstm", 0.01, None, "failed:nan")  # lstm's best now 0.003
+    for m, lr in (("transformer", 0.001), ("lstm", 0.003)):
+        seed_row = row(m, "translate", seed=0, bleu=5.0, chrf=20.0)
+        seed_row["config"]["train"] = {**seed_row["config"]["train"], "lr": lr}
+        seed_row["tuned"] = {"grid": {"lr": GRID}, "chosen": {"lr": lr}, "metric": "dev_bleu"}
+        rows.append(seed_row)
+    rows.append(row("convs2s", "translate", seed=0, bleu=4.0, chrf=18.0))  # no tuning
+    return rows
+
+
+def test_sweep_table_marks_the_best_dev_value_and_grid_edges(tmp_path):
+    directory = write_run(tmp_path, _rows())
+    table = sweep_table(sweep_rows(directory))
+    chosen = table[table["chosen"] != ""]
+    assert list(zip(chosen["model"], chosen["value"], strict=True)) == [
+        ("transformer", "lr=0.001"),
+        ("lstm", "lr=0.003"),
+    ]
+    assert not chosen["chosen"].str.contains("edge").any()  # the failed 0.01 is not chosen
+    lstm = table[table["model"] == "lstm"]
+    assert lstm["dev"].isna().tolist() == [False, False, False, True]
+    assert "bleu" not in table.columns  # no test number of a sweep cell is shown
+
+
+def test_edge_choice_is_flagged_and_sweeps_stay_out_of_other_sections(tmp_path):
+    rows = [r for r in _rows() if r["model"] == "transformer" or "sweep" not in r]
+    rows += [_sweep_row("lstm", lr, d) for lr, d in zip(GRID, [0.1, 0.2, 1.0, 2.5], strict=True)]
+    directory = write_run(tmp_path, rows)
+    df = load_results(directory)
+    assert df["sweep"].isna().all() and len(df) == 3  # seed and shared-recipe rows only
+    recipes = recipe_table(df).set_index("model")["recipe"]
+    assert recipes["lstm"] == "tuned on dev (lr)" and recipes["convs2s"] == "own recipe"
+    written = write_report(directory)
+    text = written.markdown.read_text()
+    assert (
+        "## Tuning" in text and "lstm (translate): best at the edge of its grid (lr=0.01)" in text
+    )
+    assert "**chosen** (grid edge)" in text
+
+
+def test_shared_recipe_is_labelled(tmp_path):
+    rows = [row(m, "translate", seed=0, bleu=1.0) for m in ("transformer", "lstm", "convs2s")]
+    df = load_results(write_run(tmp_path, rows))
+    assert set(recipe_table(df)["recipe"]) == {"shared recipe"}
+    written = write_report(tmp_path)
+    assert "No tuning sweep in these rows" in written.markdown.read_text()

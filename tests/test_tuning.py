@@ -1,0 +1,203 @@
+"""Equal-budget tuning: tune parsing, sweep/seed stages, choice on dev, CLI validate and run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from bench.config import ConfigError
+from bench.matrix import parse_matrix
+from bench.tuning import TuneSpec, at_edge, choose, parse_tune, without_seed_filter
+from cli import app
+
+runner = CliRunner()
+TINY = {
+    "transformer": {"d_model": 16, "n_heads": 2, "d_ff": 32, "n_enc_layers": 1, "n_dec_layers": 1},
+    "lstm": {"d_model": 16, "n_layers": 1},
+}
+TUNED = {
+    "name": "tuned",
+    "models": ["transformer", "lstm"],
+    "seeds": [0, 1],
+    "train": {"steps": 6, "batch_size": 4, "warmup": 1, "log_every": 2, "timing_blocks": 2,
+              "timing_warmup": 1, "eval_batch_size": 16, "lstm": {"clip": 5.0}},
+    "model": TINY,
+    "tune": {"lr": [0.001, 0.01, 0.1], "metric": "dev_loss", "seed": 7},
+    "tasks": [{"name": "copy", "task": {"length": 6, "min_length": 2, "eval_size": 16}}],
+}  # fmt: skip
+
+
+def _row(cell, status="ok", **metrics):
+    return {"key": cell.key, "status": status, "wall_s": 1.0, **metrics}
+
+
+def test_sweep_stage_is_the_same_for_every_model_and_seed_cells_wait():
+    plan = parse_matrix(TUNED, "t").plan("cpu")
+    assert len(plan.sweep) == 2 * 3 and not plan.seeds
+    for model in ("transformer", "lstm"):
+        cells = [c for c in plan.sweep if c.model == model]
+        assert [c.train.lr for c in cells] == [0.001, 0.01, 0.1]
+        assert {(c.seed, c.train.steps, c.train.batch_size) for c in cells} == {(7, 6, 4)}
+        assert all(c.sweep["point"] == {"lr": c.train.lr} for c in cells)
+    assert [(w.model, w.seed) for w in plan.waiting] == [
+        ("transformer", 0), ("transformer", 1), ("lstm", 0), ("lstm", 1)
+    ]  # fmt: skip
+    assert "lr: chosen on dev" in plan.waiting[0].label()
+
+
+def test_seed_cells_use_each_models_best_dev_value():
+    matrix = parse_matrix(TUNED, "t")
+    sweep = matrix.plan("cpu").sweep
+    dev = {("transformer", 0.001): 2.0, ("transformer", 0.01): 1.5, ("transformer", 0.1): 3.0,
+           ("lstm", 0.001): 2.5, ("lstm", 0.01): 2.6, ("lstm", 0.1): None}  # fmt: skip
+    latest = {
+        c.key: _row(c, "ok" if dev[(c.model, c.train.lr)] else "failed:nan",
+                    dev_loss=dev[(c.model, c.train.lr)])
+        for c in sweep
+    }  # fmt: skip
+    plan = matrix.plan("cpu", latest)
+    assert not plan.waiting and len(plan.seeds) == 4
+    chosen = {(c.model, c.seed): c.train.lr for c in plan.seeds}
+    assert chosen == {("transformer", 0): 0.01, ("transformer", 1): 0.01,
+                      ("lstm", 0): 0.001, ("lstm", 1): 0.001}  # fmt: skip
+    lstm = next(c for c in plan.seeds if c.model == "lstm")
+    assert lstm.train.clip == 5.0  # the model's own train values survive tuning
+    tuned = lstm.tuned
+    assert tuned["grid"] == {"lr": [0.001, 0.01, 0.1]} and tuned["chosen"] == {"lr": 0.001}
+    assert [r["dev_loss"] for r in tuned["dev_metric"]] == [2.5, 2.6, None]  # failed: worst
+    assert tuned["at_edge"] == ["lr"] and tuned["budget"]["cells"] == 3
+    assert tuned["budget"]["steps"] == 6 and tuned["budget"]["sweep_wall_s"] == 3.0
+    assert lstm.to_dict()["tuned"] == tuned  # in the row and the key
+    assert lstm.key not in {c.key for c in sweep}
+
+
+def test_a_sweep_with_a_missing_row_or_only_failures_chooses_nothing():
+    matrix = parse_matrix(TUNED, "t")
+    sweep = [c for c in matrix.plan("cpu").sweep if c.model == "lstm"]
+    partial = {c.key: _row(c, dev_loss=1.0) for c in sweep[:2]}
+    assert {w.model for w in matrix.plan("cpu", partial).waiting} == {"transformer", "lstm"}
+    failed = {c.key: _row(c, "failed:nan") for c in sweep}
+    assert {w.model for w in matrix.plan("cpu", failed).waiting} == {"transformer", "lstm"}
+
+
+def test_higher_is_better_metrics_and_ties_go_to_the_earlier_value():
+    tune = TuneSpec((("lr", (1, 2, 3)),), "dev_bleu")
+    points = tune.points()
+    rows = [{"status": "ok", "key": str(i), "dev_bleu": b} for i, b in enumerate([5.0, 9.0, 9.0])]
+    chosen, record = choose(points, rows, tune)
+    assert chosen == {"lr": 2} and [r["dev_bleu"] for r in record] == [5.0, 9.0, 9.0]
+    acc = TuneSpec((("lr", (1, 2)),), "dev_acc")
+    rows = [{"status": "ok", "key": "a", "dev_token_acc": 0.9, "dev_answer_acc": 0.1},
+            {"status": "ok", "key": "b", "dev_token_acc": 0.1, "dev_answer_acc": 0.5}]  # fmt: skip
+    assert choose(acc.points(), rows, acc)[0] == {"lr": 2}  # the answer, where a task has one
+    assert at_edge(tune, {"lr": 3}) == ["lr"] and at_edge(tune, {"lr": 2}) == []
+
+
+def test_grids_multiply_and_block_tune_overrides_the_matrix():
+    data = {**TUNED, "tasks": [
+        {"name": "copy", "task": {"length": 6, "min_length": 2},
+         "tune": {"lr": [0.001, 0.01], "warmup": [1, 2], "metric": "dev_token_acc"}},
+        {"name": "reverse", "task": {"length": 6, "min_length": 2}, "tune": None},
+    ]}  # fmt: skip
+    plan = parse_matrix(data, "t").plan("cpu")
+    assert len(plan.sweep) == 2 * 4
+    assert {(c.train.lr, c.train.warmup) for c in plan.sweep} == {
+        (lr, w) for lr in (0.001, 0.01) for w in (1, 2)
+    }
+    assert {c.task for c in plan.seeds} == {"reverse"} and len(plan.seeds) == 4  # shared recipe
+    assert all(c.tuned is None and c.sweep is None for c in plan.seeds)
+
+
+@pytest.mark.parametrize(
+    "tune, message",
+    [
+        ({"lr": [0.1], "metric": "bleu"}, "tune.metric: 'bleu' is not one of: dev_loss, dev_bleu"),
+        ({"lrate": [0.1]}, "tune: unknown key 'lrate'; valid keys: metric, seed or a train key"),
+        ({"lr": []}, "tune.lr: expected a non-empty list of distinct values"),
+        ({"lr": [0.1, 0.1]}, "tune.lr: expected a non-empty list of distinct values"),
+        ({"metric": "dev_loss"}, "tune: name at least one train key to sweep"),
+        ({"lr": [0.1], "seed": "x"}, "tune.seed: expected an integer"),
+        ({"lr": [-1.0]}, "train.lr must be > 0"),
+        ("lr", "tune: expected a mapping"),
+    ],
+)
+def test_bad_tune_names_its_place(tune, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_matrix({**TUNED, "tune": tune}, "t").plan("cpu")
+
+
+def test_a_key_cannot_be_both_an_axis_and_tuned():
+    data = {**TUNED, "train": {**TUNED["train"], "lr": [0.1, 0.2]}}
+    with pytest.raises(ConfigError, match="train.lr is both an axis and tuned"):
+        parse_matrix(data, "t").plan("cpu")
+
+
+def test_model_keyed_train_values_and_their_precedence():
+    data = {
+        **TUNED,
+        "tune": None,
+        "seeds": [0],
+        "train": {"steps": 6, "lr": 0.002, "warmup": 3, "lstm": {"lr": 0.5, "warmup": 9}},
+        "tasks": [{"name": "copy", "task": {"length": 6, "min_length": 2},
+                   "train": {"warmup": 4, "transformer": {"optimizer": "adam"}}}],
+    }  # fmt: skip
+    cells = {c.model: c.train for c in parse_matrix(data, "t").cells("cpu")}
+    assert (cells["lstm"].lr, cells["lstm"].warmup) == (0.5, 4)  # block beats matrix-wide
+    assert (cells["transformer"].lr, cells["transformer"].optimizer) == (0.002, "adam")
+    with pytest.raises(ConfigError, match="train.lstm: expected a mapping"):
+        parse_matrix({**data, "train": {"lstm": 0.1}}, "t").cells("cpu")
+    with pytest.raises(ConfigError, match="model lstm: unknown key train.lrate"):
+        parse_matrix({**data, "train": {"lstm": {"lrate": 0.1}}}, "t").cells("cpu")
+
+
+def test_parse_tune_none_and_seed_filter():
+    assert parse_tune(None, "t") is None
+    assert without_seed_filter(["seed=0", "model=lstm"]) == ["model=lstm"]
+
+
+def test_cli_validate_shows_sweep_and_seed_cells(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(TUNED))
+    result = runner.invoke(app, ["matrix", "validate", str(path), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "10 cells" in text and "6 sweep cells" in text and "4 seed cells" in text
+    assert text.count("│ sweep │") == 6 and text.count("│ seed │") == 4
+    assert "chosen on dev" in text.replace("│", "").replace("  ", " ") or "chosen" in text
+
+
+@pytest.mark.slow
+def test_cli_run_sweeps_then_runs_seeds_at_the_chosen_value(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump({**TUNED, "models": ["transformer"]}))
+    out = tmp_path / "out"
+    args = ["matrix", "run", str(path), "--out", str(out), "--only", "seed=0", "--wandb",
+            "disabled", "--device", "cpu"]  # fmt: skip
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    sweep = [r for r in rows if "sweep" in r]
+    (seed,) = [r for r in rows if "tuned" in r]
+    assert len(sweep) == 3 and all(r["seed"] == 7 and r["dev_loss"] > 0 for r in sweep)
+    best = min(sweep, key=lambda r: r["dev_loss"])
+    assert seed["seed"] == 0 and seed["tuned"]["chosen"] == {"lr": best["config"]["train"]["lr"]}
+    assert seed["config"]["train"]["lr"] == best["config"]["train"]["lr"]
+    assert {r["key"] for r in seed["tuned"]["dev_metric"]} == {r["key"] for r in sweep}
+    again = runner.invoke(app, args)  # resumes: nothing left to run
+    assert again.exit_code == 0 and "0 to run" in again.output
+    status = runner.invoke(app, ["matrix", "status", str(out)])
+    assert status.exit_code == 0 and "ok: 4" in status.output
+
+
+def test_a_vector_value_is_not_an_axis_but_a_list_of_them_is():
+    data = {**TUNED, "tune": None, "seeds": [0], "models": ["lstm"]}
+    one = {**data, "train": {"steps": 6, "betas": [0.9, 0.99]}}
+    assert [c.train.betas for c in parse_matrix(one, "t").cells("cpu")] == [(0.9, 0.99)]
+    axis = {**data, "train": {"steps": 6, "betas": [[0.9, 0.98], [0.8, 0.9]]}}
+    assert [c.train.betas for c in parse_matrix(axis, "t").cells("cpu")] == [
+        (0.9, 0.98),
+        (0.8, 0.9),
+    ]
