@@ -97,7 +97,7 @@ def check_long_range(df: pd.DataFrame) -> Verdict:
             continue
         if saturated(setting):
             t = by_model["transformer"]
-            blockers.append(("saturated", f"{t.task} d={t.distance:g} (every model ≥ 0.98)"))
+            blockers.append(("saturated", f"{t.task} d={t.distance:g} (every model's interval reaches 0.98)"))
             continue
         seeds_short += [f"{c.where()} {c.seeds} seeds" for c in setting if c.seeds < MIN_SEEDS]
         per_task.setdefault(by_model["transformer"].task, set()).add(
@@ -112,9 +112,12 @@ def check_long_range(df: pd.DataFrame) -> Verdict:
         return inconclusive(_first_reason(blockers, why), numbers)
     short = [f"{t}: {len(d)} distance(s)" for t, d in per_task.items() if len(d) < MIN_DISTANCES]
     if seeds_short or short:
+        also = _first_reason(blockers, "")
         return inconclusive(
             f"too few seeds or distances (need ≥ {MIN_SEEDS} seeds and ≥ {MIN_DISTANCES} learned, "
-            f"unsaturated distances per task): " + "; ".join(seeds_short + short),
+            f"unsaturated distances per task): "
+            + "; ".join(seeds_short + short)
+            + (f"; the other settings do not count: {also}" if also else ""),
             numbers,
         )
     return _versus(usable, "accuracy", numbers)
