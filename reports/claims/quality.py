@@ -97,7 +97,9 @@ def check_long_range(df: pd.DataFrame) -> Verdict:
             continue
         if saturated(setting):
             t = by_model["transformer"]
-            blockers.append(("saturated", f"{t.task} d={t.distance:g} (every model's interval reaches 0.98)"))
+            blockers.append(
+                ("saturated", f"{t.task} d={t.distance:g} (every model's interval reaches 0.98)")
+            )
             continue
         seeds_short += [f"{c.where()} {c.seeds} seeds" for c in setting if c.seeds < MIN_SEEDS]
         per_task.setdefault(by_model["transformer"].task, set()).add(
