@@ -13,7 +13,7 @@ from reports.claims.stats import (
     percentile_interval,
     slope,
 )
-from reports.claims.verdict import FAIL, Verdict, against, inconclusive
+from reports.claims.verdict import FAIL, Verdict, against, combine, inconclusive
 from reports.rows import LONG_RANGE_TASKS, long_range, sort_models
 
 OTHERS = ("lstm", "convs2s")
@@ -63,13 +63,7 @@ def _versus(
         texts.append(_diff_text(model, interval, est))
         judged.append(against(interval, 0.0, "", f"{what} transformer − {model}", confidence=conf))
     numbers = numbers + "; " + "; ".join(texts) + f" ({conf:.1%} each, Bonferroni)"
-    worst = min(judged, key=lambda v: v.interval[0] if v.interval else 0.0)
-    fails = [v for v in judged if v.verdict == FAIL]
-    pick = fails[0] if fails else worst
-    if fails or all(v.verdict == "PASS" for v in judged):
-        return Verdict(pick.verdict, pick.reason, numbers, pick.interval, 0.0)
-    straddling = next(v for v in judged if v.verdict != "PASS")
-    return inconclusive(straddling.reason, numbers, straddling.interval, 0.0)
+    return combine(judged, numbers, 0.0)
 
 
 def check_long_range(df: pd.DataFrame) -> Verdict:
@@ -195,14 +189,7 @@ def check_training_ease(df: pd.DataFrame) -> Verdict:
             )
         )
     numbers += f" ({conf:.1%} each)"
-    fails = [v for v in judged if v.verdict == FAIL]
-    if fails:
-        return Verdict(FAIL, fails[0].reason, numbers, fails[0].interval, 0.0)
-    if all(v.verdict == "PASS" for v in judged):
-        worst = max(judged, key=lambda v: v.interval[1])
-        return Verdict("PASS", worst.reason, numbers, worst.interval, 0.0)
-    mid = next(v for v in judged if v.verdict != "PASS")
-    return inconclusive(mid.reason, numbers, mid.interval, 0.0)
+    return combine(judged, numbers, 0.0)
 
 
 def _divergence(df: pd.DataFrame) -> dict:
@@ -333,14 +320,7 @@ def check_translation(df: pd.DataFrame) -> Verdict:
         numbers += f"; BLEU {a} − {b} [{interval[0]:+.2f}, {interval[1]:+.2f}]"
         judged.append(against(interval, 0.0, "", f"BLEU {a} − {b}", confidence=conf))
     numbers += f" ({conf:.1%} each, paired over sentences, seeds resampled)"
-    fails = [v for v in judged if v.verdict == FAIL]
-    if fails:
-        return Verdict(FAIL, fails[0].reason, numbers, fails[0].interval, 0.0)
-    if all(v.verdict == "PASS" for v in judged):
-        low = min(judged, key=lambda v: v.interval[0])
-        return Verdict("PASS", low.reason, numbers, low.interval, 0.0)
-    mid = next(v for v in judged if v.verdict != "PASS")
-    return inconclusive(mid.reason, numbers, mid.interval, 0.0)
+    return combine(judged, numbers, 0.0)
 
 
 def _paired_tests(by_model: dict[str, CellScore]) -> str:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from reports.claims.speed import ratio_interval, run_speeds, too_few_runs
 from reports.claims.stats import Slope, bonferroni, slope, slope_difference
-from reports.claims.verdict import FAIL, PASS, Verdict, against, inconclusive
+from reports.claims.verdict import FAIL, PASS, Verdict, against, combine, inconclusive
 from reports.numbers import fmt
 from reports.scaling import N_OVER_D, Series, series
 
@@ -167,13 +167,7 @@ def check_crossover(df: pd.DataFrame) -> Verdict:
     )
     if few:
         return inconclusive("; ".join(few), numbers)
-    fails = [v for v in verdicts if v.verdict == FAIL]
-    if fails:
-        return Verdict(FAIL, fails[0].reason, numbers, fails[0].interval, 1.0)
-    weakest = min(verdicts, key=lambda v: v.interval[0])
-    if all(v.verdict == PASS for v in verdicts):
-        return Verdict(PASS, weakest.reason, numbers, weakest.interval, 1.0)
-    return inconclusive(weakest.reason, numbers, weakest.interval, 1.0)
+    return combine(verdicts, numbers, 1.0)
 
 
 def _median_ratio(a: Series, b: Series, n: float) -> float | None:

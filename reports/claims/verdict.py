@@ -73,5 +73,19 @@ def against(
     )
 
 
+def combine(judged: list[Verdict], numbers: str, threshold: float) -> Verdict:
+    """One verdict from k comparisons (each from ``against``, at a Bonferroni confidence):
+    FAIL if any fails, PASS if all pass (stating the one nearest its threshold), else
+    INCONCLUSIVE with the first comparison that does not pass."""
+    fails = [v for v in judged if v.verdict == FAIL]
+    if fails:
+        return Verdict(FAIL, fails[0].reason, numbers, fails[0].interval, threshold)
+    if all(v.verdict == PASS for v in judged):
+        near = min(judged, key=lambda v: min(abs(x - threshold) for x in v.interval or (0, 0)))
+        return Verdict(PASS, near.reason, numbers, near.interval, threshold)
+    mid = next(v for v in judged if v.verdict != PASS)
+    return Verdict(INCONCLUSIVE, mid.reason, numbers, mid.interval, threshold)
+
+
 def _fmt(v: float) -> str:
     return f"{v:.3g}"
