@@ -12,6 +12,7 @@ longest lengths through ``max_lengths()``; without it activations are not counte
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def estimate(spec: Any, vocab: int) -> Estimate:
     except (RuntimeError, OverflowError, ValueError) as err:  # sizes past int64
         raise ConfigError(
             f"model {spec.model} is too large to build even on the meta device ({err}); "
-            "choose smaller model sizes"
+            f"choose smaller model sizes than {_largest_sizes(spec.model_cfg)}"
         ) from err
     lengths = getattr(spec.task_cfg, "max_lengths", None)
     acts, data = None, 0
@@ -208,3 +209,14 @@ def over_budget(specs: list[Any]) -> list[str]:
                 f"the {human_bytes(limit)} of {source} on {spec.device}"
             )
     return problems
+
+
+def _largest_sizes(cfg: Any) -> str:
+    """The model config's integer sizes, largest first (the ones to shrink), as key=value."""
+    sizes = {
+        f.name: getattr(cfg, f.name)
+        for f in dataclasses.fields(cfg)
+        if isinstance(getattr(cfg, f.name), int) and not isinstance(getattr(cfg, f.name), bool)
+    }
+    top = sorted(sizes.items(), key=lambda kv: -kv[1])[:3]
+    return ", ".join(f"model.{k}={v:,}" for k, v in top)

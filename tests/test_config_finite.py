@@ -61,7 +61,12 @@ def test_finite_property_covers_every_config_class():
     assert len(FIELDS) >= 40  # every int and float knob of every config
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=400,
+    deadline=None,
+    derandomize=True,  # the same 400 examples on every run: CI never flakes
+    suppress_health_check=[HealthCheck.too_slow],
+)
 @given(target=st.sampled_from(FIELDS), value=VALUES)
 def test_finite_property_every_numeric_field(target, value):
     (section, model, task, _), field = target
