@@ -472,11 +472,23 @@ def matrix_run(
     wait: Annotated[
         bool, typer.Option(help="If another runner holds the directory, wait for it to end.")
     ] = False,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="local: cells run at once (a GPU that one small model leaves idle); their "
+            "timings share the device and do not count as speed evidence.",
+        ),
+    ] = 1,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
     from bench.runner import pending_cells
     from bench.tracking import resolve_mode
 
+    if jobs > 1 and launcher is Launcher.ray:
+        raise typer.BadParameter(
+            f"--jobs {jobs} is for --launcher local; Ray schedules by --cpus-per-cell"
+        )
     if launcher is Launcher.ray and importlib.util.find_spec("ray") is None:
         raise typer.BadParameter("--launcher ray needs Ray: pip install -e '.[ray]'")
     if out is None:
@@ -493,7 +505,7 @@ def matrix_run(
         out.mkdir(parents=True, exist_ok=True)
         _run_matrix(
             ref, matrix, out, only, device, mode, retry_failed, timeout, launcher, address,
-            cpus_per_cell, resume, force,
+            cpus_per_cell, resume, force, jobs,
         )  # fmt: skip
 
 
@@ -515,7 +527,7 @@ def _hold_run_dir(out: Path, wait: bool):  # noqa: ANN202
 
 def _run_matrix(  # noqa: PLR0913
     ref, matrix, out, only, device, mode, retry_failed, timeout, launcher, address,
-    cpus_per_cell, resume, force,
+    cpus_per_cell, resume, force, jobs=1,
 ):  # noqa: ANN001, ANN202  # fmt: skip
     """Run the sweep stage (if the matrix tunes), then the seed cells at the values chosen
     on dev; the caller holds the run directory's lock."""
@@ -523,7 +535,7 @@ def _run_matrix(  # noqa: PLR0913
     from bench.runner import RunOptions, pending_cells, run_cells
 
     _, plan = _load_plan(ref, device.value, only, out)  # again: under the lock
-    opts = RunOptions(out, mode, timeout or matrix.timeout_s, retry_failed, matrix.name)
+    opts = RunOptions(out, mode, timeout or matrix.timeout_s, retry_failed, matrix.name, jobs)
 
     def run_stage(cells: list, stage: str):  # noqa: ANN202
         todo = pending_cells(cells, out, retry_failed)

@@ -51,7 +51,7 @@ class MatrixDisplay:
             console=self.console,
         )
         self.matrix_bar = self.progress.add_task(self._title(), total=total)
-        self.cell_bar = self.progress.add_task("", total=1, visible=False)
+        self.cell_bars: dict[str, Any] = {}  # cell key -> its bar (several with --jobs)
 
     def _title(self) -> str:
         left = self.total - self.done
@@ -66,16 +66,12 @@ class MatrixDisplay:
 
     def event(self, kind: str, cell: CellSpec, info: dict[str, Any]) -> None:
         if kind == "start":
-            self.progress.update(
-                self.cell_bar,
-                description=f"  {cell_label(cell)}",
-                completed=0,
-                total=cell.train.steps,
-                visible=True,
+            self.cell_bars[cell.key] = self.progress.add_task(
+                f"  {cell_label(cell)}", total=cell.train.steps
             )
-        elif kind == "progress":
+        elif kind == "progress" and cell.key in self.cell_bars:
             self.progress.update(
-                self.cell_bar,
+                self.cell_bars[cell.key],
                 completed=info.get("step", 0),
                 description=f"  {cell_label(cell)} loss {info.get('loss', float('nan')):.3f}",
             )
@@ -83,7 +79,9 @@ class MatrixDisplay:
             self.done += 1
             self.failed += info["status"] != "ok"
             self.progress.update(self.matrix_bar, advance=1, description=self._title())
-            self.progress.update(self.cell_bar, visible=False)
+            bar = self.cell_bars.pop(cell.key, None)
+            if bar is not None:
+                self.progress.remove_task(bar)
             self.progress.console.print(_done_line(cell, info))
 
 

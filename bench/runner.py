@@ -9,11 +9,13 @@ resumed by running the same command again.
 
 from __future__ import annotations
 
+import concurrent.futures as futures_lib
 import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +38,9 @@ class RunOptions:
     timeout_s: float = 1800.0
     retry_failed: bool = False
     matrix_name: str | None = None
+    jobs: int = 1
+    """Cells run at once (``--jobs``): for a GPU that one small model leaves idle. Their
+    timings share the device, so rows of ``parallel_cells`` > 1 are not speed evidence."""
 
 
 @dataclass
@@ -72,9 +77,7 @@ def pending_cells(cells: list[CellSpec], out_dir: Path, retry_failed: bool) -> l
     return todo
 
 
-def filter_cells(
-    cells: list[CellSpec], only: list[str], strict: bool = True
-) -> list[CellSpec]:
+def filter_cells(cells: list[CellSpec], only: list[str], strict: bool = True) -> list[CellSpec]:
     """Keep cells matching every ``field=v1,v2`` filter (fields: model, task, seed).
 
     ``strict``: a value that matches no cell is an error naming the values present (off for
@@ -120,7 +123,7 @@ def run_cells(
     opts: RunOptions,
     on_event: Callable[[str, CellSpec, dict[str, Any]], None] | None = None,
 ) -> Outcome:
-    """Run ``cells`` one after another in subprocesses; append one row per cell attempt.
+    """Run ``cells`` in subprocesses, ``opts.jobs`` at a time; append one row per attempt.
 
     ``on_event(kind, cell, info)`` reports "start", "progress" ({step, total, loss}) and
     "done" (the row) for a progress display.
@@ -128,24 +131,57 @@ def run_cells(
     notify = on_event or (lambda kind, cell, info: None)
     states = cell_states(opts.out_dir)
     outcome = Outcome()
+    lock = threading.Lock()  # one writer of results.jsonl and the display at a time
+    stop = threading.Event()  # Ctrl-C / SIGTERM: every running worker ends, no partial rows
+
+    def run_one(cell: CellSpec) -> None:
+        attempt = states.get(cell.key, CellState()).attempts + 1
+        with lock:
+            notify("start", cell, {"attempt": attempt})
+        with disk_guard(opts.out_dir / RESULTS_FILE):
+            row = run_in_subprocess(
+                cell, attempt, opts, lambda p, c=cell: notify("progress", c, p), stop
+            )
+            if row_hit_full_disk(row):  # not the cell's fault: no row, it stays pending
+                cell_dir = opts.out_dir / "cells" / cell.key
+                raise DiskFullError(cell_dir, free_bytes(cell_dir))
+            row["parallel_cells"] = opts.jobs
+            with lock:
+                append_row(opts.out_dir / RESULTS_FILE, row)
+                outcome.rows.append(row)
+                notify("done", cell, row)
+
     previous = signal.signal(signal.SIGTERM, raise_interrupt)
     try:
-        for cell in cells:
-            attempt = states.get(cell.key, CellState()).attempts + 1
-            notify("start", cell, {"attempt": attempt})
-            with disk_guard(opts.out_dir / RESULTS_FILE):
-                row = run_in_subprocess(
-                    cell, attempt, opts, lambda p, c=cell: notify("progress", c, p)
-                )
-                if row_hit_full_disk(row):  # not the cell's fault: no row, it stays pending
-                    cell_dir = opts.out_dir / "cells" / cell.key
-                    raise DiskFullError(cell_dir, free_bytes(cell_dir))
-                append_row(opts.out_dir / RESULTS_FILE, row)
-            outcome.rows.append(row)
-            notify("done", cell, row)
+        if opts.jobs <= 1:
+            for cell in cells:
+                run_one(cell)
+        else:
+            _run_parallel(cells, run_one, opts.jobs, stop)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return outcome
+
+
+def _run_parallel(
+    cells: list[CellSpec], run_one: Callable[[CellSpec], None], jobs: int, stop: threading.Event
+) -> None:
+    """``run_one`` over ``cells`` in ``jobs`` threads (each waits on its worker process).
+    The first error (or Ctrl-C) stops the others' workers and is raised here."""
+    with futures_lib.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {pool.submit(run_one, cell) for cell in cells}
+        try:
+            while futures:
+                done, futures = futures_lib.wait(
+                    futures, timeout=0.5, return_when=futures_lib.FIRST_COMPLETED
+                )
+                for fut in done:
+                    fut.result()  # a disk-full or runner error stops the matrix
+        except BaseException:
+            stop.set()
+            for fut in futures:
+                fut.cancel()
+            raise
 
 
 def raise_interrupt(signum: int, frame: object) -> None:
@@ -157,8 +193,10 @@ def run_in_subprocess(
     attempt: int,
     opts: RunOptions,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> dict[str, Any]:
-    """Run one cell in a worker process (own process group) and return its row."""
+    """Run one cell in a worker process (own process group) and return its row; ``stop``
+    set (another thread's Ctrl-C) ends the worker and raises KeyboardInterrupt."""
     cell_dir = opts.out_dir / "cells" / cell.key
     cell_dir.mkdir(parents=True, exist_ok=True)
     job = cell_dir / "job.json"
@@ -195,6 +233,8 @@ def run_in_subprocess(
         status = None
         try:
             while proc.poll() is None:
+                if stop is not None and stop.is_set():
+                    raise KeyboardInterrupt("another cell stopped the matrix")
                 if time.monotonic() - t0 > opts.timeout_s:
                     _kill_group(proc)
                     status = "failed:timeout"

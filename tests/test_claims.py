@@ -59,6 +59,22 @@ def test_one_run_per_model_has_no_speed_interval():
     assert v.verdict == "INCONCLUSIVE" and "too few runs" in v.reason
 
 
+def test_cells_run_at_once_are_not_timing_evidence():
+    """Rows of `matrix run --jobs 4` shared the device: a clear speed difference among them
+    decides no timed claim, and the reason says why; quality claims still use them."""
+    clear = sim.speed_rows(1.5, np.random.default_rng(0))
+    shared = sim.frame([{**r, "parallel_cells": 4} for r in clear])
+    out = {c.id: v for c, v in evaluate_claims(shared)}
+    for claim in ("Parallel-speed", "Parallel-10×"):
+        assert out[claim].verdict == "INCONCLUSIVE"
+        assert "6 rows ran several cells at once (--jobs)" in out[claim].reason
+    alone = sim.frame([{**r, "parallel_cells": 1} for r in clear])
+    assert {c.id: v for c, v in evaluate_claims(alone)}["Parallel-speed"].verdict == "PASS"
+    timed = {c.id for c in CLAIMS if c.timed}
+    assert {"Parallel-speed", "T1-complexity", "Training-ease"} <= timed
+    assert not {"Long-range", "Translation", "T2-cost"} & timed
+
+
 def test_unequal_translate_sizes_are_named():
     rows = sim.speed_rows(1.5, np.random.default_rng(0))
     for r in rows:

@@ -216,3 +216,55 @@ def test_ray_launcher_gives_the_same_rows_as_local(tmp_path):
         assert len(rows(out)) == 3
     assert results["ray"] == results["local"]
     assert {s for _, s in results["ray"]} == {"ok", "failed:exception", "failed:killed"}
+
+
+def test_jobs_run_cells_at_once_with_the_same_rows_and_failures_isolated(tmp_path):
+    """--jobs 3: every cell gets exactly one row, a failing cell does not stop the others,
+    the keys are those of a one-at-a-time run, and rows say they shared the device."""
+    matrix = write_matrix(tmp_path / "m.yaml", ["lstm", "fault_raise", "fault_exit"], [0, 1], 120)
+    out = tmp_path / "out"
+    proc = cli(
+        "matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", "--jobs", "3",
+        env=env(),
+    )  # fmt: skip
+    text, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, text
+    got = rows(out)
+    assert len(got) == 6 and len({r["key"] for r in got}) == 6
+    status = {(r["model"], r["seed"]): r["status"] for r in got}
+    assert status[("lstm", 0)] == status[("lstm", 1)] == "ok"
+    assert status[("fault_raise", 0)] == "failed:exception"
+    assert status[("fault_exit", 1)] == "failed:killed"
+    assert {r["parallel_cells"] for r in got} == {3}
+    again = cli("matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", env=env())
+    text, _ = again.communicate(timeout=120)
+    assert again.returncode == 0 and "6 already done, 0 to run" in text, text
+
+
+def test_sigterm_with_jobs_stops_every_running_cell_and_writes_no_row(tmp_path):
+    matrix = write_matrix(tmp_path / "m.yaml", ["fault_hang"], [0, 1], timeout=300)
+    out = tmp_path / "out"
+    proc = cli(
+        "matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", "--jobs", "2",
+        env=env(),
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and len(list(out.glob("cells/*/progress"))) < 2:
+        time.sleep(0.2)
+    assert len(list(out.glob("cells/*/progress"))) == 2  # both cells were running at once
+    proc.send_signal(signal.SIGTERM)
+    text, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, text
+    assert not (out / "results.jsonl").exists() or rows(out) == []
+    workers = subprocess.run(["pgrep", "-f", f"bench.worker {out}"], capture_output=True)
+    assert workers.stdout == b"", "a worker outlived the interrupted matrix"
+
+
+def test_jobs_refused_with_ray(tmp_path):
+    matrix = write_matrix(tmp_path / "m.yaml", ["lstm"], [0], timeout=60)
+    proc = cli(
+        "matrix", "run", str(matrix), "--out", str(tmp_path / "o"), "--jobs", "2",
+        "--launcher", "ray", env=env(),
+    )  # fmt: skip
+    text, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0 and "--jobs 2" in text

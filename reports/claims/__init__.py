@@ -34,6 +34,7 @@ class Claim:
     caveat: str  # hardware (or other) caveat
     preset: str  # the preset that supplies the evidence
     check: Callable[[pd.DataFrame], Verdict]
+    timed: bool = False  # judged on wall-clock timings: rows of cells run at once do not count
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -49,6 +50,7 @@ CLAIMS: tuple[Claim, ...] = (
         "the quadratic signal; the LSTM's and ConvS2S's attention is quadratic too",
         "scaling",
         scaling.check_complexity,
+        timed=True,
     ),
     Claim(
         "T1-crossover",
@@ -62,6 +64,7 @@ CLAIMS: tuple[Claim, ...] = (
         "the measured crossover depends on kernels and hardware",
         "scaling",
         scaling.check_crossover,
+        timed=True,
     ),
     Claim(
         "T1-sequential",
@@ -73,6 +76,7 @@ CLAIMS: tuple[Claim, ...] = (
         "INCONCLUSIVE there by design",
         "scaling",
         scaling.check_sequential,
+        timed=True,
     ),
     Claim(
         "Parallel-speed",
@@ -84,6 +88,7 @@ CLAIMS: tuple[Claim, ...] = (
         GPU_CAVEAT + "; cuDNN LSTMs and CPU threads change the ratio",
         "translate",
         speed.check_parallel_speed,
+        timed=True,
     ),
     Claim(
         "Parallel-10×",
@@ -95,6 +100,7 @@ CLAIMS: tuple[Claim, ...] = (
         GPU_CAVEAT + "; a magnitude, not a direction: 1.1× is not 10×",
         "translate",
         speed.check_parallel_10x,
+        timed=True,
     ),
     Claim(
         "Long-range",
@@ -124,6 +130,7 @@ CLAIMS: tuple[Claim, ...] = (
         "target count their whole training time (a lower bound)",
         "longrange",
         quality.check_training_ease,
+        timed=True,
     ),
     Claim(
         "Translation",
@@ -178,14 +185,27 @@ def evaluate_claims(df: pd.DataFrame) -> list[tuple[Claim, Verdict]]:
     """Every claim's verdict on the (normalised) rows; a reason about missing rows names the
     preset that supplies them."""
     out = []
+    shared = shared_device(df)
     for claim in CLAIMS:
-        verdict = claim.check(df)
+        verdict = claim.check(df[~shared] if claim.timed else df)
         if verdict.verdict == INCONCLUSIVE and verdict.interval is None and _missing_rows(verdict):
-            verdict = Verdict(
-                INCONCLUSIVE, f"{verdict.reason}: {preset_hint(claim.preset)}", verdict.numbers
-            )
+            hint = preset_hint(claim.preset)
+            if claim.timed and shared.any():
+                hint = (
+                    f"{int(shared.sum())} rows ran several cells at once (--jobs) and are not "
+                    f"timing evidence; {hint}"
+                )
+            verdict = Verdict(INCONCLUSIVE, f"{verdict.reason}: {hint}", verdict.numbers)
         out.append((claim, verdict))
     return out
+
+
+def shared_device(df: pd.DataFrame) -> pd.Series:
+    """Rows of cells that ran beside others on one device (``--jobs`` > 1): their timings
+    measure the sharing, not the model."""
+    if "parallel_cells" not in df:
+        return pd.Series(False, index=df.index)
+    return pd.to_numeric(df["parallel_cells"], errors="coerce").fillna(1).gt(1)
 
 
 def _missing_rows(v: Verdict) -> bool:
