@@ -347,6 +347,7 @@ def _train_and_evaluate(
     )
     loader = DataLoader(TaskStream(task, t.batch_size, t.steps, spec.seed), batch_size=None)
     trainer.fit(Seq2SeqModule(model, t), train_dataloaders=loader)
+    model.to(device)  # Lightning's teardown moves the module back to the CPU after fit
     if not trainer.is_global_zero:
         return {"rank_zero": False}  # evaluation, FLOPs and the row belong to rank 0
     train_memory = memory.summary()

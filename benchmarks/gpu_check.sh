@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # GPU check on one GPU, under 8 minutes. Writes every number to OUT/gpu_numbers.md (and .json):
+#   0. tests/test_cuda.py: one cell of each model trains, evaluates and counts FLOPs on cuda
 #   1. our StepTimer against torch.utils.benchmark on an 8192^3 bf16 matmul (within 10%)
 #   2. the `quick` matrix (seed 0) on cuda in bf16-mixed: tokens/s and MFU per model
 #   3. the scaling sweep of the three models (time and memory against length, bf16)
@@ -45,6 +46,7 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log, record the
   tail -n 4 "$OUT/$name.log"
 }
 
+step cuda_tests 240 "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_cuda.py
 step timer 60 "$PYTHON" -m bench.perf_gpu timer --out "$OUT/timer.json"
 "$PYTHON" -m bench.perf_gpu bf16-matrix quick "$OUT/quick-bf16.yaml" >/dev/null
 step quick 210 "$PYTHON" cli.py matrix run "$OUT/quick-bf16.yaml" --device cuda \
