@@ -401,16 +401,18 @@ def matrix_validate(
         bool, typer.Option(help="Accept cells whose memory estimate exceeds the device's.")
     ] = False,
 ) -> None:
-    """Parse and validate a matrix; print its cells."""
+    """Parse and validate a matrix; print its cells and an estimate of how long they take."""
     from bench.display import cell_label
+    from bench.duration import cell_seconds, human_seconds
 
     matrix, plan = _load_plan(ref, device.value, None, None)
     cells = plan.sweep + plan.seeds
     n = len(cells) + len(plan.waiting)
     table = Table(title=f"matrix {matrix.name}: {n} cells")
-    for col in ("#", "stage", "cell", "key", "params target", "steps"):
+    for col in ("#", "stage", "cell", "key", "params target", "steps", "est."):
         table.add_column(col)
-    for i, cell in enumerate(cells):
+    est = [cell_seconds(cell) for cell in cells]
+    for i, (cell, secs) in enumerate(zip(cells, est, strict=True)):
         stage = "sweep" if cell.sweep is not None else "seed"
         table.add_row(
             str(i),
@@ -419,15 +421,30 @@ def matrix_validate(
             cell.key,
             str(cell.equal_params or "-"),
             str(cell.train.steps),
+            "?" if secs is None else human_seconds(secs),
         )
     for i, wait in enumerate(plan.waiting, len(cells)):
-        table.add_row(str(i), "seed", wait.label(), "after the sweep", "", "")
+        like = [  # a tuned seed cell costs what its model's sweep cells cost
+            s for c, s in zip(cells, est, strict=True)
+            if c.sweep is not None and (c.model, c.task) == (wait.model, wait.task) and s
+        ]  # fmt: skip
+        secs = sum(like) / len(like) if like else None
+        est.append(secs)
+        shown = "?" if secs is None else human_seconds(secs)
+        table.add_row(str(i), "seed", wait.label(), "after the sweep", "", "", shown)
     console.print(table)
     if plan.sweep:
         console.print(
             f"{len(plan.sweep)} sweep cells choose each model's values on dev; "
             f"{len(plan.waiting)} seed cells then run at the chosen values."
         )
+    known = [s for s in est if s is not None]
+    where = "cuda" if any(c.device == "cuda" for c in cells) else "cpu"
+    console.print(
+        f"estimated duration: {human_seconds(sum(known))} on {where} (a rough estimate from "
+        f"the reference machine's 2 CPU cores, see bench/duration.py)"
+        + (f"; {len(est) - len(known)} cells without an estimate" if len(known) < len(est) else "")
+    )
     if matrix.description:
         console.print(matrix.description)
     _check_data(cells)  # a matrix whose data is missing would be refused by `matrix run`

@@ -1,0 +1,76 @@
+"""How long a cell will take, before it runs: a rough estimate for `matrix validate`.
+
+seconds = per-cell overhead (worker start, imports, data) + steps x (per-step overhead +
+training FLOPs of one step / the model's effective FLOP rate) + evaluation (per held-out
+example; beam search on translation costs far more per example than greedy answers).
+Training FLOPs come from the analytical formulas of ``bench.flops`` at the task's longest
+lengths (an upper bound: batches are padded to their own longest example). The constants
+were fitted to cells measured on the reference machine (2 CPU cores; quick and the claims
+probes, README "Do the claims hold on my machine?"); on a GPU one small cell is bound by
+Python overhead, not FLOPs, so the GPU constants are per-step overheads. Expect the estimate
+within about a factor of two of a quiet machine like the reference; a loaded machine is slower.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.flops import forward_flops
+
+# cpu: least-squares fits (probes/calibrate.py) to the quick reference's 42 cells, 2 threads,
+# quiet machine (step time = overhead + FLOPs / rate fits every length 8..256 within ~10%).
+# cuda: not yet measured on a GPU (placeholders of the right order; a GPU run should refit).
+CELL_OVERHEAD_S = {"cpu": 6.0, "cuda": 15.0}  # worker start, imports, FLOP count, data
+STEP_OVERHEAD_S = {  # per training step, independent of size (Python, optimiser, launch)
+    "cpu": {"transformer": 0.0166, "lstm": 0.0118, "convs2s": 0.0224},
+    "cuda": {"transformer": 0.012, "lstm": 0.015, "convs2s": 0.012},
+}
+FLOP_RATE = {  # effective training FLOP/s at the task's longest lengths, per model
+    "cpu": {"transformer": 151e9, "lstm": 114e9, "convs2s": 146e9},
+    "cuda": {"transformer": 20e12, "lstm": 5e12, "convs2s": 20e12},
+}
+EVAL_S_PER_EXAMPLE = {  # held-out examples: greedy answers vs beam search on translation
+    "cpu": {"greedy": 0.0005, "beam": 0.02},
+    "cuda": {"greedy": 0.0005, "beam": 0.02},
+}
+DEFAULT_RATE = 10e9  # a model without a fitted rate (e.g. a plugin)
+SMALL_VOCAB = 32  # synthetic tasks: symbols plus specials
+
+
+def cell_seconds(spec: Any) -> float | None:
+    """Estimated wall seconds of one cell (a bench.cell.CellSpec); None if the task does not
+    tell its lengths or the model has no FLOPs formula."""
+    lengths = getattr(spec.task_cfg, "max_lengths", None)
+    if lengths is None:
+        return None
+    src_len, tgt_len = lengths()
+    vocab = getattr(spec.task_cfg, "vocab_size", SMALL_VOCAB)
+    t = spec.train
+    try:
+        fwd = forward_flops(spec.model, spec.model_cfg, t.batch_size, src_len, tgt_len, vocab)
+    except (ValueError, AttributeError):
+        return None
+    device = "cuda" if spec.device == "cuda" else "cpu"
+    rate = FLOP_RATE[device].get(spec.model, DEFAULT_RATE)
+    step = STEP_OVERHEAD_S[device].get(spec.model, 0.01) + 3 * fwd / rate
+    beam = getattr(spec.task_cfg, "beam_size", 1) > 1
+    n_eval = _eval_examples(spec.task_cfg)
+    per_example = EVAL_S_PER_EXAMPLE[device]["beam" if beam else "greedy"]
+    return CELL_OVERHEAD_S[device] + t.steps * step + n_eval * per_example
+
+
+def _eval_examples(task_cfg: Any) -> int:
+    """Held-out examples a cell decodes: test and dev (translation), or eval_size twice
+    (synthetic tasks draw a dev set of the same size)."""
+    if hasattr(task_cfg, "test_size"):
+        return int(task_cfg.test_size) + int(getattr(task_cfg, "dev_size", 0))
+    return 2 * int(getattr(task_cfg, "eval_size", 0))
+
+
+def human_seconds(seconds: float) -> str:
+    """1 h 05 min, 12 min, 40 s."""
+    if seconds >= 3600:
+        return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
+    if seconds >= 60:
+        return f"{round(seconds / 60)} min"
+    return f"{round(seconds)} s"

@@ -1,0 +1,50 @@
+"""`matrix validate` estimates each cell's duration from FLOPs and fitted overheads."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from typer.testing import CliRunner
+
+from bench.cell import spec_from_values
+from bench.duration import cell_seconds, human_seconds
+from cli import app
+
+
+def spec(model: str = "transformer", task: str = "copy", **train):  # noqa: ANN201
+    values = {"task": {"length": 16, "min_length": 16}, "train": {"steps": 100, **train}}
+    return spec_from_values(model, task, values, 0, "cpu")
+
+
+def test_estimate_grows_with_steps_and_length_and_is_positive():
+    base = cell_seconds(spec())
+    assert base is not None and base > 0
+    assert cell_seconds(spec(steps=200)) > base
+    longer = spec()
+    longer = dataclasses.replace(
+        longer, task_cfg=dataclasses.replace(longer.task_cfg, length=256, min_length=256)
+    )
+    assert cell_seconds(longer) > 2 * base - 10  # attention and recurrences grow with length
+    for model in ("lstm", "convs2s"):
+        assert cell_seconds(spec(model)) > 0
+
+
+def test_a_task_without_lengths_has_no_estimate():
+    s = spec()
+    assert cell_seconds(dataclasses.replace(s, task_cfg=object())) is None
+
+
+def test_human_seconds():
+    assert human_seconds(40) == "40 s"
+    assert human_seconds(720) == "12 min"
+    assert human_seconds(3900) == "1 h 05 min"
+
+
+def test_validate_prints_each_cells_estimate_and_the_total():
+    out = CliRunner().invoke(app, ["matrix", "validate", "quick", "--device", "cpu"], env={
+        "COLUMNS": "200"
+    })
+    assert out.exit_code == 0, out.output
+    assert "est." in out.output and "estimated duration:" in out.output
+    total = out.output.split("estimated duration:")[1].split(" on cpu")[0]
+    assert "min" in total  # quick is minutes, not seconds or hours, on the reference machine
