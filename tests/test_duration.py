@@ -41,9 +41,9 @@ def test_human_seconds():
 
 
 def test_validate_prints_each_cells_estimate_and_the_total():
-    out = CliRunner().invoke(app, ["matrix", "validate", "quick", "--device", "cpu"], env={
-        "COLUMNS": "200"
-    })
+    out = CliRunner().invoke(
+        app, ["matrix", "validate", "quick", "--device", "cpu"], env={"COLUMNS": "200"}
+    )
     assert out.exit_code == 0, out.output
     assert "est." in out.output and "estimated duration:" in out.output
     total = out.output.split("estimated duration:")[1].split(" on cpu")[0]
