@@ -412,7 +412,8 @@ def matrix_validate(
     for col in ("#", "stage", "cell", "key", "params target", "steps", "est."):
         table.add_column(col)
     est = [cell_seconds(cell) for cell in cells]
-    for i, (cell, secs) in enumerate(zip(cells, est, strict=True)):
+    ran = list(zip(cells, est, strict=True))
+    for i, (cell, secs) in enumerate(ran):
         stage = "sweep" if cell.sweep is not None else "seed"
         table.add_row(
             str(i),
@@ -425,7 +426,7 @@ def matrix_validate(
         )
     for i, wait in enumerate(plan.waiting, len(cells)):
         like = [  # a tuned seed cell costs what its model's sweep cells cost
-            s for c, s in zip(cells, est, strict=True)
+            s for c, s in ran
             if c.sweep is not None and (c.model, c.task) == (wait.model, wait.task) and s
         ]  # fmt: skip
         secs = sum(like) / len(like) if like else None

@@ -48,3 +48,17 @@ def test_validate_prints_each_cells_estimate_and_the_total():
     assert "est." in out.output and "estimated duration:" in out.output
     total = out.output.split("estimated duration:")[1].split(" on cpu")[0]
     assert "min" in total  # quick is minutes, not seconds or hours, on the reference machine
+
+
+def test_tuned_seed_cells_are_estimated_like_their_sweep(tmp_path):
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text(
+        "name: tuned\nmodels: [transformer, lstm]\nseeds: [0, 1]\n"
+        "train: {steps: 50}\ntune: {lr: [0.001, 0.003], metric: dev_loss, seed: 100}\n"
+        "tasks:\n  - name: copy\n    task: {length: 8, min_length: 8}\n"
+    )
+    out = CliRunner().invoke(
+        app, ["matrix", "validate", str(matrix), "--device", "cpu"], env={"COLUMNS": "200"}
+    )
+    assert out.exit_code == 0, out.output
+    assert "after the sweep" in out.output and "cells without an estimate" not in out.output
