@@ -5,6 +5,10 @@
 #   2. the `quick` matrix (seed 0) on cuda in bf16-mixed: tokens/s and MFU per model
 #   3. the scaling sweep of the three models (time and memory against length, bf16)
 #   4. perf sections on cuda: harness overhead, Transformer vs nn.Transformer, decoding
+#   6. FAIRFIGHT=1: instead of 0-4, translate at its default size, seed 0: the tuning sweep
+#      and the tuned cell per model, and the shared recipe (benchmarks/translate-shared.yaml)
+#   5. CLAIMS=1: instead of 0-4 (a lease of its own, about 10 minutes), the claims preset on cuda, 12
+#      cells at a time (--jobs 12; quality claims only: shared-device timings do not count)
 # Each step has its own time limit, so one slow step cannot sink the rest; a step's exit
 # status is recorded (124: it ran past its limit). Without CUDA it skips and exits 0.
 #
@@ -46,14 +50,29 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log, record the
   tail -n 4 "$OUT/$name.log"
 }
 
-step cuda_tests 240 "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_cuda.py
-step timer 60 "$PYTHON" -m bench.perf_gpu timer --out "$OUT/timer.json"
-"$PYTHON" -m bench.perf_gpu bf16-matrix quick "$OUT/quick-bf16.yaml" >/dev/null
-step quick 210 "$PYTHON" cli.py matrix run "$OUT/quick-bf16.yaml" --device cuda \
-  --out "$OUT/quick" --wandb disabled --only seed=0
-step scaling 100 "$PYTHON" cli.py perf --device cuda --precision bf16-mixed \
-  --section scaling --out "$OUT/scaling.json"
-step perf 80 "$PYTHON" cli.py perf --device cuda --precision bf16-mixed --rounds 1 \
-  --section harness --section transformer --section decode --wandb disabled --out "$OUT/perf.json"
+if [ "${CLAIMS:-0}" != 1 ] && [ "${FAIRFIGHT:-0}" != 1 ]; then
+  step cuda_tests 240 "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_cuda.py
+  step timer 60 "$PYTHON" -m bench.perf_gpu timer --out "$OUT/timer.json"
+  "$PYTHON" -m bench.perf_gpu bf16-matrix quick "$OUT/quick-bf16.yaml" >/dev/null
+  step quick 210 "$PYTHON" cli.py matrix run "$OUT/quick-bf16.yaml" --device cuda \
+    --out "$OUT/quick" --wandb disabled --only seed=0
+  step scaling 100 "$PYTHON" cli.py perf --device cuda --precision bf16-mixed \
+    --section scaling --out "$OUT/scaling.json"
+  step perf 80 "$PYTHON" cli.py perf --device cuda --precision bf16-mixed --rounds 1 \
+    --section harness --section transformer --section decode --wandb disabled --out "$OUT/perf.json"
+fi
+if [ "${CLAIMS:-0}" = 1 ]; then
+  step claims "${CLAIMS_LIMIT:-540}" "$PYTHON" cli.py matrix run claims --device cuda \
+    --out "$OUT/claims" --wandb disabled --jobs 12
+  "$PYTHON" cli.py claims "$OUT/claims" >"$OUT/claims/verdicts.txt" 2>&1
+fi
+if [ "${FAIRFIGHT:-0}" = 1 ]; then
+  step tuned "${FAIRFIGHT_LIMIT:-540}" "$PYTHON" cli.py matrix run translate --device cuda \
+    --out "$OUT/translate" --wandb disabled --only seed=0 --jobs 15 &
+  step shared "${FAIRFIGHT_LIMIT:-540}" "$PYTHON" cli.py matrix run \
+    benchmarks/translate-shared.yaml --device cuda --out "$OUT/translate-shared" \
+    --wandb disabled --only seed=0 --jobs 3 &
+  wait
+fi
 "$PYTHON" -m bench.perf_gpu summarise "$OUT"
 echo "gpu_check: done in $(( $(date +%s) - start )) s; numbers in $OUT/gpu_numbers.md"
