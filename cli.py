@@ -382,10 +382,18 @@ def _stop_when_disk_full(resume: str):  # noqa: ANN202
         raise typer.Exit(1) from None
 
 
-def _resume_command(ref: str, out: Path, only: list[str] | None, launcher, address) -> str:  # noqa: ANN001
+def _resume_command(  # noqa: ANN202
+    ref: str,
+    out: Path,
+    only: list[str] | None,
+    launcher,
+    address,
+    jobs: int = 1,  # noqa: ANN001
+):
     return (
         f"attnbench matrix run {ref} --out {out}"
         + "".join(f" --only {o}" for o in only or [])
+        + (f" --jobs {jobs}" if jobs > 1 else "")
         + (" --launcher ray" + (f" --address {address}" if address else ""))
         * (launcher is Launcher.ray)
     )
@@ -518,7 +526,7 @@ def matrix_run(
     mode, note = resolve_mode(wandb.value)
     if note:
         console.print(f"[yellow]W&B:[/] {note}")
-    resume = _resume_command(ref, out, only, launcher, address)
+    resume = _resume_command(ref, out, only, launcher, address, jobs)
     with _stop_when_disk_full(resume), _hold_run_dir(out, wait):
         out.mkdir(parents=True, exist_ok=True)
         _run_matrix(

@@ -255,6 +255,7 @@ def test_sigterm_with_jobs_stops_every_running_cell_and_writes_no_row(tmp_path):
     proc.send_signal(signal.SIGTERM)
     text, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, text
+    assert "--jobs 2" in text  # the printed resume command keeps it
     assert not (out / "results.jsonl").exists() or rows(out) == []
     workers = subprocess.run(["pgrep", "-f", f"bench.worker {out}"], capture_output=True)
     assert workers.stdout == b"", "a worker outlived the interrupted matrix"
