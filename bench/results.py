@@ -1,4 +1,5 @@
-"""Results rows: append-only JSON lines (flush + fsync) and the environment stamped on each row."""
+"""Results rows: append-only JSON lines (flush + fsync), read back, and the environment stamped
+on each row. Imports neither torch nor Lightning: reports read rows through it."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+RESULTS_FILE = "results.jsonl"  # DIR/results.jsonl: one row per cell attempt
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("bench", "models", "tasks")  # the code that produces results
 STATUSES = ("ok", "failed:exception", "failed:oom", "failed:nan", "failed:timeout", "failed:killed")
+"""Every status a row can end with; each is terminal (the cell is not run again on resume)."""
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:

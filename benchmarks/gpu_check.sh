@@ -45,13 +45,13 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log, record the
   tail -n 4 "$OUT/$name.log"
 }
 
-step timer 60 "$PYTHON" -m bench.perf_gpu timer --out "$OUT/timer.json"
-"$PYTHON" -m bench.perf_gpu bf16-matrix quick "$OUT/quick-bf16.yaml" >/dev/null
+step timer 60 "$PYTHON" -m perf.gpu timer --out "$OUT/timer.json"
+"$PYTHON" -m perf.gpu bf16-matrix quick "$OUT/quick-bf16.yaml" >/dev/null
 step quick 210 "$PYTHON" cli.py matrix run "$OUT/quick-bf16.yaml" --device cuda \
   --out "$OUT/quick" --wandb disabled --only seed=0
 step scaling 100 "$PYTHON" cli.py perf --device cuda --precision bf16-mixed \
   --section scaling --out "$OUT/scaling.json"
 step perf 80 "$PYTHON" cli.py perf --device cuda --precision bf16-mixed --rounds 1 \
   --section harness --section transformer --section decode --wandb disabled --out "$OUT/perf.json"
-"$PYTHON" -m bench.perf_gpu summarise "$OUT"
+"$PYTHON" -m perf.gpu summarise "$OUT"
 echo "gpu_check: done in $(( $(date +%s) - start )) s; numbers in $OUT/gpu_numbers.md"

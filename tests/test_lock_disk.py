@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 import bench.results
 import bench.runner
-from bench.cell import base_row
 from bench.lock import LOCK_FILE, LockedError, run_lock
+from bench.spec import base_row
 from cli import app
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -143,7 +143,7 @@ def test_size_to_params_impossible_target():
     ],
 )
 def test_config_validation(name, bad):
-    _, cfg_cls = model_entry(name)
+    cfg_cls = model_entry(name).config
     with pytest.raises(ValueError):
         cfg_cls(**bad)
 

@@ -11,12 +11,14 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from typer.testing import CliRunner
 
-from bench.perf import interleave, ratio, run_perf, tiny_options, to_json
-from bench.perf_harness import bare_train, harness_train, perf_spec
 from cli import app
 from models import build_model, greedy_decode, prefix_greedy_decode
 from models.lstm import LSTMConfig, run_by_length
 from models.transformer import POS_TABLE, TransformerConfig, sinusoids
+from perf.harness import bare_train, harness_train, perf_spec
+from perf.options import tiny_options
+from perf.run import run_perf, to_json
+from perf.timing import interleave, ratio
 from tests.conftest import VOCAB, random_pair
 
 runner = CliRunner()
@@ -83,8 +85,9 @@ class _BrokenConfig:
 def test_data_section_covers_the_registry_and_skips_unavailable_tasks(monkeypatch):
     import tasks
 
-    registry = {"copy": tasks.TASKS["copy"], "broken": (_BrokenTask, _BrokenConfig)}
-    monkeypatch.setattr("bench.perf_harness.TASKS", registry)
+    broken = tasks.Entry(_BrokenTask, _BrokenConfig, "a task whose data is missing")
+    registry = {"copy": tasks.TASKS["copy"], "broken": broken}
+    monkeypatch.setattr("perf.harness.TASKS", registry)
     logged: list[str] = []
     res = run_perf(tiny_options(models=("transformer",)), ("data",), log=logged.append)
     rows = {r["task"]: r for r in res["sections"]["data"].rows}
@@ -95,7 +98,7 @@ def test_data_section_covers_the_registry_and_skips_unavailable_tasks(monkeypatc
 
 
 def test_scaling_section_fits_exponents(monkeypatch):
-    from bench import perf_scaling
+    from perf import scaling as perf_scaling
 
     def in_process(model, length, batch, steps, device, profile, precision="32-true"):
         return perf_scaling.measure_point(model, length, batch, steps, device, profile, precision)
@@ -110,7 +113,7 @@ def test_scaling_section_fits_exponents(monkeypatch):
 
 
 def test_scaling_point_command_prints_json(capsys):
-    from bench.perf_scaling import main
+    from perf.scaling import main
 
     main(["convs2s", "8", "2", "2", "cpu"])
     point = json.loads(capsys.readouterr().out)
@@ -118,7 +121,7 @@ def test_scaling_point_command_prints_json(capsys):
 
 
 def test_exponents_of_power_laws():
-    from bench.perf_scaling import exponents
+    from perf.scaling import exponents
 
     pts = [{"length": n, "t": 3.0 * n**2} for n in (64, 128, 256)]
     assert exponents(pts, "t")[0] is None

@@ -7,10 +7,11 @@ import json
 import pytest
 import torch
 
-from bench.cell import make_spec, run_cell
+from bench.cell import run_cell
 from bench.config import TrainConfig
 from bench.measure import StepTimer
 from bench.module import Seq2SeqModule
+from bench.spec import make_spec
 from models import build_model, greedy_decode
 from tasks import BOS, EOS
 from tasks.copy import CopyConfig, CopyTask

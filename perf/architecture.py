@@ -16,10 +16,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from bench.measure import sync_device
-from bench.perf import PerfOptions, Section, autocast, interleave, ratio
-from bench.perf_harness import model_values
 from models import build_model, greedy_decode, model_entry, prefix_greedy_decode
 from models.transformer import TransformerConfig, sinusoids
+from perf.options import PerfOptions, Section, model_values
+from perf.timing import amp, interleave, ratio
 from tasks import BOS, Batch
 from tasks.copy import CopyConfig, CopyTask
 
@@ -89,7 +89,7 @@ def train_block(
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
-        with autocast(opts):
+        with amp(opts.device, opts.precision):
             logits = model(batch.src, batch.tgt_in)
             flat = logits.flatten(0, 1).float()
             loss = F.cross_entropy(flat, batch.tgt_out.flatten(), ignore_index=0)
@@ -120,7 +120,7 @@ def infer_block(
         sync_device(device)
         t0 = time.perf_counter()
         for _ in range(steps):
-            with autocast(opts):
+            with amp(opts.device, opts.precision):
                 model(batch.src, batch.tgt_in)
         sync_device(device)
         return steps * batch.n_tgt_tokens / (time.perf_counter() - t0)
@@ -189,7 +189,7 @@ def lstm_section(opts: PerfOptions, log: Callable[[str], None]) -> Section:
         goal="teacher forcing without input feeding runs the decoder in one call; report both",
     )
     device = torch.device(opts.device)
-    _, cfg_cls = model_entry("lstm")
+    cfg_cls = model_entry("lstm").config
     for length in opts.lengths:
         task, batch = copy_batch(length, opts.batch_size, opts.seed)
         batch = batch.to(device)
@@ -234,7 +234,7 @@ def decode_block(  # noqa: ANN201
     def block() -> float:
         sync_device(src.device)
         t0 = time.perf_counter()
-        with autocast(opts):
+        with amp(opts.device, opts.precision):
             out = fn(model, src, length, BOS, NO_EOS)
         sync_device(src.device)
         block.last = out  # type: ignore[attr-defined]
@@ -247,7 +247,7 @@ def decode_models(opts: PerfOptions) -> dict[str, tuple[str, Any]]:
     """Label -> (model name, config) of the decoding comparison: every model, both LSTMs."""
     out: dict[str, tuple[str, Any]] = {}
     for name in opts.model_names:
-        _, cfg_cls = model_entry(name)
+        cfg_cls = model_entry(name).config
         if name == "lstm":
             for feed in (True, False):
                 cfg = cfg_cls(**model_values(name, opts, input_feeding=feed))
