@@ -188,14 +188,14 @@ def report(
     """Write DIRECTORY/report.md and a self-contained DIRECTORY/report.html from its rows."""
     from bench.tracking import log_report_tables, resolve_mode
     from reports.build import write_report
-    from reports.tables import report_tables
+    from reports.tables import tables_of
 
     written = _with_warnings(write_report, _results_dir(directory))
     console.print(_claims_table(written.claims))
     mode, note = resolve_mode(wandb.value)
     if note:
         console.print(f"[yellow]W&B:[/] {note}")
-    error = log_report_tables(mode, directory, report_tables(directory))
+    error = log_report_tables(mode, directory, tables_of(written.sections))
     if error:
         console.print(f"[yellow]W&B:[/] {error}", soft_wrap=True)
     console.print(

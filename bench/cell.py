@@ -32,14 +32,12 @@ from bench.measure import (
     sync_device,
 )
 from bench.rank import is_rank_zero
-from bench.results import RESULTS_FILE, append_row
+from bench.results import EVAL_FILE, RESULTS_FILE, append_row
 from bench.spec import CellSpec, base_row, utc_now
 from bench.tracking import Tracker
 from models import beam_search, build_model, greedy_decode
 from tasks import BOS, EOS, Task, build_task
 from tasks.base import floor_summary
-
-EVAL_FILE = "eval.jsonl"  # cells/<key>/: per-example outcomes of the test split
 
 
 class TaskStream(IterableDataset):
