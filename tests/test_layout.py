@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import re
 import shutil
 import subprocess
@@ -132,6 +133,36 @@ def test_spec_and_matrix_import_no_lightning():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_matrix_validate_and_status_load_no_lightning(tmp_path):
+    """The commands that only look at cells never import the training stack."""
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text(
+        "name: m\nmodels: [transformer, lstm]\nseeds: [0]\n"
+        "tasks:\n  - name: copy\n    task: {length: [8, 16]}\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    meta = {"ref": str(matrix), "device": "cpu", "name": "m", "keys": []}
+    (out / "matrix.json").write_text(json.dumps(meta))
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from cli import app\n"
+        f"validate = ['matrix', 'validate', {str(matrix)!r}]\n"
+        f"status = ['matrix', 'status', {str(out)!r}]\n"
+        "for args in (validate, status):\n"
+        "    result = CliRunner().invoke(app, args)\n"
+        "    assert result.exit_code == 0, result.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('lightning', 'pytorch_lightning', 'lightning_fabric')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_results_imports_no_torch():
