@@ -1,4 +1,4 @@
-"""Copy task: determinism, padding layout, metrics on hand-made examples."""
+"""The task registry, the shared plumbing of tasks/base.py, and the copy task."""
 
 from __future__ import annotations
 
@@ -90,3 +90,40 @@ def test_min_length_zero_means_fixed_length():
     task = CopyTask(CopyConfig(length=12, min_length=0), seed=0)
     b = sample(task, n=16)
     assert (b.src.ne(PAD).sum(1) == 12).all()
+
+
+def test_copy_and_reverse_share_their_sampling():
+    """One sampler (tasks.base.SequenceTask): the same draws give the same sequences, the
+    reverse task's target being the copy's reversed."""
+    from tasks.reverse import ReverseConfig, ReverseTask, reverse_rows
+
+    knobs = {"length": 9, "min_length": 3, "n_symbols": 5}
+    copy = sample(CopyTask(CopyConfig(**knobs), 0), n=16, seed=4)
+    rev = ReverseTask(ReverseConfig(**knobs), 0).sample(16, torch.Generator().manual_seed(4))
+    assert torch.equal(copy.src, rev.src)
+    lengths = copy.src.ne(PAD).sum(1)
+    assert torch.equal(rev.tgt_out[:, :-1], reverse_rows(copy.tgt_out[:, :-1], lengths))
+
+
+@pytest.mark.parametrize("name", ["copy", "reverse", "dependency", "recall"])
+def test_generated_tasks_share_their_plumbing(name):
+    from tasks.base import AnswerTask, GeneratedTask, SequenceTask
+
+    task = build_task(name, TASKS[name].config(eval_size=10), 0)
+    assert isinstance(task, GeneratedTask) and task.beam_size == 1
+    kind = SequenceTask if name in ("copy", "reverse") else AnswerTask
+    assert isinstance(task, kind)
+    assert task.floor_metric == ("token_acc" if kind is SequenceTask else "answer_acc")
+    sizes = [b.src.size(0) for b in task.eval_batches(4)]
+    assert sizes == [4, 4, 2]
+    budget = task.max_output_len(task.eval_batches(4)[0].src)
+    assert budget.tolist() == [task.max_target_len] * 4
+
+
+def test_minimum_checks_name_the_knob():
+    from tasks.base import check_minimums
+
+    cfg = type("Knobs", (), {"n_values": 1, "eval_size": 5})()
+    check_minimums(cfg, eval_size=1)
+    with pytest.raises(ValueError, match=r"task.n_values must be >= 2, got 1"):
+        check_minimums(cfg, eval_size=1, n_values=2)
