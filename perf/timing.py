@@ -58,16 +58,25 @@ def amp(device: torch.device | str, precision: str) -> torch.autocast:
     return torch.autocast(device_type, torch.bfloat16, enabled=precision == "bf16-mixed")
 
 
+def timed(fn: Callable[[], Any], device: torch.device) -> tuple[Any, float]:
+    """``fn()``'s result and its seconds, the device synchronised before and after."""
+    sync_device(device)
+    t0 = time.perf_counter()
+    out = fn()
+    sync_device(device)
+    return out, time.perf_counter() - t0
+
+
 def call_times(fn: Callable[[], object], device: torch.device, reps: int) -> list[float]:
     """Seconds of each of ``reps`` calls of ``fn``, the device synchronised around each."""
-    times = []
-    for _ in range(reps):
-        sync_device(device)
-        t0 = time.perf_counter()
-        fn()
-        sync_device(device)
-        times.append(time.perf_counter() - t0)
-    return times
+    return [timed(fn, device)[1] for _ in range(reps)]
+
+
+def cover_positions(cfg: Any, longest: int) -> Any:
+    """``cfg`` with its position table (if it has one) covering ``longest`` positions."""
+    if not hasattr(cfg, "max_positions"):
+        return cfg
+    return dataclasses.replace(cfg, max_positions=max(cfg.max_positions, longest))
 
 
 def train_step(
@@ -78,10 +87,8 @@ def train_step(
 
     ``batch`` is already on the device the model goes to. Returns (config, model, step).
     """
-    cfg = model_entry(name).config(**values)
-    if hasattr(cfg, "max_positions"):  # long inputs: the position table must cover them
-        longest = max(batch.src.size(1), batch.tgt_in.size(1))
-        cfg = dataclasses.replace(cfg, max_positions=max(cfg.max_positions, longest))
+    longest = max(batch.src.size(1), batch.tgt_in.size(1))  # long inputs: positions cover them
+    cfg = cover_positions(model_entry(name).config(**values), longest)
     device = batch.src.device
     model = build_model(name, cfg, vocab_size).to(device).train()
     module = Seq2SeqModule(model, TrainConfig())
