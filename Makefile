@@ -28,7 +28,7 @@ bench: $(BIN)/attnbench corpus-packages
 
 test: $(BIN)/attnbench
 	$(BIN)/ruff check .
-	WANDB_MODE=disabled $(BIN)/pytest -q
+	WANDB_MODE=disabled $(BIN)/pytest -q -m ''  # every test, slow ones too
 
 clean:
 	rm -rf $(VENV) runs

@@ -223,3 +223,12 @@ def test_editing_perf_keeps_the_cell_key(code_copy):
 def test_editing_the_cell_pipeline_changes_the_cell_key(code_copy, rel):
     before = cell_key({"model": "transformer", "task": "copy", "seed": 0})
     assert _key_after(code_copy, rel) != before
+
+
+def test_make_test_runs_the_slow_tests_too():
+    """pytest's addopts skip `slow` tests; `make test` (and so CI) overrides it with -m ''."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    (line,) = [ln for ln in recipe.splitlines() if "pytest" in ln]
+    assert "-m ''" in line
+    assert "slow:" in (ROOT / "pyproject.toml").read_text(encoding="utf-8")

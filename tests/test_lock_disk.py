@@ -72,6 +72,7 @@ def test_lock_is_exclusive_and_released():
             pass
 
 
+@pytest.mark.slow
 def test_lock_stale_after_sigkill_never_blocks(tmp_path):
     code = (
         "import sys, time; from pathlib import Path; from bench.lock import run_lock\n"

@@ -164,6 +164,7 @@ def test_step_timer_excludes_warmup_and_counts_blocks(monkeypatch):
     assert s["train_tgt_tokens_per_s"] > 0 and s["train_speed_enough_blocks"] is False
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes_write_exactly_one_row(tmp_path):
     """Lightning DDP on the gloo backend: 2 processes train, rank 0 alone writes."""
     import subprocess
