@@ -36,7 +36,7 @@ claims: $(BIN)/attnbench corpus-packages
 
 test: $(BIN)/attnbench
 	$(BIN)/ruff check .
-	WANDB_MODE=disabled $(BIN)/pytest -q
+	WANDB_MODE=disabled $(BIN)/pytest -q -m ''  # every test, slow ones too
 
 clean:
 	rm -rf $(VENV) runs

@@ -1,4 +1,4 @@
-"""attnbench command line: thin — parse, validate, call ``bench`` or ``reports``."""
+"""attnbench command line: thin — parse, validate, call ``bench``, ``perf`` or ``reports``."""
 
 from __future__ import annotations
 
@@ -89,8 +89,9 @@ def run(
     ] = False,
 ) -> None:
     """Train and evaluate one MODEL on one TASK; append a row to OUT/results.jsonl."""
-    from bench.cell import make_spec, run_cell
+    from bench.cell import run_cell
     from bench.config import ConfigError
+    from bench.spec import make_spec, math_attention_forced
 
     try:
         spec = make_spec(model, task, set_ or [], seed, device.value, mode.value)
@@ -98,9 +99,11 @@ def run(
         raise typer.BadParameter(str(err)) from err
     _check_data([spec])
     _check_budget([spec], force)
-    if spec.model == "transformer" and spec.device == "cpu" and spec.model_cfg.attn_dropout > 0:
+    if math_attention_forced(spec):
+        dropout = getattr(spec.model_cfg, "attn_dropout", None)
+        cause = f"model.attn_dropout={dropout}" if dropout else f"this {spec.model} configuration"
         console.print(
-            f"[yellow]note:[/] model.attn_dropout={spec.model_cfg.attn_dropout} forces "
+            f"[yellow]note:[/] {cause} forces "
             "PyTorch's slow math attention on CPU (recorded as attn_math_forced)"
         )
     os.environ.setdefault("WANDB_SILENT", "true")
@@ -148,16 +151,16 @@ def _print_summary(row: dict, out: Path) -> None:
 @app.command()
 def models() -> None:
     """List the registered models with their default configuration."""
-    from models import DESCRIPTIONS, MODELS
+    from models import MODELS
     from models.sizing import count_params
 
     table = Table(title="models")
     for col in ("name", "description", "params (vocab 32)", "default config"):
         table.add_column(col)
-    for name, (_, cfg_cls) in MODELS.items():
-        cfg = cfg_cls()
+    for name, entry in MODELS.items():
+        cfg = entry.config()
         table.add_row(
-            name, DESCRIPTIONS[name], f"{count_params(name, cfg, 32):,}", _config_text(cfg)
+            name, entry.description, f"{count_params(name, cfg, 32):,}", _config_text(cfg)
         )
     console.print(table)
 
@@ -165,13 +168,13 @@ def models() -> None:
 @app.command()
 def tasks() -> None:
     """List the registered tasks with their default configuration."""
-    from tasks import DESCRIPTIONS, TASKS
+    from tasks import TASKS
 
     table = Table(title="tasks")
     for col in ("name", "description", "default config"):
         table.add_column(col)
-    for name, (_, cfg_cls) in TASKS.items():
-        table.add_row(name, DESCRIPTIONS[name], _config_text(cfg_cls()))
+    for name, entry in TASKS.items():
+        table.add_row(name, entry.description, _config_text(entry.config()))
     console.print(table)
 
 
@@ -185,14 +188,14 @@ def report(
     """Write DIRECTORY/report.md and a self-contained DIRECTORY/report.html from its rows."""
     from bench.tracking import log_report_tables, resolve_mode
     from reports.build import write_report
-    from reports.tables import report_tables
+    from reports.tables import tables_of
 
     written = _with_warnings(write_report, _results_dir(directory))
     console.print(_claims_table(written.claims))
     mode, note = resolve_mode(wandb.value)
     if note:
         console.print(f"[yellow]W&B:[/] {note}")
-    error = log_report_tables(mode, directory, report_tables(directory))
+    error = log_report_tables(mode, directory, tables_of(written.sections))
     if error:
         console.print(f"[yellow]W&B:[/] {error}", soft_wrap=True)
     console.print(
@@ -410,8 +413,8 @@ def matrix_validate(
     ] = False,
 ) -> None:
     """Parse and validate a matrix; print its cells and an estimate of how long they take."""
-    from bench.display import cell_label
-    from bench.duration import cell_seconds, human_seconds
+    from ui.display import cell_label
+    from ui.duration import cell_seconds, human_seconds
 
     matrix, plan = _load_plan(ref, device.value, None, None)
     cells = plan.sweep + plan.seeds
@@ -451,7 +454,7 @@ def matrix_validate(
     where = "cuda" if any(c.device == "cuda" for c in cells) else "cpu"
     console.print(
         f"estimated duration: {human_seconds(sum(known))} on {where} (a rough estimate from "
-        f"the reference machine's 2 CPU cores, see bench/duration.py)"
+        f"the reference machine's 2 CPU cores, see ui/duration.py)"
         + (f"; {len(est) - len(known)} cells without an estimate" if len(known) < len(est) else "")
     )
     if matrix.description:
@@ -557,8 +560,8 @@ def _run_matrix(  # noqa: PLR0913
 ):  # noqa: ANN001, ANN202  # fmt: skip
     """Run the sweep stage (if the matrix tunes), then the seed cells at the values chosen
     on dev; the caller holds the run directory's lock."""
-    from bench.display import MatrixDisplay
     from bench.runner import RunOptions, pending_cells, run_cells
+    from ui.display import MatrixDisplay
 
     _, plan = _load_plan(ref, device.value, only, out)  # again: under the lock
     opts = RunOptions(out, mode, timeout or matrix.timeout_s, retry_failed, matrix.name, jobs)
@@ -624,8 +627,8 @@ def matrix_status(
     directory: Annotated[Path, typer.Argument(help="Run directory of a matrix.")],
 ) -> None:
     """Show done, failed and pending cells of a matrix run directory."""
-    from bench.display import cell_label
     from bench.runner import cell_states
+    from ui.display import cell_label
 
     meta_path = directory / "matrix.json"
     if not meta_path.exists():
@@ -701,8 +704,9 @@ def perf(
     out: Annotated[Path | None, typer.Option(help="Also write the numbers to this JSON.")] = None,
 ) -> None:
     """Measure harness overhead and model efficiency as ratios, interleaved in one process."""
-    from bench.perf import DEFAULT_SECTIONS, PerfOptions, check_sections, run_perf, tiny_options
-    from bench.perf_display import print_section
+    from perf.display import print_section
+    from perf.options import PerfOptions, tiny_options
+    from perf.run import DEFAULT_SECTIONS, check_sections, run_perf
 
     names = tuple(section or DEFAULT_SECTIONS)
     try:

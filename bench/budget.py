@@ -60,7 +60,7 @@ class Estimate:
 
 
 def estimate(spec: Any, vocab: int) -> Estimate:
-    """Memory estimate of cell ``spec`` (a bench.cell.CellSpec) with vocabulary ``vocab``."""
+    """Memory estimate of cell ``spec`` (a bench.spec.CellSpec) with vocabulary ``vocab``."""
     try:
         n = count_params(spec.model, spec.model_cfg, vocab)
     except (RuntimeError, OverflowError, ValueError) as err:  # sizes past int64
@@ -194,11 +194,11 @@ def over_budget(specs: list[Any]) -> list[str]:
 
     Reads no data and builds nothing but meta tensors; bad sizes raise ConfigError.
     """
-    from bench.cell import _vocab_size
+    from bench.spec import vocab_size
 
     problems = []
     for spec in specs:
-        est = estimate(spec, _vocab_size(spec.task, spec.task_cfg, spec.seed))
+        est = estimate(spec, vocab_size(spec.task, spec.task_cfg, spec.seed))
         limit, source = device_limit(spec.device)
         if limit is not None and est.total > limit:
             lengths = getattr(spec.task_cfg, "max_lengths", None)

@@ -1,16 +1,16 @@
-"""One benchmark cell end to end: validate, train with Lightning, decode, measure, write a row."""
+"""Execute one cell: train with Lightning, decode, measure, and return (or write) its row.
+
+What a cell is (``CellSpec``, its validation and key) lives in :mod:`bench.spec`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import json
 import logging
 import time
 import traceback
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,6 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from bench.atomic import atomic_write_text
 from bench.attention import attention_arrays, save_attention
-from bench.config import (
-    ConfigError,
-    TrainConfig,
-    TrainerConfig,
-    apply_sections,
-    check_seed,
-    group_overrides,
-)
 from bench.dev import DevCurve, dev_loss, dev_metrics
 from bench.distributed import RankSummary, data_rank
 from bench.flops import flops_per_token, gpu_peak_flops
@@ -40,157 +32,12 @@ from bench.measure import (
     sync_device,
 )
 from bench.rank import is_rank_zero
-from bench.results import append_row, bench_version, cell_key, git_state, versions
+from bench.results import EVAL_FILE, RESULTS_FILE, append_row
+from bench.spec import CellSpec, base_row, utc_now
 from bench.tracking import Tracker
-from models import beam_search, build_model, greedy_decode, model_entry
-from models.sizing import size_to_params
-from tasks import BOS, EOS, Task, build_task, task_entry
+from models import beam_search, build_model, greedy_decode
+from tasks import BOS, EOS, Task, build_task
 from tasks.base import floor_summary
-
-DEVICES = ("auto", "cpu", "cuda")
-MODES = ("speed", "repro")
-RESULTS_FILE = "results.jsonl"
-EVAL_FILE = "eval.jsonl"  # cells/<key>/: per-example outcomes of the test split
-
-
-@dataclass(frozen=True)
-class CellSpec:
-    """Everything that defines a cell; its hash (with the benchmark version) is the cell key."""
-
-    model: str
-    task: str
-    model_cfg: Any
-    task_cfg: Any
-    train: TrainConfig
-    seed: int
-    device: str  # resolved: "cpu" or "cuda"
-    trainer: TrainerConfig = TrainerConfig()
-    equal_params: int | None = None  # the parameter target model_cfg was sized to, if any
-    mode: str = "speed"  # "speed", or "repro": deterministic kernels, one thread
-    sweep: dict[str, Any] | None = None  # a tuning sweep cell: grid, metric, its grid point
-    tuned: dict[str, Any] | None = None  # a tuned seed cell: how its values were chosen on dev
-
-    def to_dict(self) -> dict[str, Any]:
-        stage = {k: v for k, v in (("sweep", self.sweep), ("tuned", self.tuned)) if v is not None}
-        return {
-            "model": self.model,
-            "task": self.task,
-            "seed": self.seed,
-            "device": self.device,
-            "equal_params": self.equal_params,
-            "mode": self.mode,
-            "config": {
-                "model": dataclasses.asdict(self.model_cfg),
-                "task": dataclasses.asdict(self.task_cfg),
-                "train": dataclasses.asdict(self.train),
-                "trainer": dataclasses.asdict(self.trainer),
-            },
-            **stage,  # absent for ordinary cells, whose keys stay as they were
-        }
-
-    @property
-    def key(self) -> str:
-        return cell_key(self.to_dict())
-
-
-def resolve_device(device: str) -> str:
-    if device not in DEVICES:
-        raise ConfigError(f"unknown device {device!r}; choose one of: {', '.join(DEVICES)}")
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(
-            "--device cuda was asked for but no CUDA device is available; use --device cpu or auto"
-        )
-    return device
-
-
-SECTIONS = ("model", "task", "train", "trainer")
-
-
-def make_spec(
-    model: str,
-    task: str,
-    overrides: list[str] | None = None,
-    seed: int = 0,
-    device: str = "auto",
-    mode: str = "speed",
-) -> CellSpec:
-    """Validate names, ``--set`` overrides and device; raise ConfigError before any training."""
-    values = group_overrides(overrides or [], list(SECTIONS))
-    return spec_from_values(model, task, values, seed, device, mode=mode)
-
-
-def spec_from_dict(d: dict[str, Any]) -> CellSpec:
-    """Rebuild a CellSpec from ``CellSpec.to_dict()`` (its config is already resolved)."""
-    spec = spec_from_values(
-        d["model"], d["task"], d["config"], d["seed"], d["device"], mode=d.get("mode", "speed")
-    )
-    return dataclasses.replace(
-        spec, equal_params=d.get("equal_params"), sweep=d.get("sweep"), tuned=d.get("tuned")
-    )
-
-
-def _vocab_size(task: str, task_cfg: Any, seed: int) -> int:
-    """Vocabulary size for sizing: a subword task's target size (no data needed), else the
-    size of the built (synthetic, cheap) task."""
-    size = getattr(task_cfg, "vocab_size", None)
-    if size:
-        return int(size)
-    try:
-        return build_task(task, task_cfg, seed).vocab_size
-    except Exception as err:  # e.g. missing data: before any training, in one line
-        raise ConfigError(f"task {task!r}: {err}") from err
-
-
-def spec_from_values(
-    model: str,
-    task: str,
-    values: dict[str, dict[str, Any]],
-    seed: int = 0,
-    device: str = "auto",
-    equal_params: int | None = None,
-    mode: str = "speed",
-) -> CellSpec:
-    """Build a validated CellSpec from {section: {key: value}}.
-
-    ``equal_params`` scales the model's width so it has that many parameters (+-10%),
-    using the task's vocabulary; an impossible size is a ConfigError.
-    """
-    if mode not in MODES:
-        raise ConfigError(f"unknown mode {mode!r}; choose one of: {', '.join(MODES)}")
-    check_seed(seed)
-    try:
-        _, model_cfg_cls = model_entry(model)
-        _, task_cfg_cls = task_entry(task)
-    except ValueError as err:
-        raise ConfigError(str(err)) from err
-    sections = {
-        "model": model_cfg_cls(),
-        "task": task_cfg_cls(),
-        "train": TrainConfig(),
-        "trainer": TrainerConfig(),
-    }
-    cfgs = apply_sections(values, sections)
-    model_cfg = cfgs["model"]
-    if equal_params is not None:
-        vocab = _vocab_size(task, cfgs["task"], seed)
-        try:
-            model_cfg = size_to_params(model, equal_params, vocab, base=model_cfg)
-        except ValueError as err:
-            raise ConfigError(str(err)) from err
-    return CellSpec(
-        model,
-        task,
-        model_cfg,
-        cfgs["task"],
-        cfgs["train"],
-        seed,
-        resolve_device(device),
-        trainer=cfgs["trainer"],
-        equal_params=equal_params,
-        mode=mode,
-    )
 
 
 class TaskStream(IterableDataset):
@@ -217,26 +64,6 @@ def classify_failure(err: BaseException) -> str:
     return "failed:exception"
 
 
-def base_row(spec: CellSpec, attempt: int = 1, matrix: str | None = None) -> dict[str, Any]:
-    """The fields every row of ``spec`` carries, whatever its outcome."""
-    return {
-        "key": spec.key,
-        "attempt": attempt,
-        "matrix": matrix,
-        **spec.to_dict(),
-        "seq_len": getattr(spec.task_cfg, "length", None),
-        "distance": getattr(spec.task_cfg, "distance", None),  # the task refines it on success
-        "width": spec.model_cfg.width,
-        "threads": torch.get_num_threads(),
-        "device_name": torch.cuda.get_device_name() if spec.device == "cuda" else "cpu",
-        "versions": versions(),
-        **git_state(),
-        "bench_version": bench_version(),
-        "attn_math_forced": _math_attention_forced(spec),
-        "started_utc": utc_now(),
-    }
-
-
 def execute_cell(
     spec: CellSpec,
     out_dir: Path,
@@ -245,11 +72,13 @@ def execute_cell(
     attempt: int = 1,
     matrix: str | None = None,
     on_progress: Callable[[int, int, float], None] | None = None,
+    on_timer: Callable[[StepTimer], None] | None = None,
 ) -> dict[str, Any]:
     """Train and evaluate one cell and return its row (not written).
 
     A failure inside the cell becomes a ``failed:*`` row (and is not raised); only an
-    interrupt (Ctrl-C, SystemExit) propagates.
+    interrupt (Ctrl-C, SystemExit) propagates. ``on_timer`` receives the cell's StepTimer
+    before training starts (``attnbench perf`` reads its blocks).
     """
     out_dir = Path(out_dir)
     if spec.mode == "repro":
@@ -266,7 +95,7 @@ def execute_cell(
     )
     t0 = time.perf_counter()
     try:
-        row.update(_train_and_evaluate(spec, out_dir, tracker, progress, on_progress))
+        row.update(_train_and_evaluate(spec, out_dir, tracker, progress, on_progress, on_timer))
         row["status"] = "ok"
     except Exception as err:  # a failed cell is data, not a crash
         row["status"] = classify_failure(err)
@@ -288,21 +117,13 @@ def run_cell(
     return row
 
 
-def _math_attention_forced(spec: CellSpec) -> bool:
-    """On CPU, attention dropout > 0 sends SDPA to its slow O(n^2)-memory math kernel."""
-    return (
-        spec.model == "transformer"
-        and spec.device == "cpu"
-        and getattr(spec.model_cfg, "attn_dropout", 0.0) > 0
-    )
-
-
 def _train_and_evaluate(
     spec: CellSpec,
     out_dir: Path,
     tracker: Tracker,
     progress: bool,
     on_progress: Callable[[int, int, float], None] | None = None,
+    on_timer: Callable[[StepTimer], None] | None = None,
 ) -> dict[str, Any]:
     import lightning.pytorch as pl
 
@@ -322,6 +143,8 @@ def _train_and_evaluate(
     n_params = sum(p.numel() for p in model.parameters())
     distance = {"distance": task.distance} if task.distance is not None else {}
     timer = StepTimer(t.steps, t.timing_warmup, t.timing_blocks)
+    if on_timer is not None:
+        on_timer(timer)
     listeners = [tracker.log]
     if on_progress is not None:
         listeners.append(lambda m, step: on_progress(step, t.steps, m["train/loss"]))
@@ -394,7 +217,7 @@ def _flops(
 ) -> dict[str, Any]:
     """FLOPs per target token on a typical training batch, and MFU on a known GPU."""
     batch = task.sample(spec.train.batch_size, torch.Generator().manual_seed(spec.seed)).to(device)
-    out: dict[str, Any] = flops_per_token(spec.model, spec.model_cfg, model, batch, task.vocab_size)
+    out: dict[str, Any] = flops_per_token(spec.model_cfg, model, batch, task.vocab_size)
     peak = gpu_peak_flops(torch.cuda.get_device_name(device)) if device.type == "cuda" else None
     rate = speed.get("train_tgt_tokens_per_s")
     out["mfu"] = out["flops_per_token_analytic"] * rate / peak if peak and rate else None
@@ -446,7 +269,3 @@ def evaluate(
 def save_examples(path: Path, examples: list[dict[str, Any]]) -> None:
     """Per-example outcomes as JSON lines, written atomically (reports recompute intervals)."""
     atomic_write_text(path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in examples))
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

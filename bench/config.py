@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import types
 import typing
@@ -281,7 +280,3 @@ def apply_sections(values: dict[str, dict[str, Any]], sections: dict[str, Any]) 
 def parse_overrides(items: list[str], sections: dict[str, Any]) -> dict[str, Any]:
     """Apply ``section.key=value`` strings to the configs in ``sections`` (name -> config)."""
     return apply_sections(group_overrides(items, list(sections)), sections)
-
-
-def to_dict(cfg: Any) -> dict[str, Any]:
-    return dataclasses.asdict(cfg)

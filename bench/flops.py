@@ -1,10 +1,11 @@
-"""FLOPs per target token: analytical formulas per architecture, and PyTorch's counter.
+"""FLOPs per target token: each model config's analytical formula, and PyTorch's counter.
 
 A multiply-add is 2 FLOPs. Training FLOPs = 3 x forward (backward ~ 2 x forward). Formulas
-count the matmuls that dominate (projections, attention scores and sums, recurrences,
-convolutions, output softmax layer) on a batch's padded shapes, per real target token.
-``torch.utils.flop_counter`` cannot see inside ``aten::lstm``, so the LSTM has no counted
-value; SDPA is counted through its math decomposition.
+(``forward_flops`` on each config, ``models.protocol``) count the matmuls that dominate
+(projections, attention scores and sums, recurrences, convolutions, output softmax layer)
+on a batch's padded shapes, per real target token. A config whose ``flops_countable`` is
+false (the LSTM: ``torch.utils.flop_counter`` cannot see inside ``aten::lstm``) has no
+counted value; SDPA is counted through its math decomposition.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from typing import Any
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
+
+from models.protocol import ModelConfig
 
 # dense bf16 tensor-core peak FLOP/s, for model FLOPs utilisation on GPU
 GPU_PEAK_BF16 = {
@@ -27,42 +30,13 @@ GPU_PEAK_BF16 = {
 }
 
 
-def forward_flops(model: str, cfg: Any, B: int, S: int, T: int, V: int) -> float:
-    """Forward FLOPs of one (B, S) -> (B, T) batch."""
-    src, tgt = B * S, B * T
-    if model == "transformer":
-        d, f = cfg.d_model, cfg.d_ff
-        enc = src * (2 * 4 * d * d + 2 * 2 * d * f + 2 * 2 * S * d)
-        causal_keys = (T + 1) / 2  # average keys a causal query attends to
-        dec = (
-            tgt * (2 * 4 * d * d + 2 * 2 * causal_keys * d)  # self-attention
-            + tgt * (2 * 2 * d * d + 2 * 2 * S * d)
-            + src * 2 * 2 * d * d  # cross
-            + tgt * 2 * 2 * d * f
-        )  # feed-forward
-        return cfg.n_enc_layers * enc + cfg.n_dec_layers * dec + tgt * 2 * d * V
-    if model == "lstm":
-        d, L = cfg.d_model, cfg.n_layers
-        dirs = 2 if cfg.bidirectional else 1
-        h = d // dirs
-        enc = sum(src * dirs * 2 * 4 * h * ((d if i == 0 else h * dirs) + h) for i in range(L))
-        dec_in = 2 * d if cfg.input_feeding else d
-        dec = sum(tgt * 2 * 4 * d * ((dec_in if i == 0 else d) + d) for i in range(L))
-        attn = src * 2 * d * d + tgt * (2 * 2 * S * d + 2 * 2 * d * d)
-        return enc + dec + attn + tgt * 2 * d * V
-    if model == "convs2s":
-        e, h, k = cfg.d_embed, cfg.d_hidden, cfg.kernel_size
-        conv = 2 * k * h * 2 * h
-        enc = src * (2 * e * h * 2 + cfg.n_enc_layers * conv)
-        attn = 2 * h * e * 2 + 2 * 2 * S * e
-        dec = tgt * (2 * e * h * 2 + cfg.n_dec_layers * (conv + attn))
-        return enc + dec + tgt * 2 * e * V
-    raise ValueError(f"no FLOPs formula for model {model!r}")
+def forward_flops(cfg: ModelConfig, B: int, S: int, T: int, V: int) -> float:
+    """Forward FLOPs of one (B, S) -> (B, T) batch: the model's own formula."""
+    return cfg.forward_flops(S, T, V, batch=B)
 
 
 def flops_per_token(
-    model_name: str,
-    cfg: Any,
+    cfg: ModelConfig,
     model: torch.nn.Module,
     batch: Any,
     vocab_size: int,
@@ -72,9 +46,9 @@ def flops_per_token(
     B, S = batch.src.shape
     T = batch.tgt_in.size(1)
     tokens = max(batch.n_tgt_tokens, 1)
-    analytic = 3 * forward_flops(model_name, cfg, B, S, T, vocab_size) / tokens
+    analytic = 3 * forward_flops(cfg, B, S, T, vocab_size) / tokens
     counted = None
-    if count and model_name != "lstm":
+    if count and cfg.flops_countable:
         counted = count_training_flops(model, batch) / tokens
     return {"flops_per_token_analytic": analytic, "flops_per_token_counted": counted}
 

@@ -23,10 +23,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from bench.alignment import INTERVENTION_FILE, summarise
 from bench.atomic import atomic_write_text
 from bench.attention import is_cross, map_name
 from models.decoding import greedy_decode
-from reports.alignment import INTERVENTION_FILE, summarise
 from tasks import BOS, EOS, PAD, Task
 
 N_EXAMPLES = 64

@@ -39,8 +39,8 @@ from typing import Any
 import yaml
 
 from bench import strict_yaml
-from bench.cell import MODES, SECTIONS, CellSpec, spec_from_values
 from bench.config import ConfigError, TrainConfig, check_number
+from bench.spec import MODES, SECTIONS, CellSpec, spec_from_values
 from bench.tuning import TuneSpec, choose, parse_tune, tuned_record
 from models import MODELS
 

@@ -17,8 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.cell import RESULTS_FILE, CellSpec, base_row, utc_now
-from bench.results import append_row
+from bench.results import RESULTS_FILE, append_row
 from bench.runner import (
     CellState,
     Outcome,
@@ -27,12 +26,13 @@ from bench.runner import (
     raise_interrupt,
     run_in_subprocess,
 )
+from bench.spec import CellSpec, base_row, utc_now
 
 
 def _run_remote(spec: dict[str, Any], key: str, attempt: int, opts: dict[str, Any]) -> dict:
     """Body of the Ray task: rebuild the cell and run it in a worker subprocess."""
-    from bench.cell import spec_from_dict
     from bench.plugins import load_plugins
+    from bench.spec import spec_from_dict
 
     load_plugins()
     cell = spec_from_dict(spec)

@@ -1,4 +1,5 @@
-"""Results rows: append-only JSON lines (flush + fsync) and the environment stamped on each row."""
+"""Results rows: append-only JSON lines (flush + fsync), read back, and the environment stamped
+on each row. Imports neither torch nor Lightning: reports read rows through it."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+RESULTS_FILE = "results.jsonl"  # DIR/results.jsonl: one row per cell attempt
+EVAL_FILE = "eval.jsonl"  # DIR/cells/<key>/eval.jsonl: per-example outcomes of the test split
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = ("bench", "models", "tasks")  # the code that produces results
 STATUSES = ("ok", "failed:exception", "failed:oom", "failed:nan", "failed:timeout", "failed:killed")
+"""Every status a row can end with; each is terminal (the cell is not run again on resume)."""
 
 
 def append_row(path: Path, row: dict[str, Any]) -> None:
@@ -45,8 +49,9 @@ def write_bytes(f: Any, data: bytes) -> None:
 
 
 def read_rows(path: Path) -> list[dict[str, Any]]:
-    """All complete rows; a truncated or corrupt line is skipped with a warning."""
-    rows = []
+    """All complete rows (none when ``path`` is absent); a truncated or corrupt line, or one
+    that is not a JSON object, is skipped with a warning."""
+    rows: list[dict[str, Any]] = []
     if not path.exists():
         return rows
     with open(path, encoding="utf-8") as f:
@@ -54,8 +59,12 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except json.JSONDecodeError:
+                row = None
+            if isinstance(row, dict):
+                rows.append(row)
+            else:
                 warnings.warn(f"{path}:{n}: skipping a truncated or corrupt row", stacklevel=2)
     return rows
 

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.atomic import atomic_write_text
-from bench.cell import RESULTS_FILE, CellSpec, base_row, utc_now
 from bench.diskfull import DiskFullError, disk_guard, free_bytes, row_hit_full_disk
-from bench.results import append_row, read_rows
+from bench.results import RESULTS_FILE, append_row, read_rows
+from bench.spec import CellSpec, base_row, utc_now
 
-TERMINAL = ("ok", "failed:exception", "failed:oom", "failed:nan", "failed:timeout", "failed:killed")
 KILL_GRACE_S = 5.0
 
 

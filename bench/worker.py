@@ -36,7 +36,8 @@ def main(job_path: str) -> int:
     if is_rank_zero():  # DDP ranks > 0 are children of rank 0, not of the runner
         _die_with_parent(job["parent_pid"])
     load_plugins()
-    from bench.cell import execute_cell, spec_from_dict
+    from bench.cell import execute_cell
+    from bench.spec import spec_from_dict
 
     cell_dir = Path(job_path).parent
     spec = spec_from_dict(job["spec"])

@@ -52,8 +52,8 @@ step() {  # step NAME LIMIT_S COMMAND...: run with a time limit, log, record the
 
 if [ "${CLAIMS:-0}" != 1 ] && [ "${FAIRFIGHT:-0}" != 1 ]; then
   step cuda_tests 240 "$PYTHON" -m pytest -q -p no:cacheprovider tests/test_cuda.py
-  step timer 60 "$PYTHON" -m bench.perf_gpu timer --out "$OUT/timer.json"
-  "$PYTHON" -m bench.perf_gpu bf16-matrix quick "$OUT/quick-bf16.yaml" >/dev/null
+  step timer 60 "$PYTHON" -m perf.gpu timer --out "$OUT/timer.json"
+  "$PYTHON" -m perf.gpu bf16-matrix quick "$OUT/quick-bf16.yaml" >/dev/null
   step quick 210 "$PYTHON" cli.py matrix run "$OUT/quick-bf16.yaml" --device cuda \
     --out "$OUT/quick" --wandb disabled --only seed=0
   step scaling 100 "$PYTHON" cli.py perf --device cuda --precision bf16-mixed \
@@ -74,5 +74,5 @@ if [ "${FAIRFIGHT:-0}" = 1 ]; then
     --wandb disabled --only seed=0 --jobs 3 &
   wait
 fi
-"$PYTHON" -m bench.perf_gpu summarise "$OUT"
+"$PYTHON" -m perf.gpu summarise "$OUT"
 echo "gpu_check: done in $(( $(date +%s) - start )) s; numbers in $OUT/gpu_numbers.md"

@@ -1,44 +1,81 @@
-"""Model registry: name -> (model class, config class). Plain nn.Modules, no training code."""
+"""Model registry: name -> Entry(model class, config class, description).
+
+Plain nn.Modules, no training code. Each config implements ``models.protocol.ModelConfig``
+(sizing and cost hooks). A plugin (``ATTNBENCH_PLUGINS``) adds ``MODELS[name] = Entry(...)``.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from models.convs2s import ConvS2S, ConvS2SConfig
 from models.decoding import beam_search, greedy_decode, prefix_greedy_decode
 from models.lstm import LSTMConfig, LSTMSeq2Seq
+from models.protocol import ModelConfig, missing_hooks
 from models.seq2seq import Seq2Seq
 from models.transformer import Transformer, TransformerConfig
 
-MODELS: dict[str, tuple[type[Seq2Seq], type]] = {
-    "transformer": (Transformer, TransformerConfig),
-    "lstm": (LSTMSeq2Seq, LSTMConfig),
-    "convs2s": (ConvS2S, ConvS2SConfig),
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered model: its class, its config class (a ``ModelConfig``) and one line."""
+
+    model: type[Seq2Seq]
+    config: type
+    description: str
+
+
+MODELS: dict[str, Entry] = {
+    "transformer": Entry(
+        Transformer,
+        TransformerConfig,
+        "Vaswani et al. 2017 encoder-decoder (self-attention, path length O(1))",
+    ),
+    "lstm": Entry(
+        LSTMSeq2Seq,
+        LSTMConfig,
+        "LSTM encoder-decoder with Luong attention (recurrence, path length O(n))",
+    ),
+    "convs2s": Entry(
+        ConvS2S,
+        ConvS2SConfig,
+        "Gehring et al. 2017 convolutional seq2seq (path length O(n/k))",
+    ),
 }
 
-DESCRIPTIONS = {
-    "transformer": "Vaswani et al. 2017 encoder-decoder (self-attention, path length O(1))",
-    "lstm": "LSTM encoder-decoder with Luong attention (recurrence, path length O(n))",
-    "convs2s": "Gehring et al. 2017 convolutional seq2seq (path length O(n/k))",
-}
 
-
-def model_entry(name: str) -> tuple[type[Seq2Seq], type]:
-    """(model class, config class) for ``name``; unknown names list the valid choices."""
+def model_entry(name: str) -> Entry:
+    """The registry entry of ``name``; unknown names list the valid choices, and an entry
+    whose config lacks a ``ModelConfig`` hook names the missing ones."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
-    return MODELS[name]
+    entry = MODELS[name]
+    if not isinstance(entry, Entry):
+        raise ValueError(
+            f"models.MODELS[{name!r}] must be a models.Entry(model, config, description), "
+            f"got {type(entry).__name__}"
+        )
+    missing = missing_hooks(entry.config)
+    if missing:
+        raise ValueError(
+            f"model {name!r}: config {entry.config.__name__} lacks {', '.join(missing)} "
+            "(the ModelConfig protocol, models/protocol.py)"
+        )
+    return entry
 
 
 def build_model(name: str, cfg: object, vocab_size: int, pad_id: int = 0) -> Seq2Seq:
     """Instantiate model ``name`` from its config."""
-    cls, cfg_cls = model_entry(name)
-    if not isinstance(cfg, cfg_cls):
-        raise TypeError(f"model {name!r} needs a {cfg_cls.__name__}, got {type(cfg).__name__}")
-    return cls(cfg, vocab_size, pad_id)
+    entry = model_entry(name)
+    if not isinstance(cfg, entry.config):
+        raise TypeError(f"model {name!r} needs a {entry.config.__name__}, got {type(cfg).__name__}")
+    return entry.model(cfg, vocab_size, pad_id)
 
 
 __all__ = [
     "MODELS",
-    "DESCRIPTIONS",
+    "Entry",
+    "ModelConfig",
     "Seq2Seq",
     "build_model",
     "model_entry",

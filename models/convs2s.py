@@ -70,6 +70,26 @@ class ConvS2SConfig:
         ratio = self.d_embed / self.d_hidden
         return replace(self, d_hidden=width, d_embed=max(1, round(width * ratio)))
 
+    # -- cost hooks (see models.protocol) --
+    def forward_flops(self, src_len: int, tgt_len: int, vocab_size: int, batch: int = 1) -> float:
+        """GLU convolutions, embedding projections, multi-step attention, output layer."""
+        S, V = src_len, vocab_size
+        src, tgt = batch * S, batch * tgt_len
+        e, h, k = self.d_embed, self.d_hidden, self.kernel_size
+        conv = 2 * k * h * 2 * h
+        enc = src * (2 * e * h * 2 + self.n_enc_layers * conv)
+        attn = 2 * h * e * 2 + 2 * 2 * S * e
+        dec = tgt * (2 * e * h * 2 + self.n_dec_layers * (conv + attn))
+        return enc + dec + tgt * 2 * e * V
+
+    @property
+    def flops_countable(self) -> bool:
+        return True
+
+    @property
+    def math_attention_on_cpu(self) -> bool:
+        return False
+
 
 class _GradMultiply(torch.autograd.Function):
     """Identity forward, scaled gradient backward (encoder gradient scaling, section 3.4)."""

@@ -69,6 +69,28 @@ class LSTMConfig:
     def with_width(self, width: int) -> LSTMConfig:
         return replace(self, d_model=width)
 
+    # -- cost hooks (see models.protocol) --
+    def forward_flops(self, src_len: int, tgt_len: int, vocab_size: int, batch: int = 1) -> float:
+        """Encoder and decoder recurrences, Luong attention, output layer."""
+        S, V = src_len, vocab_size
+        src, tgt = batch * S, batch * tgt_len
+        d, L = self.d_model, self.n_layers
+        dirs = 2 if self.bidirectional else 1
+        h = d // dirs
+        enc = sum(src * dirs * 2 * 4 * h * ((d if i == 0 else h * dirs) + h) for i in range(L))
+        dec_in = 2 * d if self.input_feeding else d
+        dec = sum(tgt * 2 * 4 * d * ((dec_in if i == 0 else d) + d) for i in range(L))
+        attn = src * 2 * d * d + tgt * (2 * 2 * S * d + 2 * 2 * d * d)
+        return enc + dec + attn + tgt * 2 * d * V
+
+    @property
+    def flops_countable(self) -> bool:
+        return False  # torch.utils.flop_counter cannot see inside aten::lstm
+
+    @property
+    def math_attention_on_cpu(self) -> bool:
+        return False
+
     def activation_floats(self, batch: int, src_len: int, tgt_len: int, vocab: int) -> int:
         """Floats kept for backward by one training step (memory sizing before building).
 

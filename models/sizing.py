@@ -22,8 +22,7 @@ def size_to_params(name: str, target: int, vocab_size: int, base: object | None 
     Depth, heads and width ratios stay as in ``base``; only the width moves. Raises
     ValueError when no width reaches ``target`` within +-10%.
     """
-    _, cfg_cls = model_entry(name)
-    base = base if base is not None else cfg_cls()
+    base = base if base is not None else model_entry(name).config()
     step = base.width_step
 
     def size(units: int) -> int:

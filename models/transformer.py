@@ -72,6 +72,30 @@ class TransformerConfig:
         ratio = self.d_ff / self.d_model
         return replace(self, d_model=width, d_ff=max(1, round(width * ratio)))
 
+    # -- cost hooks (see models.protocol) --
+    def forward_flops(self, src_len: int, tgt_len: int, vocab_size: int, batch: int = 1) -> float:
+        """Projections, attention scores and sums, feed-forward, output layer."""
+        S, T, V = src_len, tgt_len, vocab_size
+        src, tgt = batch * S, batch * T
+        d, f = self.d_model, self.d_ff
+        enc = src * (2 * 4 * d * d + 2 * 2 * d * f + 2 * 2 * S * d)
+        causal_keys = (T + 1) / 2  # average keys a causal query attends to
+        dec = (
+            tgt * (2 * 4 * d * d + 2 * 2 * causal_keys * d)  # self-attention
+            + tgt * (2 * 2 * d * d + 2 * 2 * S * d)
+            + src * 2 * 2 * d * d  # cross
+            + tgt * 2 * 2 * d * f
+        )  # feed-forward
+        return self.n_enc_layers * enc + self.n_dec_layers * dec + tgt * 2 * d * V
+
+    @property
+    def flops_countable(self) -> bool:
+        return True  # SDPA is counted through its math decomposition
+
+    @property
+    def math_attention_on_cpu(self) -> bool:
+        return self.attn_dropout > 0  # dropout on weights: no fused CPU kernel
+
 
 def sinusoids(start: int, length: int, dim: int, device: torch.device | None = None) -> Tensor:
     """Sinusoidal encodings of positions start..start+length-1: (length, dim), paper section 3.5."""

@@ -156,7 +156,7 @@ def example_artefacts(directory: Path, df: pd.DataFrame) -> list[tuple[Artefact,
 
 def _example(directory: Path, df: pd.DataFrame, cell, key: str, label: str):  # noqa: ANN001, ANN202
     """The first ``label`` (correct/wrong) example of cell ``key`` as an Artefact, or None."""
-    from reports.alignment import ATTENTION_FILE, load_npz, units
+    from bench.alignment import ATTENTION_FILE, load_npz, units
 
     rows = df[df["key"] == key]
     data = load_npz(Path(directory) / "cells" / key / ATTENTION_FILE) if len(rows) else None

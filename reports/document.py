@@ -27,6 +27,7 @@ class Bullets:
 class Table:
     frame: pd.DataFrame
     caption: str = ""
+    name: str = ""  # stable name: a named table is also logged to W&B (reports.tables)
 
     def cells(self) -> pd.DataFrame:
         """The frame as display strings: floats to 4 significant figures, missing as ``-``."""

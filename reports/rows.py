@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-RESULTS_FILE = "results.jsonl"
-EVAL_FILE = "eval.jsonl"  # cells/<key>/: per-example outcomes
-PRESETS = ("quick", "scaling", "longrange", "translate", "paper")
+from bench.results import EVAL_FILE, RESULTS_FILE, read_rows
+
 LONG_RANGE_TASKS = ("dependency", "recall")
 MODEL_ORDER = ("transformer", "lstm", "convs2s")
 FIELDS = (  # every report reads these; a row may lack any of them
@@ -28,22 +26,6 @@ FIELDS = (  # every report reads these; a row may lack any of them
 )  # fmt: skip
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    """Complete JSON rows of ``path``; a truncated or corrupt line is skipped with a warning."""
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            warnings.warn(f"{path}:{n}: skipping a truncated or corrupt row", stacklevel=2)
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-    return rows
-
-
 def load_results(directory: Path) -> pd.DataFrame:
     """Latest attempt of every cell in ``directory/results.jsonl``, normalised, with each
     cell's per-example outcomes (``per_example``) and attention measurements (``attention``,
@@ -51,7 +33,7 @@ def load_results(directory: Path) -> pd.DataFrame:
     are left out (reports/sections_tuning.py reads them)."""
     from reports.alignment import attach_attention
 
-    rows = read_jsonl(Path(directory) / RESULTS_FILE)
+    rows = read_rows(Path(directory) / RESULTS_FILE)
     df = normalise(pd.DataFrame([r for r in rows if not isinstance(r.get("sweep"), dict)]))
     return attach_attention(attach_examples(df, directory), directory)
 

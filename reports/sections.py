@@ -34,13 +34,15 @@ def summary_section(df: pd.DataFrame, claims: pd.DataFrame) -> Section:
             "cells every model learned (above chance and shortcut floors) and that are not "
             "saturated; INCONCLUSIVE says why."
         ),
-        Table(claims[["claim", "verdict", "interval", "threshold", "reason"]]),
+        Table(claims[["claim", "verdict", "interval", "threshold", "reason"]], name="claims"),
         Paragraph("The measurements behind each verdict:"),
-        Table(claims[["claim", "numbers"]]),
+        Table(claims[["claim", "numbers"]], name="claim_numbers"),
         Paragraph("How each claim is judged:"),
-        Table(claims[["claim", "source", "predicate", "min evidence", "caveat"]]),
+        Table(
+            claims[["claim", "source", "predicate", "min evidence", "caveat"]], name="claim_rules"
+        ),
         Paragraph("Environment:"),
-        Table(environment_table(df)),
+        Table(environment_table(df), name="environment"),
     )
 
 
@@ -48,7 +50,11 @@ def counts_section(df: pd.DataFrame) -> Section:
     """ok/total, failures and validity per task x model, with medians over ok rows."""
     return Section("Counts").add(
         Paragraph(COUNT_RULE),
-        Table(summary_table(df), "`task metric`: BLEU, answer accuracy or token accuracy."),
+        Table(
+            summary_table(df),
+            "`task metric`: BLEU, answer accuracy or token accuracy.",
+            name="counts",
+        ),
     )
 
 

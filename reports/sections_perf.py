@@ -52,6 +52,7 @@ def speed_section(df: pd.DataFrame) -> Section:
             ),
             "Fitted exponents (R², number of lengths); n ≥ 2d restricts to lengths well above "
             "the model width d.",
+            name="speed_exponents",
         ),
     )
     lat = series(df, "infer_batch_latency_ms", task)
@@ -60,10 +61,10 @@ def speed_section(df: pd.DataFrame) -> Section:
         sec.add(Figure("speed_infer", lat_fig, "Greedy-decoding batch latency against length."))
     cross = crossover_table(df)
     sec.add(
-        Table(cross, "Crossovers in training tokens/s, interpolated on log-log axes.")
+        Table(cross, "Crossovers in training tokens/s, interpolated on log-log axes.", "crossovers")
         if len(cross)
         else Paragraph("Crossovers need two models measured at two or more shared lengths."),
-        Table(speed_table(df), "Per cell; `noisy`: IQR/median of block speeds > 0.10."),
+        Table(speed_table(df), "Per cell; `noisy`: IQR/median of block speeds > 0.10.", "speed"),
     )
     return sec
 
@@ -85,8 +86,12 @@ def memory_section(df: pd.DataFrame) -> Section:
             f"Peak memory of each cell ({kinds}); x marks cells that ran out of memory or time."
         ),
         Figure("memory", fig, "Peak memory against sequence length (log-log), fits dashed."),
-        Table(exponents_table(df, {"peak memory": "peak_mem_mb"}), "Fitted memory exponents."),
-        Table(memory_table(df), "Per cell; failures are listed, not averaged."),
+        Table(
+            exponents_table(df, {"peak memory": "peak_mem_mb"}),
+            "Fitted memory exponents.",
+            "memory_exponents",
+        ),
+        Table(memory_table(df), "Per cell; failures are listed, not averaged.", "memory"),
     )
     return sec
 
@@ -99,7 +104,7 @@ def sizes_section(df: pd.DataFrame) -> Section:
         return _no_data(sec, "rows", "quick")
     lines = equal_params_lines(df) or ["a single model per task: nothing to compare"]
     sec.add(
-        Table(table, "Medians over ok rows; FLOPs are training FLOPs per target token."),
+        Table(table, "Medians over ok rows; FLOPs are training FLOPs per target token.", "sizes"),
         Paragraph("Compared at equal parameters?"),
         Bullets(lines),
     )

@@ -54,8 +54,9 @@ def long_range_section(df: pd.DataFrame) -> Section:
             "scores chance), the best floor (chance or a shortcut on the same examples), and "
             "whether the cell is evidence: learned (interval above the floor) and not "
             "saturated (every model's interval reaching 0.98).",
+            "long_range_evidence",
         ),
-        Table(long_range_table(df), "Median [min–max] over ok seeds per cell."),
+        Table(long_range_table(df), "Median [min–max] over ok seeds per cell.", "long_range"),
     )
     return sec
 
@@ -76,11 +77,23 @@ def training_section(df: pd.DataFrame) -> Section:
     if with_curves.empty:
         sec.add(Paragraph("No loss curves recorded in these rows."))
     sec.add(
-        Table(time_to_target_table(df), "Time to target: first logged step at the target."),
-        Table(failures_table(df), "Runs per model by outcome (diverged = non-finite loss)."),
+        Table(
+            time_to_target_table(df),
+            "Time to target: first logged step at the target.",
+            "time_to_target",
+        ),
+        Table(
+            failures_table(df),
+            "Runs per model by outcome (diverged = non-finite loss).",
+            "failures",
+        ),
     )
     failed = failed_rows_table(df)
-    sec.add(Table(failed, "Every failed cell.") if len(failed) else Paragraph("No failed runs."))
+    sec.add(
+        Table(failed, "Every failed cell.", "failed_rows")
+        if len(failed)
+        else Paragraph("No failed runs.")
+    )
     return sec
 
 
@@ -90,7 +103,7 @@ def translation_section(df: pd.DataFrame) -> Section:
     table = translation_table(df)
     if table.empty:
         return sec.add(Paragraph(f"No translation rows: {preset_hint('translate')}."))
-    sec.add(Table(table, "BLEU and chrF: median [min–max] over ok seeds."))
+    sec.add(Table(table, "BLEU and chrF: median [min–max] over ok seeds.", "translation"))
     evidence = evidence_table(df, ("translate",))
     if len(evidence):
         sec.add(
@@ -99,21 +112,26 @@ def translation_section(df: pd.DataFrame) -> Section:
                 "BLEU and chrF of the pooled seeds with 95% intervals (sacrebleu sentence "
                 "statistics, bootstrap over sentences and seeds) against copy-the-source: a "
                 "model counts only when both intervals clear it.",
+                "translation_evidence",
             )
         )
     else:
         sec.add(Paragraph("No per-example outputs (cells/<key>/eval.jsonl): no intervals."))
     examples = examples_table(df)
     if len(examples):
-        sec.add(Table(examples, "Example translations (lowest ok seed per model)."))
+        sec.add(
+            Table(
+                examples, "Example translations (lowest ok seed per model).", "translation_examples"
+            )
+        )
     cost = measured_cost(df)
     sec.add(
         Paragraph(
             "Training cost. The paper's Table 2 figures are time × GPUs × an assumed "
             "sustained 9.5 TFLOPS per P100; ours are FLOPs per target token × tokens trained."
         ),
-        Table(paper_cost(), "The paper's training FLOPs, recomputed."),
-        Table(cost, "Ours: medians over ok seeds.")
+        Table(paper_cost(), "The paper's training FLOPs, recomputed.", "paper_cost"),
+        Table(cost, "Ours: medians over ok seeds.", "measured_cost")
         if len(cost)
         else Paragraph("No translate rows with both FLOPs and BLEU."),
     )
@@ -137,7 +155,7 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
             "gold mass: the weight on it, in multiples of uniform (1/S). 95% intervals "
             "bootstrap examples and seeds; the best head is chosen on the same examples."
         ),
-        Table(_shown(frame), "Hit rate and gold mass per model, cell and layer."),
+        Table(_shown(frame), "Hit rate and gold mass per model, cell and layer.", "attention"),
         Figure("attention_hit_rate", alignment_bars(frame), "Best-unit hit rate per cell."),
     )
     inter = intervention_frame(df)
@@ -150,7 +168,7 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
                 "the correct token's teacher-forced probability. Focus that matters costs "
                 "accuracy when moved; decoration does not."
             ),
-            Table(inter, "Accuracy drop per condition (95% intervals)."),
+            Table(inter, "Accuracy drop per condition (95% intervals).", "attention_intervention"),
         )
     examples = example_artefacts(directory, df)
     for i, (art, names) in enumerate(examples):

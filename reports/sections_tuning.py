@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.results import RESULTS_FILE, read_rows
 from bench.tuning import best_index, edge_keys, metric_value
 from reports.document import Bullets, Figure, Paragraph, Section, Table
 from reports.plots import color, figure, to_png
-from reports.rows import RESULTS_FILE, normalise, order_by_model, read_jsonl, sort_models
+from reports.rows import normalise, order_by_model, sort_models
 
 RECIPE_KEYS = ("optimizer", "lr", "warmup", "schedule", "clip", "label_smoothing")
 
@@ -28,7 +29,7 @@ def sweep_rows(directory: Path) -> pd.DataFrame:
         return pd.DataFrame()
     with warnings.catch_warnings():  # load_results has already warned about a corrupt line
         warnings.simplefilter("ignore")
-        rows = [r for r in read_jsonl(path) if isinstance(r.get("sweep"), dict)]
+        rows = [r for r in read_rows(path) if isinstance(r.get("sweep"), dict)]
     return normalise(pd.DataFrame(rows)) if rows else pd.DataFrame()
 
 
@@ -158,7 +159,7 @@ def tuning_section(directory: Path, df: pd.DataFrame) -> Section:
     sec = Section("Tuning")
     sweeps = sweep_rows(directory)
     if len(df):
-        sec.add(Table(recipe_table(df), "How each model trained, per task (ok rows)."))
+        sec.add(Table(recipe_table(df), "How each model trained, per task (ok rows).", "recipes"))
     if sweeps.empty:
         return sec.add(
             Paragraph(
@@ -174,7 +175,11 @@ def tuning_section(directory: Path, df: pd.DataFrame) -> Section:
             "the best dev metric was chosen (a failed cell counts as worst). Test numbers of "
             "sweep cells are not shown: choices are made on dev only."
         ),
-        Table(table, "Dev metric per swept value; **chosen** marks each model's choice."),
+        Table(
+            table,
+            "Dev metric per swept value; **chosen** marks each model's choice.",
+            "tuning_sweep",
+        ),
     )
     png = sweep_figure(table)
     if png is not None:
@@ -192,6 +197,10 @@ def tuning_section(directory: Path, df: pd.DataFrame) -> Section:
         )  # fmt: skip
         if len(edges)
         else Paragraph("No model's chosen value sits at the edge of its grid."),
-        Table(budget_table(sweeps), "Tuning budget per model: sweep cells and wall time (s)."),
+        Table(
+            budget_table(sweeps),
+            "Tuning budget per model: sweep cells and wall time (s).",
+            "tuning_budget",
+        ),
     )
     return sec

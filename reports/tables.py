@@ -1,4 +1,8 @@
-"""Every report table by name, as plain DataFrames (for W&B tables, logged by bench/tracking)."""
+"""Every named report table, as plain DataFrames (for W&B tables, logged by bench/tracking).
+
+One source: the tables are read off the report's own sections (``reports.sections``), so
+report.md/html and W&B show the same tables under the same names.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.claims import claims_table
-from reports.claims.cost import measured_cost, paper_cost
-from reports.document import Table
-from reports.environment import environment_table
+from reports.document import Section, Table
 from reports.rows import load_results
-from reports.scaling import crossover_table
-from reports.summary import summary_table
-from reports.tables_perf import exponents_table, memory_table, sizes_table, speed_table
-from reports.tables_quality import (
-    examples_table,
-    failed_rows_table,
-    failures_table,
-    long_range_table,
-    time_to_target_table,
-    translation_table,
-)
+from reports.sections import build_sections
+
+
+def tables_of(sections: list[Section]) -> dict[str, pd.DataFrame]:
+    """The named, non-empty tables of ``sections``, in report order, one type per column."""
+    out: dict[str, pd.DataFrame] = {}
+    for block in (b for s in sections for b in s.blocks):
+        if isinstance(block, Table) and block.name and len(block.frame):
+            if block.name in out:
+                raise ValueError(f"two report tables are named {block.name!r}")
+            out[block.name] = _one_type_per_column(block.frame)
+    return out
 
 
 def report_tables(directory: Path) -> dict[str, pd.DataFrame]:
@@ -33,28 +35,8 @@ def report_tables(directory: Path) -> dict[str, pd.DataFrame]:
     df = load_results(Path(directory))
     if df.empty:
         return {}
-    tables = {
-        "claims": claims_table(df),
-        "environment": environment_table(df),
-        "counts": summary_table(df),
-        "speed": speed_table(df),
-        "speed_exponents": exponents_table(
-            df, {"tokens/s": "train_tgt_tokens_per_s", "time/seq": "time_per_seq_s"}
-        ),
-        "crossovers": crossover_table(df),
-        "memory": memory_table(df),
-        "memory_exponents": exponents_table(df, {"peak memory": "peak_mem_mb"}),
-        "long_range": long_range_table(df),
-        "time_to_target": time_to_target_table(df),
-        "failures": failures_table(df),
-        "failed_rows": failed_rows_table(df),
-        "translation": translation_table(df),
-        "translation_examples": examples_table(df),
-        "paper_cost": paper_cost(),
-        "measured_cost": measured_cost(df),
-        "sizes": sizes_table(df),
-    }
-    return {name: _one_type_per_column(t) for name, t in tables.items() if len(t)}
+    sections, _ = build_sections(Path(directory), df)
+    return tables_of(sections)
 
 
 def _one_type_per_column(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,6 +1,11 @@
-"""Task registry: name -> (task class, config class)."""
+"""Task registry: name -> Entry(task class, config class, description).
+
+A plugin (``ATTNBENCH_PLUGINS``) adds ``TASKS[name] = Entry(...)``.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from tasks.base import BOS, EOS, PAD, Batch, Task
 from tasks.copy import CopyConfig, CopyTask
@@ -9,28 +14,54 @@ from tasks.recall import RecallConfig, RecallTask
 from tasks.reverse import ReverseConfig, ReverseTask
 from tasks.translate import TranslateConfig, TranslateTask
 
-TASKS: dict[str, tuple[type, type]] = {
-    "copy": (CopyTask, CopyConfig),
-    "reverse": (ReverseTask, ReverseConfig),
-    "dependency": (DependencyTask, DependencyConfig),
-    "recall": (RecallTask, RecallConfig),
-    "translate": (TranslateTask, TranslateConfig),
+
+@dataclass(frozen=True)
+class Entry:
+    """A registered task: its class, its config class and one line about it."""
+
+    task: type[Task]
+    config: type
+    description: str
+
+
+TASKS: dict[str, Entry] = {
+    "copy": Entry(
+        CopyTask,
+        CopyConfig,
+        "copy a random symbol sequence; delay > 0: copy-memory (distance = length + delay)",
+    ),
+    "reverse": Entry(
+        ReverseTask, ReverseConfig, "output the sequence reversed (distance = length)"
+    ),
+    "dependency": Entry(
+        DependencyTask,
+        DependencyConfig,
+        "agreement across distance distractors, with attractors (answer accuracy)",
+    ),
+    "recall": Entry(
+        RecallTask,
+        RecallConfig,
+        "associative recall: value of the queried key among distance pairs (answer acc.)",
+    ),
+    "translate": Entry(
+        TranslateTask,
+        TranslateConfig,
+        "real translation (Bible en-es by default): BPE, beam search, BLEU and chrF",
+    ),
 }
 
-DESCRIPTIONS = {
-    "copy": "copy a random symbol sequence; delay > 0: copy-memory (distance = length + delay)",
-    "reverse": "output the sequence reversed (distance = length)",
-    "dependency": "agreement across distance distractors, with attractors (answer accuracy)",
-    "recall": "associative recall: value of the queried key among distance pairs (answer acc.)",
-    "translate": "real translation (Bible en-es by default): BPE, beam search, BLEU and chrF",
-}
 
-
-def task_entry(name: str) -> tuple[type, type]:
-    """(task class, config class) for ``name``; unknown names list the valid choices."""
+def task_entry(name: str) -> Entry:
+    """The registry entry of ``name``; unknown names list the valid choices."""
     if name not in TASKS:
         raise ValueError(f"unknown task {name!r}; choose one of: {', '.join(sorted(TASKS))}")
-    return TASKS[name]
+    entry = TASKS[name]
+    if not isinstance(entry, Entry):
+        raise ValueError(
+            f"tasks.TASKS[{name!r}] must be a tasks.Entry(task, config, description), "
+            f"got {type(entry).__name__}"
+        )
+    return entry
 
 
 def data_problem(name: str, cfg: object) -> str | None:
@@ -38,19 +69,17 @@ def data_problem(name: str, cfg: object) -> str | None:
 
     Tasks with external data define ``data_problem(cfg)``; generated tasks always can.
     """
-    cls, _ = task_entry(name)
-    check = getattr(cls, "data_problem", None)
+    check = getattr(task_entry(name).task, "data_problem", None)
     return check(cfg) if check is not None else None
 
 
 def build_task(name: str, cfg: object, seed: int) -> Task:
-    cls, _ = task_entry(name)
-    return cls(cfg, seed)
+    return task_entry(name).task(cfg, seed)
 
 
 __all__ = [
     "TASKS",
-    "DESCRIPTIONS",
+    "Entry",
     "PAD",
     "BOS",
     "EOS",

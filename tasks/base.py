@@ -1,4 +1,6 @@
-"""What every task shares: the token convention, the batch type and sequence metrics."""
+"""What every task shares: the token convention, the batch type, sequence metrics, config
+checks, and the plumbing of generated tasks (``GeneratedTask``: symbol sequences in and
+out, ``SequenceTask``; one answer token after a context, ``AnswerTask``)."""
 
 from __future__ import annotations
 
@@ -190,3 +192,101 @@ def sequence_examples(hyp: Tensor, ref: Tensor, n_symbols: int) -> list[dict[str
     hits = hyp.eq(ref) & real
     total = real.sum(1)
     return example_outcomes(hits.sum(1), total, {"chance": total / n_symbols}, hits)
+
+
+def check_minimums(cfg: Any, **minimums: int) -> None:
+    """ValueError naming the first ``task.<name>`` of ``cfg`` below its minimum."""
+    for name, least in minimums.items():
+        if getattr(cfg, name) < least:
+            raise ValueError(f"task.{name} must be >= {least}, got {getattr(cfg, name)}")
+
+
+def check_sequence_config(cfg: Any) -> None:
+    """The knobs of a symbol-sequence task: ``length``, ``min_length`` (0 or up to length),
+    ``n_symbols`` and ``eval_size``."""
+    check_minimums(cfg, length=1)
+    if not 0 <= cfg.min_length <= cfg.length:
+        raise ValueError(
+            f"task.min_length must be in [0, length={cfg.length}], got {cfg.min_length}"
+        )
+    check_minimums(cfg, n_symbols=2, eval_size=1)
+
+
+class GeneratedTask:
+    """Plumbing of a task whose data come from its seed: greedy decoding within a budget
+    known a priori (``max_target_len``), and a seeded held-out set per split."""
+
+    beam_size = 1
+    length_penalty = 0.0  # greedy decoding: no length penalty
+    cfg: Any
+    seed: int
+    max_target_len: int
+
+    def max_output_len(self, src: Tensor) -> Tensor:
+        """The task's longest target (EOS included) for every example: known a priori."""
+        return fixed_budget(src, self.max_target_len)
+
+    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
+        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
+
+
+class SequenceTask(GeneratedTask):
+    """A symbol sequence in, a symbol sequence out (copy, reverse): token and exact-sequence
+    accuracy, chance 1 / ``n_symbols`` per position. The config has ``length``,
+    ``min_length``, ``n_symbols`` and ``eval_size``."""
+
+    floor_metric = "token_acc"
+
+    def random_sequences(self, n: int, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """(n, S) PAD-padded random symbol sequences and their lengths (n,), lengths uniform
+        in [min_length, length] (min_length 0: always ``length``), S the longest drawn."""
+        c = self.cfg
+        shortest = c.min_length or c.length  # 0: fixed length (speed and memory sweeps)
+        lengths = torch.randint(shortest, c.length + 1, (n,), generator=generator)
+        S = int(lengths.max())
+        symbols = torch.randint(N_SPECIAL, N_SPECIAL + c.n_symbols, (n, S), generator=generator)
+        real = torch.arange(S).unsqueeze(0) < lengths.unsqueeze(1)  # (n,S)
+        return symbols.masked_fill(~real, PAD), lengths
+
+    def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
+        return sequence_scores(hyp, batch.tgt_out)
+
+    def summarise(self, parts: list[dict[str, float]]) -> dict[str, float]:
+        return summarise_scores(parts)
+
+    def examples(self, hyp: Tensor, batch: Batch) -> list[dict[str, Any]]:
+        return sequence_examples(hyp, batch.tgt_out, self.cfg.n_symbols)
+
+
+class AnswerTask(GeneratedTask):
+    """One answer token after a context (dependency, recall): ``answer_acc`` is the floor
+    metric; sequence accuracy (answer then EOS) is reported beside it."""
+
+    floor_metric = "answer_acc"
+    max_target_len = 2  # the answer, then EOS
+
+    @staticmethod
+    def answer_batch(src: Tensor, answer: Tensor) -> Batch:
+        """The batch of sources (n, S) and their one-token answers (n, 1)."""
+        ones = torch.ones(answer.size(0), dtype=torch.long)
+        return Batch.from_tensors(src, *teacher_forcing_pair(answer, ones))
+
+    @staticmethod
+    def answer_counts(hyp: Tensor, batch: Batch) -> dict[str, float]:
+        """Sequence and answer counts of ``hyp`` (the task adds its own)."""
+        return {**sequence_scores(hyp, batch.tgt_out), **answer_scores(hyp, batch.tgt_out)}
+
+    @staticmethod
+    def answer_outcomes(
+        hyp: Tensor, batch: Batch, floors: dict[str, Tensor]
+    ) -> list[dict[str, Any]]:
+        """Per example: the answer right or not, and each floor's expected score."""
+        return example_outcomes(hyp[:, 0].eq(batch.tgt_out[:, 0]), torch.ones(hyp.size(0)), floors)
+
+    @staticmethod
+    def answer_summary(parts: list[dict[str, float]]) -> dict[str, Any]:
+        """Token, sequence and answer accuracy (the task adds its own)."""
+        return {
+            **summarise_scores(parts),
+            "answer_acc": ratio(parts, "answer_correct", "answer_total"),
+        }

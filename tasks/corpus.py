@@ -13,7 +13,6 @@ repository root, git-ignored), so a corpus works offline once it has been built.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
@@ -134,10 +133,6 @@ def write_tsv(path: Path, pairs: Iterable[tuple[str, str]]) -> None:
     with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, encoding="utf-8") as f:
         f.write(text)
     os.replace(f.name, path)
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 # -- the Bible: KJV and Reina-Valera 1909 from the Debian SWORD modules ---------------------

@@ -16,18 +16,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tasks.base import (
-    N_SPECIAL,
-    Batch,
-    answer_scores,
-    example_outcomes,
-    fixed_budget,
-    ratio,
-    seeded_eval_batches,
-    sequence_scores,
-    summarise_scores,
-    teacher_forcing_pair,
-)
+from tasks.base import N_SPECIAL, AnswerTask, Batch, check_minimums, ratio
 
 
 @dataclass(frozen=True)
@@ -50,22 +39,17 @@ class DependencyConfig:
     """Held-out examples scored by greedy decoding after training."""
 
     def __post_init__(self) -> None:
-        if self.distance < 0:
-            raise ValueError(f"task.distance must be >= 0, got {self.distance}")
+        check_minimums(self, distance=0)
         if not 0.0 <= self.attractor_prob <= 1.0:
             raise ValueError(f"task.attractor_prob must be in [0, 1], got {self.attractor_prob}")
-        if self.n_classes < 2:
-            raise ValueError(f"task.n_classes must be >= 2, got {self.n_classes}")
-        for name in ("nouns_per_class", "n_verbs", "n_fillers", "eval_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"task.{name} must be >= 1, got {getattr(self, name)}")
+        check_minimums(self, n_classes=2, nouns_per_class=1, n_verbs=1, n_fillers=1, eval_size=1)
 
     def max_lengths(self) -> tuple[int, int]:
         """(source, target incl. EOS) lengths of the longest example: memory sizing."""
         return self.distance + 2, 2
 
 
-class DependencyTask:
+class DependencyTask(AnswerTask):
     """Seeded, vectorised agreement data; answer, agreement and sequence metrics.
 
     Vocabulary after PAD, BOS, EOS: nouns (class-major), fillers, verb lemmas, verb forms
@@ -73,10 +57,6 @@ class DependencyTask:
     """
 
     name = "dependency"
-    floor_metric = "answer_acc"
-    beam_size = 1
-    length_penalty = 0.0  # greedy decoding: no length penalty
-    max_target_len = 2  # the verb form, then EOS
 
     def __init__(self, cfg: DependencyConfig, seed: int) -> None:
         self.cfg = cfg
@@ -87,10 +67,6 @@ class DependencyTask:
         self.lemma0 = self.filler0 + cfg.n_fillers
         self.form0 = self.lemma0 + cfg.n_verbs
         self.vocab_size = self.form0 + cfg.n_verbs * cfg.n_classes
-
-    def max_output_len(self, src: Tensor) -> Tensor:
-        """The task's longest target (EOS included) for every example: known a priori."""
-        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         c, g = self.cfg, generator
@@ -114,13 +90,10 @@ class DependencyTask:
             dim=1,
         )  # (n, d+2)
         answer = (self.form0 + lemma * c.n_classes + cls).unsqueeze(1)  # (n, 1)
-        return Batch.from_tensors(src, *teacher_forcing_pair(answer, torch.ones_like(lemma)))
+        return self.answer_batch(src, answer)
 
     def _noun(self, cls: Tensor, index: Tensor) -> Tensor:
         return self.noun0 + cls * self.cfg.nouns_per_class + index
-
-    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         """Sequence and answer counts, agreement (right class, any lemma), and attractor cases."""
@@ -133,8 +106,7 @@ class DependencyTask:
         attracted = ((middle >= self.noun0) & (middle < self.filler0)).any(1)
         right = pred.eq(batch.tgt_out[:, 0])
         return {
-            **sequence_scores(hyp, batch.tgt_out),
-            **answer_scores(hyp, batch.tgt_out),
+            **self.answer_counts(hyp, batch),
             "agree_correct": float(agrees.sum()),
             "attracted_correct": float((right & attracted).sum()),
             "attracted_total": float(attracted.sum()),
@@ -143,18 +115,13 @@ class DependencyTask:
     def examples(self, hyp: Tensor, batch: Batch) -> list[dict[str, Any]]:
         """Answer outcome per example; floors: a random verb form (chance) and the right
         lemma (read locally, just before the answer) in a random class."""
-        c, n = self.cfg, hyp.size(0)
-        ones = torch.ones(n)
-        return example_outcomes(
-            hyp[:, 0].eq(batch.tgt_out[:, 0]),
-            ones,
-            {"chance": ones / (c.n_verbs * c.n_classes), "lemma_only": ones / c.n_classes},
-        )
+        c, ones = self.cfg, torch.ones(hyp.size(0))
+        floors = {"chance": ones / (c.n_verbs * c.n_classes), "lemma_only": ones / c.n_classes}
+        return self.answer_outcomes(hyp, batch, floors)
 
     def summarise(self, parts: list[dict[str, float]]) -> dict[str, Any]:
         return {
-            **summarise_scores(parts),
-            "answer_acc": ratio(parts, "answer_correct", "answer_total"),
+            **self.answer_summary(parts),
             "agreement_acc": ratio(parts, "agree_correct", "answer_total"),
             "answer_acc_attracted": ratio(parts, "attracted_correct", "attracted_total"),
             "attracted_fraction": ratio(parts, "attracted_total", "answer_total"),

@@ -13,18 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tasks.base import (
-    N_SPECIAL,
-    Batch,
-    answer_scores,
-    example_outcomes,
-    fixed_budget,
-    ratio,
-    seeded_eval_batches,
-    sequence_scores,
-    summarise_scores,
-    teacher_forcing_pair,
-)
+from tasks.base import N_SPECIAL, AnswerTask, Batch, check_minimums, ratio
 
 
 @dataclass(frozen=True)
@@ -41,24 +30,20 @@ class RecallConfig:
     """Held-out examples scored by greedy decoding after training."""
 
     def __post_init__(self) -> None:
-        if self.distance < 1:
-            raise ValueError(f"task.distance must be >= 1, got {self.distance}")
+        check_minimums(self, distance=1)
         if self.n_keys < self.distance:
             raise ValueError(
                 f"task.n_keys must be >= distance={self.distance} (keys are distinct), "
                 f"got {self.n_keys}"
             )
-        if self.n_values < 2:
-            raise ValueError(f"task.n_values must be >= 2, got {self.n_values}")
-        if self.eval_size < 1:
-            raise ValueError(f"task.eval_size must be >= 1, got {self.eval_size}")
+        check_minimums(self, n_values=2, eval_size=1)
 
     def max_lengths(self) -> tuple[int, int]:
         """(source, target incl. EOS) lengths of the longest example: memory sizing."""
         return 2 * self.distance + 2, 2
 
 
-class RecallTask:
+class RecallTask(AnswerTask):
     """Seeded, vectorised recall data; answer and sequence metrics.
 
     Vocabulary after PAD, BOS, EOS: the query marker, keys, values. ``distance`` = the number
@@ -68,10 +53,6 @@ class RecallTask:
     """
 
     name = "recall"
-    floor_metric = "answer_acc"
-    beam_size = 1
-    length_penalty = 0.0  # greedy decoding: no length penalty
-    max_target_len = 2  # the value, then EOS
 
     def __init__(self, cfg: RecallConfig, seed: int) -> None:
         self.cfg = cfg
@@ -81,10 +62,6 @@ class RecallTask:
         self.key0 = N_SPECIAL + 1
         self.value0 = self.key0 + cfg.n_keys
         self.vocab_size = self.value0 + cfg.n_values
-
-    def max_output_len(self, src: Tensor) -> Tensor:
-        """The task's longest target (EOS included) for every example: known a priori."""
-        return fixed_budget(src, self.max_target_len)
 
     def sample(self, n: int, generator: torch.Generator) -> Batch:
         c, g = self.cfg, generator
@@ -97,12 +74,7 @@ class RecallTask:
         marker = torch.full((n, 1), self.query_marker)
         src = torch.cat([pairs, marker, keys.gather(1, q)], dim=1)  # (n, 2p+2)
         answer = values.gather(1, q)  # (n,1)
-        return Batch.from_tensors(
-            src, *teacher_forcing_pair(answer, torch.ones(n, dtype=torch.long))
-        )
-
-    def eval_batches(self, batch_size: int, split: str = "test") -> list[Batch]:
-        return seeded_eval_batches(self, self.seed, self.cfg.eval_size, batch_size, split)
+        return self.answer_batch(src, answer)
 
     def score(self, hyp: Tensor, batch: Batch) -> dict[str, float]:
         """Sequence and answer counts, and answer counts for the older half of the pairs."""
@@ -111,8 +83,7 @@ class RecallTask:
         far = q < (self.cfg.distance + 1) // 2
         right = hyp[:, 0].eq(batch.tgt_out[:, 0])
         return {
-            **sequence_scores(hyp, batch.tgt_out),
-            **answer_scores(hyp, batch.tgt_out),
+            **self.answer_counts(hyp, batch),
             "far_correct": float((right & far).sum()),
             "far_total": float(far.sum()),
         }
@@ -122,26 +93,20 @@ class RecallTask:
         pair in the context, and the context's most frequent value (ties split evenly)."""
         values = batch.src[:, 1:-2:2]  # (B, p)
         answer = batch.tgt_out[:, :1]  # (B, 1)
-        n = hyp.size(0)
         counts = values.unsqueeze(2).eq(values.unsqueeze(1)).sum(2)  # (B, p): copies of each
         is_mode = counts.eq(counts.max(1, keepdim=True).values)  # (B, p)
         # each distinct modal value once: a modal value appears `count` times among the pairs
         n_modes = (is_mode.float() / counts).sum(1)  # (B,)
         answer_is_mode = (is_mode & values.eq(answer)).any(1)
-        ones = torch.ones(n)
-        return example_outcomes(
-            hyp[:, 0].eq(answer[:, 0]),
-            ones,
-            {
-                "chance": ones / self.cfg.n_values,
-                "any_value_in_context": values.eq(answer).float().mean(1),
-                "most_frequent_value": answer_is_mode.float() / n_modes,
-            },
-        )
+        floors = {
+            "chance": torch.ones(hyp.size(0)) / self.cfg.n_values,
+            "any_value_in_context": values.eq(answer).float().mean(1),
+            "most_frequent_value": answer_is_mode.float() / n_modes,
+        }
+        return self.answer_outcomes(hyp, batch, floors)
 
     def summarise(self, parts: list[dict[str, float]]) -> dict[str, Any]:
         return {
-            **summarise_scores(parts),
-            "answer_acc": ratio(parts, "answer_correct", "answer_total"),
+            **self.answer_summary(parts),
             "answer_acc_far_half": ratio(parts, "far_correct", "far_total"),
         }

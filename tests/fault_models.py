@@ -12,8 +12,8 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from models import MODELS
-from models.lstm import LSTMSeq2Seq
+from models import MODELS, Entry
+from models.lstm import LSTMConfig, LSTMSeq2Seq
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,26 @@ class FaultConfig:
     def with_width(self, width: int) -> FaultConfig:
         return replace(self, d_model=width)
 
+    def lstm(self) -> LSTMConfig:
+        """The LSTM this fault model is."""
+        return LSTMConfig(d_model=self.d_model, n_layers=1)
+
+    def forward_flops(self, src_len: int, tgt_len: int, vocab_size: int, batch: int = 1) -> float:
+        return self.lstm().forward_flops(src_len, tgt_len, vocab_size, batch)
+
+    @property
+    def flops_countable(self) -> bool:
+        return False
+
+    @property
+    def math_attention_on_cpu(self) -> bool:
+        return False
+
 
 def _fault_model(kind: str) -> type:
     class Fault(LSTMSeq2Seq):
         def __init__(self, cfg: FaultConfig, vocab_size: int, pad_id: int = 0) -> None:
-            from models.lstm import LSTMConfig
-
-            super().__init__(LSTMConfig(d_model=cfg.d_model, n_layers=1), vocab_size, pad_id)
+            super().__init__(cfg.lstm(), vocab_size, pad_id)
             self.fail_at = cfg.fail_at_step
             self.calls = 0
 
@@ -64,4 +77,6 @@ def _fault_model(kind: str) -> type:
 
 
 for _kind in ("raise", "nan", "oom", "hang", "exit"):
-    MODELS[f"fault_{_kind}"] = (_fault_model(_kind), FaultConfig)
+    MODELS[f"fault_{_kind}"] = Entry(
+        _fault_model(_kind), FaultConfig, f"test only: a tiny LSTM that fails by {_kind}"
+    )

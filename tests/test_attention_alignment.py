@@ -11,10 +11,10 @@ import pytest
 import torch
 from torch import Tensor, nn
 
+from bench.alignment import gold_positions, load_npz, save_npz, summarise
 from bench.intervention import intervention_study, shifted, uniform
 from models.attention import dot_attention, source_keep
 from models.seq2seq import Seq2Seq
-from reports.alignment import gold_positions, load_npz, save_npz, summarise
 from reports.claims import CLAIMS
 from reports.claims.attention import check_attention_alignment, intervention_drop
 from reports.rows import load_results

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 import bench.cell
 import bench.runner
+import bench.spec
 from bench.config import ConfigError
 from bench.matrix import Matrix, load_matrix
 from cli import app
@@ -243,6 +244,6 @@ def test_yaml_validate_refuses_what_run_would(tmp_path):
 
 def test_finite_accepts_large_but_finite_values():
     """Finite values pass the number check; their own bounds decide (here: all fine)."""
-    spec = bench.cell.make_spec("transformer", "copy", ["train.lr=1e308"], device="cpu")
+    spec = bench.spec.make_spec("transformer", "copy", ["train.lr=1e308"], device="cpu")
     assert spec.train.lr == 1e308
     assert yaml.safe_load(".nan") != yaml.safe_load(".nan")  # why NaN needs its own check

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cli import app
 
+ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
 TINY_RUN = [
     "--set",
@@ -123,6 +128,42 @@ def test_listings():
         assert name in result.output
     result = runner.invoke(app, ["tasks"])
     assert result.exit_code == 0 and "copy" in result.output
+
+
+def test_listings_show_plugin_models_and_tasks(tmp_path):
+    """`attnbench models` / `tasks` read each entry's own description: a plugin lists too."""
+    plugin = tmp_path / "extra_task.py"
+    plugin.write_text(
+        "from tasks import TASKS, Entry\n"
+        "from tasks.copy import CopyConfig, CopyTask\n"
+        "TASKS['copy_again'] = Entry(CopyTask, CopyConfig, 'a plugin task: copy once more')\n"
+    )
+    env = {
+        **os.environ,
+        "ATTNBENCH_PLUGINS": "tests.fault_models,extra_task",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)]),
+        "COLUMNS": "250",
+    }
+    for command, expected in (
+        ("models", ("fault_raise", "a tiny LSTM that fails by raise", "transformer")),
+        ("tasks", ("copy_again", "a plugin task: copy once more", "translate")),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", command], cwd=ROOT, env=env, capture_output=True,
+            text=True,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        for text in expected:
+            assert text in flat(done.stdout), (command, text)
+
+
+def test_a_plugin_entry_that_is_not_an_entry_is_named(monkeypatch):
+    import models
+
+    monkeypatch.setitem(models.MODELS, "bad", (object, object))
+    result = runner.invoke(app, ["run", "bad", "copy", "--device", "cpu"])
+    assert result.exit_code == 2
+    assert "models.MODELS['bad'] must be a models.Entry" in flat(result.output)
 
 
 def test_matrix_with_missing_data_is_refused_before_anything_is_written(tmp_path):

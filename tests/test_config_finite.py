@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.budget import over_budget
-from bench.cell import spec_from_values
 from bench.config import ConfigError, TrainConfig, TrainerConfig
+from bench.spec import spec_from_values
 from models import MODELS
 from tasks import TASKS
 
@@ -25,8 +25,8 @@ def _numeric_fields(cls: type) -> list[str]:
 
 # (section, model, task, config class): every config class the CLI and matrices accept
 TARGETS = (
-    [("model", name, "copy", cfg) for name, (_, cfg) in MODELS.items()]
-    + [("task", "transformer", name, cfg) for name, (_, cfg) in TASKS.items()]
+    [("model", name, "copy", e.config) for name, e in MODELS.items()]
+    + [("task", "transformer", name, e.config) for name, e in TASKS.items()]
     + [
         ("train", "transformer", "copy", TrainConfig),
         ("trainer", "transformer", "copy", TrainerConfig),

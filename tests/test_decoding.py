@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from models import beam_search, greedy_decode
+from models import beam_search, greedy_decode, prefix_greedy_decode
 from models.decoding import gnmt_penalty
 from models.seq2seq import Seq2Seq
 from tests.conftest import random_pair
@@ -192,3 +192,26 @@ def test_beam_bad_arguments_are_named(kwargs, message):
     args = {"beam": 2, "max_len": 4, "length_penalty": 0.6} | kwargs
     with pytest.raises(ValueError, match=message):
         beam_search(Scripted(6, toy), torch.ones(2, 3, dtype=torch.long), bos=BOS, eos=EOS, **args)
+
+
+def test_cached_greedy_equals_recomputing_the_prefix(tiny_model):
+    _, model = tiny_model
+    src, _ = random_pair()
+    cached = greedy_decode(model, src, max_len=7, bos=1, eos=-1)
+    recomputed = prefix_greedy_decode(model, src, max_len=7, bos=1, eos=-1)
+    assert cached.shape == (3, 7) and torch.equal(cached, recomputed)
+
+
+def test_greedy_decoding_calls_decode_step_once_per_token(tiny_model):
+    """Cached decoding: each step sees only the new token, never the prefix."""
+    _, model = tiny_model
+    seen = []
+    step = model.decode_step
+
+    def spy(enc, state, tokens, t):
+        seen.append(tokens.shape)
+        return step(enc, state, tokens, t)
+
+    model.decode_step = spy
+    greedy_decode(model, random_pair()[0], max_len=5, bos=1, eos=-1)
+    assert seen == [torch.Size([3])] * 5

@@ -7,8 +7,9 @@ import json
 import pytest
 import torch
 
-from bench.cell import make_spec, run_cell
+from bench.cell import run_cell
 from bench.dev import dev_metrics
+from bench.spec import make_spec
 from tasks import build_task, task_entry
 
 SYNTHETIC = ("copy", "reverse", "dependency", "recall")
@@ -16,7 +17,7 @@ SYNTHETIC = ("copy", "reverse", "dependency", "recall")
 
 @pytest.mark.parametrize("name", SYNTHETIC)
 def test_dev_is_fixed_and_apart_from_test_and_training(name):
-    _, cfg_cls = task_entry(name)
+    cfg_cls = task_entry(name).config
     task = build_task(name, cfg_cls(), 3)
     dev, dev2, test = (
         task.eval_batches(64, "dev"),

@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 import bench.results
 import bench.runner
-from bench.cell import base_row
 from bench.lock import LOCK_FILE, LockedError, run_lock
+from bench.spec import base_row
 from cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,6 +72,7 @@ def test_lock_is_exclusive_and_released():
             pass
 
 
+@pytest.mark.slow
 def test_lock_stale_after_sigkill_never_blocks(tmp_path):
     code = (
         "import sys, time; from pathlib import Path; from bench.lock import run_lock\n"

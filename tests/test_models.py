@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from models import MODELS, beam_search, build_model, greedy_decode, model_entry
+from models.lstm import LSTMConfig, run_by_length
 from models.sizing import count_params, size_to_params
+from models.transformer import POS_TABLE, TransformerConfig, sinusoids
 from tests.conftest import TINY, VOCAB, random_pair
 
 ATOL = 1e-5
@@ -143,7 +146,7 @@ def test_size_to_params_impossible_target():
     ],
 )
 def test_config_validation(name, bad):
-    _, cfg_cls = model_entry(name)
+    cfg_cls = model_entry(name).config
     with pytest.raises(ValueError):
         cfg_cls(**bad)
 
@@ -202,3 +205,54 @@ def test_transformer_k_and_v_are_two_xavier_blocks():
     for m in layers:
         for block in m.kv_proj.weight.chunk(2, dim=0):
             assert fused < block.abs().max() <= separate
+
+
+@pytest.mark.parametrize("feed", [False, True])
+def test_lstm_teacher_forcing_loop(feed):
+    """No input feeding: one nn.LSTM call over the target; feeding: the stepped cell, which
+    computes what nn.LSTM computes step by step (as the model did before the rewrite)."""
+    torch.manual_seed(0)
+    cfg = LSTMConfig(d_model=32, n_layers=2, dropout=0.0, input_feeding=feed)
+    model = build_model("lstm", cfg, VOCAB).eval()
+    calls = []
+    model.decoder.register_forward_hook(lambda *_: calls.append(1))
+    src, tgt = random_pair()
+    logits = model(src, tgt)
+    assert len(calls) == (0 if feed else 1)
+    enc = model.encode(src)
+    state = model.init_state(enc)
+    hc = (state["h"].transpose(0, 1).contiguous(), state["c"].transpose(0, 1).contiguous())
+    feed_vec, outs = state["feed"], []
+    emb = model.tgt_embed(tgt)
+    for t in range(tgt.size(1)):  # reference: nn.LSTM one step at a time
+        x = emb[:, t : t + 1]
+        x = torch.cat([x, feed_vec.unsqueeze(1)], -1) if feed else x
+        out, hc = model.decoder(x, hc)
+        feed_vec = model._attend(out, enc)[:, 0]
+        outs.append(feed_vec)
+    torch.testing.assert_close(model.out(torch.stack(outs, 1)), logits, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("bidirectional", [True, False])
+def test_lstm_by_length_equals_packed(bidirectional):
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(8, 6, 2, batch_first=True, bidirectional=bidirectional)
+    x = torch.randn(5, 12, 8, requires_grad=True)
+    lengths = torch.tensor([12, 3, 7, 12, 5])
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    ref, (h_ref, c_ref) = lstm(packed)
+    ref, _ = pad_packed_sequence(ref, batch_first=True, total_length=12)
+    out, h, c = run_by_length(lstm, x, lengths, lengths.unique())
+    for got, want in ((out, ref), (h, h_ref), (c, c_ref)):
+        torch.testing.assert_close(got, want, atol=1e-6, rtol=0)
+    (g_ref,) = torch.autograd.grad(ref.sum() + h_ref.sum() + c_ref.sum(), x)
+    (g,) = torch.autograd.grad(out.sum() + h.sum() + c.sum(), x)
+    torch.testing.assert_close(g, g_ref, atol=1e-6, rtol=0)
+
+
+def test_transformer_positions_beyond_the_initial_table():
+    model = build_model("transformer", TransformerConfig(d_model=8, n_heads=2), VOCAB)
+    got = model._positions(POS_TABLE - 3, 10)
+    torch.testing.assert_close(got, sinusoids(POS_TABLE - 3, 10, 8), atol=1e-5, rtol=0)
+    assert model.pos_table.size(0) >= POS_TABLE + 7
+    assert "pos_table" not in model.state_dict()

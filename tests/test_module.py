@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.cell import make_spec
 from bench.config import ConfigError, TrainConfig
 from bench.matrix import load_matrix
 from bench.module import PlateauScale, make_optimizer, schedule_factor
+from bench.spec import make_spec
 
 
 def _params():

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.perf_gpu import bf16_matrix, markdown, summarise, timer_check
+from perf.gpu import bf16_matrix, markdown, summarise, timer_check
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "gpu_check.sh"

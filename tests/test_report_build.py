@@ -14,8 +14,9 @@ from typer.testing import CliRunner
 from cli import app
 from reports.build import write_report
 from reports.claims import CLAIMS
+from reports.document import Section, Table
 from reports.rows import load_results
-from reports.tables import report_tables
+from reports.tables import report_tables, tables_of
 from tests.fixtures.report_rows import full_rows, row, write_run
 
 SECTIONS = (
@@ -137,6 +138,23 @@ def test_report_tables_for_wandb(tmp_path):
             kinds = {type(v) for v in table[col].tolist()}
             assert len(kinds) == 1 or kinds <= {int, float}, (name, col, kinds)
     assert json.dumps(tables["claims"].to_dict("records"))  # plain values
+
+
+def test_wandb_tables_are_the_report_tables(full_report):
+    """One list: every table the report shows has a name, and W&B gets exactly those."""
+    _, written = full_report
+    shown = [b for s in written.sections for b in s.blocks if isinstance(b, Table)]
+    assert len(shown) >= 15 and all(b.name for b in shown), [b.caption for b in shown]
+    tables = tables_of(written.sections)
+    assert list(tables) == [b.name for b in shown if len(b.frame)]
+    assert {"claims", "claim_rules", "speed_exponents", "recipes", "counts"} <= set(tables)
+
+
+def test_two_tables_of_one_name_are_refused():
+    frame = pd.DataFrame({"a": [1]})
+    sections = [Section("A").add(Table(frame, name="x")), Section("B").add(Table(frame, name="x"))]
+    with pytest.raises(ValueError, match="two report tables are named 'x'"):
+        tables_of(sections)
 
 
 def test_reports_import_neither_torch_nor_wandb():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -61,25 +62,34 @@ def rows(out: Path) -> list[dict]:
     return [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
 
 
-def test_fault_matrix_gives_exact_status_map_and_wandb_never_blocks(tmp_path):
-    models = ["lstm", "fault_raise", "fault_nan", "fault_oom", "fault_hang", "fault_exit"]
-    matrix = write_matrix(tmp_path / "m.yaml", models, [0], timeout=60)  # slack for a loaded CI
-    out = tmp_path / "out"
-    # offline W&B with its server pointed at a closed local port: must not matter
+FAULT_MODELS = ["lstm", "fault_raise", "fault_nan", "fault_oom", "fault_hang", "fault_exit"]
+
+
+@pytest.fixture(scope="module")
+def fault_run(tmp_path_factory) -> tuple[Path, Path, int, str]:
+    """One matrix of a healthy model and five that fail on purpose, run once for the module,
+    offline W&B with its server pointed at a closed local port (it must not matter)."""
+    tmp = tmp_path_factory.mktemp("faults")
+    matrix = write_matrix(tmp / "m.yaml", FAULT_MODELS, [0], timeout=60)  # slack for a loaded CI
+    out = tmp / "out"
     proc = cli(
-        "matrix",
-        "run",
-        str(matrix),
-        "--out",
-        str(out),
-        "--wandb",
-        "offline",
+        "matrix", "run", str(matrix), "--out", str(out), "--wandb", "offline",
         env=env(WANDB_BASE_URL="http://127.0.0.1:9"),
-    )
+    )  # fmt: skip
     output, _ = proc.communicate(timeout=400)
-    assert proc.returncode == 0, output
-    got = {r["model"]: r["status"] for r in rows(out)}
-    assert got == {
+    return matrix, out, proc.returncode, output
+
+
+def _copy_of(out: Path, tmp_path: Path) -> Path:
+    """A copy of a run directory, so a test that adds rows leaves the module's run as it was."""
+    return Path(shutil.copytree(out, tmp_path / "out"))
+
+
+@pytest.mark.slow
+def test_fault_matrix_runs_to_the_end_with_the_exact_status_map(fault_run):
+    _, out, returncode, output = fault_run
+    assert returncode == 0, output
+    assert {r["model"]: r["status"] for r in rows(out)} == {
         "lstm": "ok",
         "fault_raise": "failed:exception",
         "fault_nan": "failed:nan",
@@ -87,48 +97,54 @@ def test_fault_matrix_gives_exact_status_map_and_wandb_never_blocks(tmp_path):
         "fault_hang": "failed:timeout",
         "fault_exit": "failed:killed",
     }
-    by_model = {r["model"]: r for r in rows(out)}
+
+
+@pytest.mark.slow
+def test_failed_rows_carry_their_error_and_the_ok_row_is_complete(fault_run):
+    by_model = {r["model"]: r for r in rows(fault_run[1])}
     assert "deliberate exception" in by_model["fault_raise"]["error"]
     assert "exited with code 7" in by_model["fault_exit"]["error"]
     assert by_model["lstm"]["matrix"] == "faults" and by_model["lstm"]["token_acc"] is not None
-    assert list((out / "wandb").glob("offline-run-*"))
-    # status command sees the same map; rerunning runs nothing; retry adds attempt 2
-    status = cli("matrix", "status", str(out), env=env())
+
+
+@pytest.mark.slow
+def test_offline_wandb_with_an_unreachable_server_never_blocks(fault_run):
+    _, out, returncode, _ = fault_run
+    assert returncode == 0 and list((out / "wandb").glob("offline-run-*"))
+
+
+@pytest.mark.slow
+def test_status_command_shows_the_same_map(fault_run):
+    status = cli("matrix", "status", str(fault_run[1]), env=env())
     text, _ = status.communicate(timeout=60)
     assert status.returncode == 0 and "failed:timeout" in text and "ok: 1" in text
+
+
+@pytest.mark.slow
+def test_rerunning_a_finished_matrix_runs_nothing(fault_run, tmp_path):
+    matrix, out = fault_run[0], _copy_of(fault_run[1], tmp_path)
     again = cli(
-        "matrix",
-        "run",
-        str(matrix),
-        "--out",
-        str(out),
-        "--wandb",
-        "disabled",
-        "--only",
-        "model=lstm,fault_raise",
-        env=env(),
-    )
+        "matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled",
+        "--only", "model=lstm,fault_raise", env=env(),
+    )  # fmt: skip
     text, _ = again.communicate(timeout=120)
     assert "0 to run" in text and len(rows(out)) == 6
+
+
+@pytest.mark.slow
+def test_retry_failed_adds_a_second_attempt_of_failed_cells_only(fault_run, tmp_path):
+    matrix, out = fault_run[0], _copy_of(fault_run[1], tmp_path)
     retry = cli(
-        "matrix",
-        "run",
-        str(matrix),
-        "--out",
-        str(out),
-        "--wandb",
-        "disabled",
-        "--only",
-        "model=lstm,fault_raise",
-        "--retry-failed",
-        env=env(),
-    )
+        "matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled",
+        "--only", "model=lstm,fault_raise", "--retry-failed", env=env(),
+    )  # fmt: skip
     text, _ = retry.communicate(timeout=120)
     assert retry.returncode == 0, text
     attempts = [(r["model"], r["attempt"]) for r in rows(out)]
     assert attempts.count(("fault_raise", 2)) == 1 and ("lstm", 2) not in attempts
 
 
+@pytest.mark.slow
 def test_sigkill_mid_matrix_then_resume_gives_each_row_once(tmp_path):
     matrix = write_matrix(tmp_path / "m.yaml", ["lstm"], [0, 1, 2, 3], timeout=120)
     out = tmp_path / "out"
@@ -188,6 +204,7 @@ def test_truncated_last_line_is_skipped_and_next_append_is_clean(tmp_path, conte
         assert [r["key"] for r in read_rows(path)] == ["a", "c"]
 
 
+@pytest.mark.slow
 def test_ray_launcher_gives_the_same_rows_as_local(tmp_path):
     pytest.importorskip("ray")
     matrix = write_matrix(

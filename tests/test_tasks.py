@@ -1,4 +1,4 @@
-"""Copy task: determinism, padding layout, metrics on hand-made examples."""
+"""The task registry, the shared plumbing of tasks/base.py, and the copy task."""
 
 from __future__ import annotations
 
@@ -6,46 +6,22 @@ import pytest
 import torch
 
 from tasks import BOS, EOS, PAD, TASKS, build_task, task_entry
-from tasks.base import sequence_scores, summarise_scores
+from tasks.base import eval_sizes, sequence_scores, summarise_scores
 from tasks.copy import CopyConfig, CopyTask
+from tasks.dependency import DependencyConfig, DependencyTask
+from tasks.recall import RecallConfig, RecallTask
+from tasks.reverse import ReverseConfig, ReverseTask
+
+GENERATED = {
+    "copy-delay": (CopyTask, CopyConfig(length=9, min_length=3, delay=5, eval_size=50)),
+    "reverse": (ReverseTask, ReverseConfig(length=9, min_length=3, eval_size=50)),
+    "dependency": (DependencyTask, DependencyConfig(distance=6, attractor_prob=0.3, eval_size=50)),
+    "recall": (RecallTask, RecallConfig(distance=5, n_keys=12, eval_size=50)),
+}
 
 
-def sample(task: CopyTask, n: int = 32, seed: int = 0):
+def sample(task, n: int = 32, seed: int = 0):  # noqa: ANN001, ANN201
     return task.sample(n, torch.Generator().manual_seed(seed))
-
-
-def test_same_seed_same_data_and_different_seed_differs():
-    task = CopyTask(CopyConfig(), seed=0)
-    a, b, c = sample(task), sample(task), sample(task, seed=1)
-    assert all(torch.equal(x, y) for x, y in zip(a[:3], b[:3], strict=True))
-    assert not torch.equal(a.src, c.src)
-
-
-def test_copy_layout_and_padding():
-    task = CopyTask(CopyConfig(length=10, min_length=3, n_symbols=5), seed=0)
-    b = sample(task, n=64)
-    lengths = b.src.ne(PAD).sum(1)
-    assert b.src.size(1) == int(lengths.max())  # padded to the batch maximum only
-    assert lengths.min() >= 3 and lengths.max() <= 10
-    for i in range(64):
-        n = int(lengths[i])
-        seq = b.src[i, :n]
-        assert (seq >= 3).all() and (seq < task.vocab_size).all()
-        assert (b.src[i, n:] == PAD).all()  # pads only at the end
-        assert b.tgt_in[i, 0] == BOS and torch.equal(b.tgt_in[i, 1 : n + 1], seq)
-        assert torch.equal(b.tgt_out[i, :n], seq) and b.tgt_out[i, n] == EOS
-        assert (b.tgt_out[i, n + 1 :] == PAD).all() and (b.tgt_in[i, n + 1 :] == PAD).all()
-    assert b.n_tgt_tokens == int(lengths.sum()) + 64
-    assert b.n_src_tokens == int(lengths.sum())
-
-
-def test_eval_set_is_fixed_and_disjoint_from_training_stream():
-    task = CopyTask(CopyConfig(eval_size=100), seed=3)
-    e1, e2 = task.eval_batches(32), task.eval_batches(32)
-    assert [b.src.size(0) for b in e1] == [32, 32, 32, 4]
-    assert all(torch.equal(x.src, y.src) for x, y in zip(e1, e2, strict=True))
-    train = task.sample(32, torch.Generator().manual_seed(3))
-    assert not torch.equal(train.src, e1[0].src)
 
 
 def test_metrics_on_hand_made_examples():
@@ -71,22 +47,82 @@ def test_registry_and_errors():
     assert build_task("copy", CopyConfig(), 0).vocab_size == 3 + CopyConfig().n_symbols
 
 
+@pytest.mark.parametrize("name", ["copy", "reverse", "dependency", "recall"])
+def test_generated_tasks_share_their_plumbing(name):
+    from tasks.base import AnswerTask, GeneratedTask, SequenceTask
+
+    task = build_task(name, TASKS[name].config(eval_size=10), 0)
+    assert isinstance(task, GeneratedTask) and task.beam_size == 1
+    kind = SequenceTask if name in ("copy", "reverse") else AnswerTask
+    assert isinstance(task, kind)
+    assert task.floor_metric == ("token_acc" if kind is SequenceTask else "answer_acc")
+    sizes = [b.src.size(0) for b in task.eval_batches(4)]
+    assert sizes == [4, 4, 2]
+    budget = task.max_output_len(task.eval_batches(4)[0].src)
+    assert budget.tolist() == [task.max_target_len] * 4
+
+
+def test_minimum_checks_name_the_knob():
+    from tasks.base import check_minimums
+
+    cfg = type("Knobs", (), {"n_values": 1, "eval_size": 5})()
+    check_minimums(cfg, eval_size=1)
+    with pytest.raises(ValueError, match=r"task.n_values must be >= 2, got 1"):
+        check_minimums(cfg, eval_size=1, n_values=2)
+
+
+def test_registry_lists_five_tasks_with_descriptions():
+    assert set(TASKS) == {"copy", "reverse", "dependency", "recall", "translate"}
+    assert all(entry.description for entry in TASKS.values())
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_deterministic_for_a_seed_and_eval_disjoint(name):
+    cls, cfg = GENERATED[name]
+    task = cls(cfg, seed=3)
+    a, b, c = sample(task), sample(task), sample(task, seed=1)
+    assert all(torch.equal(x, y) for x, y in zip(a[:3], b[:3], strict=True))
+    assert not torch.equal(a.src, c.src)
+    e1, e2 = task.eval_batches(16), cls(cfg, seed=3).eval_batches(16)
+    assert [x.src.size(0) for x in e1] == eval_sizes(50, 16) == [16, 16, 16, 2]
+    assert all(torch.equal(x.src, y.src) for x, y in zip(e1, e2, strict=True))
+    train = task.sample(16, torch.Generator().manual_seed(3))
+    assert not torch.equal(train.src, e1[0].src)
+    assert cls(cfg, seed=4).eval_batches(16)[0].src.ne(e1[0].src).any()
+
+
+@pytest.mark.parametrize("name", sorted(GENERATED))
+def test_teacher_forcing_pair_and_token_ranges(name):
+    cls, cfg = GENERATED[name]
+    task = cls(cfg, seed=0)
+    b = sample(task, n=64)
+    assert b.tgt_in.shape == b.tgt_out.shape
+    assert (b.tgt_in[:, 0] == BOS).all()
+    n_tgt = b.tgt_out.ne(PAD).sum(1)
+    assert (b.tgt_out[torch.arange(64), n_tgt - 1] == EOS).all()  # EOS ends each target
+    assert torch.equal(
+        b.tgt_in[:, 1:][b.tgt_out[:, 1:].ne(PAD)], b.tgt_out[:, :-1][b.tgt_out[:, 1:].ne(PAD)]
+    )
+    assert b.src.max() < task.vocab_size and b.tgt_out.max() < task.vocab_size
+    assert int(n_tgt.max()) <= task.max_target_len
+    assert b.n_tgt_tokens == int(n_tgt.sum()) and b.n_src_tokens == int(b.src.ne(PAD).sum())
+
+
 @pytest.mark.parametrize(
-    "bad",
+    "cls,bad,message",
     [
-        {"length": 0},
-        {"min_length": 20, "length": 10},
-        {"n_symbols": 1},
-        {"eval_size": 0},
-        {"min_length": -1},
+        (DependencyConfig, {"distance": -1}, "task.distance must be >= 0, got -1"),
+        (DependencyConfig, {"attractor_prob": 1.5}, "task.attractor_prob must be in"),
+        (DependencyConfig, {"n_classes": 1}, "task.n_classes must be >= 2"),
+        (DependencyConfig, {"n_fillers": 0}, "task.n_fillers must be >= 1"),
+        (RecallConfig, {"distance": 0}, "task.distance must be >= 1, got 0"),
+        (RecallConfig, {"distance": 200}, "task.n_keys must be >= distance=200"),
+        (RecallConfig, {"n_values": 1}, "task.n_values must be >= 2"),
+        (CopyConfig, {"delay": -1}, "task.delay must be >= 0, got -1"),
+        (ReverseConfig, {"length": 0}, "task.length must be >= 1, got 0"),
+        (ReverseConfig, {"min_length": 9, "length": 4}, "task.min_length must be in"),
     ],
 )
-def test_config_validation(bad):
-    with pytest.raises(ValueError):
-        CopyConfig(**bad)
-
-
-def test_min_length_zero_means_fixed_length():
-    task = CopyTask(CopyConfig(length=12, min_length=0), seed=0)
-    b = sample(task, n=16)
-    assert (b.src.ne(PAD).sum(1) == 12).all()
+def test_config_validation(cls, bad, message):
+    with pytest.raises(ValueError, match=message):
+        cls(**bad)

@@ -7,10 +7,11 @@ import json
 import pytest
 import torch
 
-from bench.cell import make_spec, run_cell
+from bench.cell import run_cell
 from bench.config import TrainConfig
 from bench.measure import StepTimer
 from bench.module import Seq2SeqModule
+from bench.spec import make_spec
 from models import build_model, greedy_decode
 from tasks import BOS, EOS
 from tasks.copy import CopyConfig, CopyTask
@@ -163,6 +164,7 @@ def test_step_timer_excludes_warmup_and_counts_blocks(monkeypatch):
     assert s["train_tgt_tokens_per_s"] > 0 and s["train_speed_enough_blocks"] is False
 
 
+@pytest.mark.slow
 def test_ddp_two_cpu_processes_write_exactly_one_row(tmp_path):
     """Lightning DDP on the gloo backend: 2 processes train, rank 0 alone writes."""
     import subprocess

@@ -3,7 +3,7 @@
 seconds = per-cell overhead (worker start, imports, data) + steps x (per-step overhead +
 training FLOPs of one step / the model's effective FLOP rate) + evaluation (per held-out
 example; beam search on translation costs far more per example than greedy answers).
-Training FLOPs come from the analytical formulas of ``bench.flops`` at the task's longest
+Training FLOPs come from each model config's ``forward_flops`` at the task's longest
 lengths (an upper bound: batches are padded to their own longest example). The constants
 were fitted to cells measured on the reference machine (2 CPU cores; quick and the claims
 probes, README "Do the claims hold on my machine?"); on a GPU one small cell is bound by
@@ -15,10 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.flops import forward_flops
-
-# cpu: least-squares fits (probes/calibrate.py) to the quick reference's 42 cells, 2 threads,
-# quiet machine (step time = overhead + FLOPs / rate fits every length 8..256 within ~10%).
+# cpu: least-squares fits (benchmarks/calibrate_duration.py) to the quick reference's 42
+# cells, 2 threads, quiet machine (step time = overhead + FLOPs / rate fits every length
+# 8..256 within ~10%).
 # cuda: not yet measured on a GPU (placeholders of the right order; a GPU run should refit).
 CELL_OVERHEAD_S = {"cpu": 6.0, "cuda": 15.0}  # worker start, imports, FLOP count, data
 STEP_OVERHEAD_S = {  # per training step, independent of size (Python, optimiser, launch)
@@ -46,10 +45,10 @@ def cell_seconds(spec: Any) -> float | None:
     src_len, tgt_len = lengths()
     vocab = getattr(spec.task_cfg, "vocab_size", SMALL_VOCAB)
     t = spec.train
-    try:
-        fwd = forward_flops(spec.model, spec.model_cfg, t.batch_size, src_len, tgt_len, vocab)
-    except (ValueError, AttributeError):
+    flops = getattr(spec.model_cfg, "forward_flops", None)
+    if flops is None:
         return None
+    fwd = flops(src_len, tgt_len, vocab, t.batch_size)
     device = "cuda" if spec.device == "cuda" else "cpu"
     rate = FLOP_RATE[device].get(spec.model, DEFAULT_RATE)
     step = STEP_OVERHEAD_S[device].get(spec.model, 0.01) + 3 * fwd / rate

@@ -1,9 +1,9 @@
 """Helpers of ``benchmarks/gpu_check.sh``: a bf16 copy of a matrix, our timer against
 ``torch.utils.benchmark`` on a large matmul, and one summary file of every GPU number.
 
-    python -m bench.perf_gpu bf16-matrix quick OUT/quick-bf16.yaml
-    python -m bench.perf_gpu timer --out OUT/timer.json [--size 8192]
-    python -m bench.perf_gpu summarise OUT          # -> OUT/gpu_numbers.json and .md
+    python -m perf.gpu bf16-matrix quick OUT/quick-bf16.yaml
+    python -m perf.gpu timer --out OUT/timer.json [--size 8192]
+    python -m perf.gpu summarise OUT          # -> OUT/gpu_numbers.json and .md
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 import torch
 import yaml
 
-from bench.perf_display import section_markdown
+from perf.display import section_markdown
 
 TIMER_TOLERANCE = 0.10  # our block timer within 10% of torch.utils.benchmark
 
@@ -107,7 +107,7 @@ def matrix_summary(results: Path) -> dict[str, Any]:
 
 def summarise(out_dir: Path) -> dict[str, Any]:
     """Gather every number gpu_check.sh produced into OUT/gpu_numbers.json and .md."""
-    from bench.perf import machine
+    from perf.machine import machine
 
     def load(name: str) -> Any:
         path = out_dir / name
@@ -178,7 +178,7 @@ def _pct(x: float | None) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.perf_gpu")
+    parser = argparse.ArgumentParser(prog="python -m perf.gpu")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("bf16-matrix", help="write a bf16 copy of a matrix")
     p.add_argument("ref")

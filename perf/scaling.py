@@ -7,7 +7,7 @@ lengths show how time and memory grow; the longest point is profiled and its top
 operators and attention kernel are reported, so an implementation accident (a math
 attention kernel, an O(n^2) mask or buffer, a quadratic backward) shows up by name.
 
-Run one point: ``python -m bench.perf_scaling MODEL LENGTH BATCH STEPS DEVICE [PRECISION]
+Run one point: ``python -m perf.scaling MODEL LENGTH BATCH STEPS DEVICE [PRECISION]
 [--profile]``.
 """
 
@@ -24,8 +24,9 @@ from typing import Any
 
 import torch
 
-from bench.perf import PerfOptions, Section, call_times, train_step
 from models import MODELS
+from perf.options import PerfOptions, Section
+from perf.timing import call_times, train_step
 
 ROOT = Path(__file__).resolve().parents[1]
 POINT_TIMEOUT_S = 600
@@ -66,7 +67,7 @@ def measure_point(
     times = call_times(step, dev, steps)
     timed = sorted(times[1:] or times)
     step_s = timed[len(timed) // 2]
-    fpt = flops_per_token(model, cfg, net, b, task.vocab_size, count=False)
+    fpt = flops_per_token(cfg, net, b, task.vocab_size, count=False)
     rate = fpt["flops_per_token_analytic"] * b.n_tgt_tokens / step_s
     peak = gpu_peak_flops(torch.cuda.get_device_name(dev)) if dev.type == "cuda" else None
     out: dict[str, Any] = {
@@ -128,7 +129,7 @@ def run_point(
             return measure_point(model, length, batch, steps, device, profile, precision)
         except torch.OutOfMemoryError as err:
             return base | {"error": f"out of memory: {str(err)[:200]}"}
-    cmd = [sys.executable, "-m", "bench.perf_scaling", model, str(length), str(batch)]
+    cmd = [sys.executable, "-m", "perf.scaling", model, str(length), str(batch)]
     cmd += [str(steps), device, precision] + (["--profile"] if profile else [])
     env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     try:

@@ -3,10 +3,8 @@ cached vs prefix-recomputing greedy decoding."""
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import statistics
-import time
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -15,11 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from bench.measure import sync_device
-from bench.perf import PerfOptions, Section, autocast, interleave, ratio
-from bench.perf_harness import model_values
 from models import build_model, greedy_decode, model_entry, prefix_greedy_decode
 from models.transformer import TransformerConfig, sinusoids
+from perf.options import PerfOptions, Section, model_values
+from perf.timing import amp, cover_positions, interleave, ratio, timed
 from tasks import BOS, Batch
 from tasks.copy import CopyConfig, CopyTask
 
@@ -89,7 +86,7 @@ def train_block(
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
-        with autocast(opts):
+        with amp(opts.device, opts.precision):
             logits = model(batch.src, batch.tgt_in)
             flat = logits.flatten(0, 1).float()
             loss = F.cross_entropy(flat, batch.tgt_out.flatten(), ignore_index=0)
@@ -97,12 +94,8 @@ def train_block(
         opt.step()
 
     def block() -> float:
-        sync_device(device)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            step()
-        sync_device(device)
-        return steps * batch.n_tgt_tokens / (time.perf_counter() - t0)
+        _, seconds = timed(lambda: [step() for _ in range(steps)], device)
+        return steps * batch.n_tgt_tokens / seconds
 
     step()  # warm-up: allocations, kernel selection
     return block
@@ -114,16 +107,15 @@ def infer_block(
     """A callable that runs ``steps`` teacher-forced forward passes (eval, no grad): tok/s."""
     device = batch.src.device
 
+    def forward() -> None:
+        for _ in range(steps):
+            with amp(opts.device, opts.precision):
+                model(batch.src, batch.tgt_in)
+
     @torch.inference_mode()
     def block() -> float:
         model.eval()
-        sync_device(device)
-        t0 = time.perf_counter()
-        for _ in range(steps):
-            with autocast(opts):
-                model(batch.src, batch.tgt_in)
-        sync_device(device)
-        return steps * batch.n_tgt_tokens / (time.perf_counter() - t0)
+        return steps * batch.n_tgt_tokens / timed(forward, device)[1]
 
     block()
     return block
@@ -189,7 +181,7 @@ def lstm_section(opts: PerfOptions, log: Callable[[str], None]) -> Section:
         goal="teacher forcing without input feeding runs the decoder in one call; report both",
     )
     device = torch.device(opts.device)
-    _, cfg_cls = model_entry("lstm")
+    cfg_cls = model_entry("lstm").config
     for length in opts.lengths:
         task, batch = copy_batch(length, opts.batch_size, opts.seed)
         batch = batch.to(device)
@@ -231,14 +223,14 @@ def decode_block(  # noqa: ANN201
 ):
     """A callable that greedily decodes ``length`` tokens for ``src``: tokens/s."""
 
+    def decode() -> Tensor:
+        with amp(opts.device, opts.precision):
+            return fn(model, src, length, BOS, NO_EOS)
+
     def block() -> float:
-        sync_device(src.device)
-        t0 = time.perf_counter()
-        with autocast(opts):
-            out = fn(model, src, length, BOS, NO_EOS)
-        sync_device(src.device)
+        out, seconds = timed(decode, src.device)
         block.last = out  # type: ignore[attr-defined]
-        return out.numel() / (time.perf_counter() - t0)
+        return out.numel() / seconds
 
     return block
 
@@ -247,16 +239,13 @@ def decode_models(opts: PerfOptions) -> dict[str, tuple[str, Any]]:
     """Label -> (model name, config) of the decoding comparison: every model, both LSTMs."""
     out: dict[str, tuple[str, Any]] = {}
     for name in opts.model_names:
-        _, cfg_cls = model_entry(name)
+        cfg_cls = model_entry(name).config
         if name == "lstm":
             for feed in (True, False):
                 cfg = cfg_cls(**model_values(name, opts, input_feeding=feed))
                 out[f"lstm (input_feeding={str(feed).lower()})"] = (name, cfg)
             continue
-        cfg = cfg_cls(**model_values(name, opts))
-        if hasattr(cfg, "max_positions"):
-            longest = max(opts.decode_lengths) + 1
-            cfg = dataclasses.replace(cfg, max_positions=max(cfg.max_positions, longest))
+        cfg = cover_positions(cfg_cls(**model_values(name, opts)), max(opts.decode_lengths) + 1)
         out[name] = (name, cfg)
     return out
 

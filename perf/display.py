@@ -7,7 +7,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.perf import Section
+from perf.options import Section
 
 
 def fmt(value: Any) -> str:

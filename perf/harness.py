@@ -15,30 +15,21 @@ from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
-from unittest import mock
 
 import torch
 
-from bench.cell import CellSpec, TaskStream, execute_cell, spec_from_values
+from bench.cell import TaskStream, execute_cell
 from bench.config import TrainConfig
 from bench.measure import StepTimer
 from bench.module import Seq2SeqModule
-from bench.perf import PerfOptions, Section, amp, call_times, interleave, ratio, train_step
+from bench.spec import CellSpec, spec_from_values
 from models import build_model
+from perf.options import PerfOptions, Section, model_values
+from perf.timing import amp, call_times, interleave, ratio, train_step
 from tasks import PAD, TASKS, Batch, build_task
 
-TINY_MODELS: dict[str, dict[str, Any]] = {  # `model` values of tiny perf runs
-    "transformer": {"d_model": 32, "n_heads": 2, "d_ff": 64},
-    "lstm": {"d_model": 32, "n_layers": 1},
-    "convs2s": {"d_embed": 16, "d_hidden": 32, "n_enc_layers": 2, "n_dec_layers": 2},
-}
 HARNESS_GOAL = 0.97
 DATA_GOAL = 0.02
-
-
-def model_values(name: str, opts: PerfOptions, **extra: Any) -> dict[str, Any]:
-    """The ``model`` section values of a perf run: defaults, or tiny ones."""
-    return {**(TINY_MODELS.get(name, {}) if opts.tiny else {}), **extra}
 
 
 def perf_spec(model: str, length: int, opts: PerfOptions, **model_extra: Any) -> CellSpec:
@@ -89,16 +80,6 @@ def bare_train(spec: CellSpec) -> StepTimer:
     return timer
 
 
-class _RecordingStepTimer(StepTimer):
-    """StepTimer that remembers its instances, so the harness run's blocks can be read."""
-
-    made: list[StepTimer] = []
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _RecordingStepTimer.made.append(self)
-
-
 def block_rates(timer: StepTimer) -> list[float]:
     """Target tokens/s of each timed block."""
     return [b["tgt"] / b["s"] for b in timer.blocks]
@@ -109,15 +90,12 @@ def harness_train(spec: CellSpec, wandb: str) -> list[float]:
 
     Returns the timed blocks' target tokens/s (the row gives their median).
     """
-    _RecordingStepTimer.made.clear()
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        mock.patch("bench.cell.StepTimer", _RecordingStepTimer),
-    ):
-        row = execute_cell(spec, Path(tmp), wandb, progress=True)
+    timers: list[StepTimer] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        row = execute_cell(spec, Path(tmp), wandb, progress=True, on_timer=timers.append)
     if row["status"] != "ok":
         raise RuntimeError(f"harness cell failed: {row.get('error', '')[-500:]}")
-    return block_rates(_RecordingStepTimer.made[-1])
+    return block_rates(timers[-1])
 
 
 def harness_section(opts: PerfOptions, log: Callable[[str], None]) -> Section:
@@ -189,9 +167,9 @@ def data_section(opts: PerfOptions, log: Callable[[str], None]) -> Section:
     batch_size = opts.batch_size if opts.tiny else TrainConfig().batch_size
     reps = 3 if opts.tiny else 10
     device = torch.device(opts.device)
-    for name, (task_cls, cfg_cls) in TASKS.items():
+    for name, entry in TASKS.items():
         try:
-            task = task_cls(cfg_cls(), opts.seed)
+            task = entry.task(entry.config(), opts.seed)
             g = torch.Generator().manual_seed(opts.seed)
             batch = task.sample(batch_size, g)
         except Exception as err:  # e.g. a translation corpus that is not downloaded

@@ -14,7 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from bench.cell import CellSpec
+from bench.spec import CellSpec
 
 
 def cell_label(cell: CellSpec) -> str:

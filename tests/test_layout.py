@@ -1,0 +1,234 @@
+"""The shape of the code: import direction, no import circles, what the cell key hashes."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import bench.results
+from bench.results import bench_version, cell_key
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("bench", "perf", "ui", "models", "tasks", "reports")
+FIRST_PARTY = (*PACKAGES, "cli")
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def all_modules() -> dict[str, Path]:
+    mods = {module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
+    mods["cli"] = ROOT / "cli.py"
+    return mods
+
+
+def imports_of(path: Path, name: str, known: set[str]) -> set[str]:
+    """First-party modules ``path`` imports anywhere (module level or inside functions)."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative import
+                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
+                base = f"{base}.{node.module}" if node.module else base
+            # `from pkg import sub` imports the submodule pkg.sub when there is one
+            subs = [f"{base}.{a.name}" for a in node.names]
+            targets = [sub if sub in known else base for sub in subs]
+        else:
+            continue
+        out |= {t for t in targets if t.split(".")[0] in FIRST_PARTY and t in known}
+    return out - {name}
+
+
+def import_graph() -> dict[str, set[str]]:
+    mods = all_modules()
+    return {name: imports_of(path, name, set(mods)) for name, path in mods.items()}
+
+
+def find_cycle(graph: dict[str, set[str]], nodes: set[str]) -> list[str] | None:
+    """A circle of imports through ``nodes`` (depth-first search), or None."""
+    state: dict[str, int] = {}  # 1: on the stack, 2: done
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(graph.get(n, ())):
+            if m not in nodes:
+                continue
+            if state.get(m) == 1:
+                return stack[stack.index(m) :] + [m]
+            if m not in state and (found := visit(m)):
+                return found
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in sorted(nodes):
+        if n not in state and (found := visit(n)):
+            return found
+    return None
+
+
+def test_the_import_walk_sees_a_circle():
+    graph = {"perf.a": {"perf.b"}, "perf.b": {"perf.a"}, "perf.c": set()}
+    assert find_cycle(graph, set(graph)) == ["perf.a", "perf.b", "perf.a"]
+    assert find_cycle({"a": {"b"}, "b": set()}, {"a", "b"}) is None
+
+
+def test_the_import_walk_sees_function_level_imports():
+    graph = import_graph()
+    assert "perf.harness" in graph["perf.run"]  # the section table
+    assert "bench.module" in graph["bench.cell"]  # imported inside _train_and_evaluate
+
+
+def test_no_import_circle_under_bench_or_perf():
+    graph = import_graph()
+    nodes = {n for n in graph if n.split(".")[0] in ("bench", "perf")}
+    assert find_cycle(graph, nodes) is None
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("bench", ("perf", "ui", "reports", "cli")),
+        ("models", ("bench", "perf", "reports", "tasks", "cli")),
+        ("tasks", ("bench", "perf", "reports", "models", "cli")),
+        ("reports", ("perf", "ui", "cli")),
+        ("perf", ("cli", "ui")),
+        ("ui", ("cli", "perf")),
+    ],
+)
+def test_imports_point_down(package, forbidden):
+    """cli -> reports / perf -> bench -> models / tasks: nothing imports upwards."""
+    bad = sorted(
+        f"{name} imports {dep}"
+        for name, deps in import_graph().items()
+        if name.split(".")[0] == package
+        for dep in deps
+        if dep.split(".")[0] in forbidden
+    )
+    assert bad == []
+
+
+def test_spec_and_matrix_import_no_lightning():
+    code = (
+        "import sys, bench.spec, bench.matrix, bench.results\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('lightning', 'pytorch_lightning', 'lightning_fabric')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_matrix_validate_and_status_load_no_lightning(tmp_path):
+    """The commands that only look at cells never import the training stack."""
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text(
+        "name: m\nmodels: [transformer, lstm]\nseeds: [0]\n"
+        "tasks:\n  - name: copy\n    task: {length: [8, 16]}\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    meta = {"ref": str(matrix), "device": "cpu", "name": "m", "keys": []}
+    (out / "matrix.json").write_text(json.dumps(meta))
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from cli import app\n"
+        f"validate = ['matrix', 'validate', {str(matrix)!r}]\n"
+        f"status = ['matrix', 'status', {str(out)!r}]\n"
+        "for args in (validate, status):\n"
+        "    result = CliRunner().invoke(app, args)\n"
+        "    assert result.exit_code == 0, result.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('lightning', 'pytorch_lightning', 'lightning_fabric')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_results_imports_no_torch():
+    code = "import sys, bench.results; print('torch' in sys.modules)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "False"
+
+
+def test_bench_asks_no_model_by_name():
+    """What a model knows lives on its config: bench/ never branches on a model's name."""
+    pattern = re.compile(r"if .*model == \"")
+    hits = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in sorted((ROOT / "bench").rglob("*.py"))
+        for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert hits == []
+
+
+def test_production_code_never_patches_itself():
+    hits = [
+        str(p.relative_to(ROOT))
+        for p in all_modules().values()
+        if re.search(r"unittest\.mock|from unittest import mock", p.read_text(encoding="utf-8"))
+    ]
+    assert hits == []
+
+
+@pytest.fixture
+def code_copy(tmp_path, monkeypatch):
+    """A copy of the code tree whose benchmark version ``bench_version`` computes."""
+    for d in (*PACKAGES,):
+        shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(bench.results, "ROOT", tmp_path)
+    bench_version.cache_clear()
+    yield tmp_path
+    monkeypatch.undo()
+    bench_version.cache_clear()
+
+
+def _key_after(root: Path, rel: str) -> str:
+    path = root / rel
+    path.write_text(path.read_text(encoding="utf-8") + "\n# an edit\n", encoding="utf-8")
+    bench_version.cache_clear()
+    return cell_key({"model": "transformer", "task": "copy", "seed": 0})
+
+
+def test_editing_perf_keeps_the_cell_key(code_copy):
+    before = cell_key({"model": "transformer", "task": "copy", "seed": 0})
+    for rel in ("perf/run.py", "perf/harness.py", "ui/display.py", "reports/build.py"):
+        assert _key_after(code_copy, rel) == before, rel
+
+
+@pytest.mark.parametrize("rel", ["bench/cell.py", "models/lstm.py", "tasks/copy.py"])
+def test_editing_the_cell_pipeline_changes_the_cell_key(code_copy, rel):
+    before = cell_key({"model": "transformer", "task": "copy", "seed": 0})
+    assert _key_after(code_copy, rel) != before
+
+
+def test_make_test_runs_the_slow_tests_too():
+    """pytest's addopts skip `slow` tests; `make test` (and so CI) overrides it with -m ''."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = makefile.split("\ntest:", 1)[1].split("\n\n", 1)[0]
+    (line,) = [ln for ln in recipe.splitlines() if "pytest" in ln]
+    assert "-m ''" in line
+    assert "slow:" in (ROOT / "pyproject.toml").read_text(encoding="utf-8")

@@ -1,0 +1,1 @@
+"""What people see while a matrix runs (rich progress display): not part of the cell key."""
