@@ -1,8 +1,8 @@
 """Optional extra models/tasks named by ATTNBENCH_PLUGINS (comma-separated module names).
 
-Each module adds entries to ``models.MODELS`` / ``tasks.TASKS`` when imported. Loaded
-explicitly by the CLI and by cell workers, never by import-time scans. The test suite uses
-it for its fault-injecting models.
+Each module adds ``models.Entry`` / ``tasks.Entry`` values to ``models.MODELS`` /
+``tasks.TASKS`` when imported. Loaded explicitly by the CLI and by cell workers, never by
+import-time scans. The test suite uses it for its fault-injecting models.
 """
 
 from __future__ import annotations
