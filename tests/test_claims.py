@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from bench.matrix import preset_names
 from cli import app
 from reports.claims import CLAIMS, claims_records, claims_table, evaluate_claims
 from reports.claims.cost import paper_cost
@@ -24,7 +25,8 @@ def test_every_claim_is_data_with_one_check():
     assert {"Parallel-speed", "Parallel-10×", "Long-range", "Translation"} <= set(ids)
     for c in CLAIMS:
         assert all([c.source, c.measurement, c.predicate, c.min_evidence, c.caveat, c.preset])
-        assert c.preset in ("quick", "scaling", "longrange", "translate", "paper")
+        assert c.preset in preset_names()  # every claim names a preset that exists
+    assert {c.preset for c in CLAIMS} == {"claims"}  # the one preset that feeds them all
 
 
 def test_no_evidence_is_inconclusive_with_a_reason_naming_the_preset():

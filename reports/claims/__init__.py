@@ -48,7 +48,7 @@ CLAIMS: tuple[Claim, ...] = (
         f">= {scaling.MIN_LENGTHS} lengths spanning >= {scaling.MIN_SPAN:g}× per model",
         "CPU memory is process RSS; memory-efficient attention keeps memory linear, so time is "
         "the quadratic signal; the LSTM's and ConvS2S's attention is quadratic too",
-        "scaling",
+        "claims",
         scaling.check_complexity,
         timed=True,
     ),
@@ -62,7 +62,7 @@ CLAIMS: tuple[Claim, ...] = (
         ">= 1 length n < d measured for both models",
         "whole models differ from single layers (FFN, embeddings, output layer); "
         "the measured crossover depends on kernels and hardware",
-        "scaling",
+        "claims",
         scaling.check_crossover,
         timed=True,
     ),
@@ -74,7 +74,7 @@ CLAIMS: tuple[Claim, ...] = (
         f">= {scaling.SEQ_LENGTHS} lengths n <= 2d for both models, rows on CUDA",
         "on a CPU all positions share a few cores, so parallelism over positions cannot show: "
         "INCONCLUSIVE there by design",
-        "scaling",
+        "claims",
         scaling.check_sequential,
         timed=True,
     ),
@@ -86,7 +86,7 @@ CLAIMS: tuple[Claim, ...] = (
         "ratio interval above 1 (faster at all)",
         ">= 1 translate setting with ok rows of both models at equal parameters",
         GPU_CAVEAT + "; cuDNN LSTMs and CPU threads change the ratio",
-        "translate",
+        "claims",
         speed.check_parallel_speed,
         timed=True,
     ),
@@ -98,7 +98,7 @@ CLAIMS: tuple[Claim, ...] = (
         f"ratio interval above {speed.TEN_X:g}",
         "as Parallel-speed",
         GPU_CAVEAT + "; a magnitude, not a direction: 1.1× is not 10×",
-        "translate",
+        "claims",
         speed.check_parallel_10x,
         timed=True,
     ),
@@ -114,7 +114,7 @@ CLAIMS: tuple[Claim, ...] = (
         f">= {quality.MIN_DISTANCES} learned, unsaturated distances per task and "
         f">= {quality.MIN_SEEDS} seeds per cell (failed seeds score chance)",
         "small models and short training; not natural-language agreement",
-        "longrange",
+        "claims",
         quality.check_long_range,
     ),
     Claim(
@@ -128,7 +128,7 @@ CLAIMS: tuple[Claim, ...] = (
         "a learned setting shared by the Transformer and another model",
         "post-LN stability depends on warm-up and learning rate; runs that never reach the "
         "target count their whole training time (a lower bound)",
-        "longrange",
+        "claims",
         quality.check_training_ease,
         timed=True,
     ),
@@ -141,7 +141,7 @@ CLAIMS: tuple[Claim, ...] = (
         f"all three models beat copy-the-source (BLEU and chrF), >= {quality.MIN_SEEDS} seeds, "
         "same parameter budget (±10%)",
         "a small corpus and small models, not WMT14 EN-DE at 65M parameters",
-        "translate",
+        "claims",
         quality.check_translation,
     ),
     Claim(
@@ -153,7 +153,7 @@ CLAIMS: tuple[Claim, ...] = (
         "for at least as many FLOPs)",
         "learned translate cells (as Translation) of the Transformer and another model",
         "counted FLOPs, not time × peak; far smaller runs than the paper's",
-        "translate",
+        "claims",
         cost.check_t2_cost,
     ),
     Claim(
@@ -175,7 +175,7 @@ CLAIMS: tuple[Claim, ...] = (
         "source position a correct answer must read, on synthetic tasks whose right position is "
         "known, and whether the output depends on it (Jain & Wallace 2019: weights alone need "
         "not explain a prediction); the best head is chosen on the same examples",
-        "quick",
+        "claims",
         attention.check_attention_alignment,
     ),
 )
