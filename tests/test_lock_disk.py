@@ -43,7 +43,7 @@ def _keys(out: Path) -> list[str]:
     return [r["key"] for r in bench.results.read_rows(out / "results.jsonl")]
 
 
-def _fake_cell(cell, attempt, opts, on_progress=None):  # noqa: ANN001, ANN202
+def _fake_cell(cell, attempt, opts, on_progress=None, stop=None):  # noqa: ANN001, ANN202
     """run_in_subprocess without a subprocess: an ok row at once."""
     return {**base_row(cell, attempt, opts.matrix_name), "status": "ok", "wall_s": 0.0}
 
@@ -182,7 +182,7 @@ def test_disk_full_stops_with_one_line_and_resumes(tmp_path, monkeypatch):
 def test_disk_full_inside_a_cell_writes_no_row(tmp_path, monkeypatch):
     """A cell that failed because the disk is full is not data: no row, it stays pending."""
 
-    def full_cell(cell, attempt, opts, on_progress=None):  # noqa: ANN001, ANN202
+    def full_cell(cell, attempt, opts, on_progress=None, stop=None):  # noqa: ANN001, ANN202
         row = _fake_cell(cell, attempt, opts)
         row.update(status="failed:exception", error="OSError: [Errno 28] No space left on device")
         return row
