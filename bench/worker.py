@@ -42,7 +42,12 @@ def main(job_path: str) -> int:
     cell_dir = Path(job_path).parent
     spec = spec_from_dict(job["spec"])
     if spec.key != job["key"]:
-        raise SystemExit(f"cell key mismatch: job {job['key']} rebuilt as {spec.key}")
+        raise SystemExit(
+            f"cell key mismatch: job {job['key']} rebuilt as {spec.key}: the code the key hashes "
+            "(bench/, models/, tasks/) changed after this matrix started. Keep it unchanged while "
+            "a matrix runs (or run from a separate checkout); run the matrix again to rerun its "
+            "cells on the new code."
+        )
     progress_file = cell_dir / "progress"
 
     def on_progress(step: int, total: int, loss: float) -> None:

@@ -286,3 +286,22 @@ def test_jobs_refused_with_ray(tmp_path):
     )  # fmt: skip
     text, _ = proc.communicate(timeout=120)
     assert proc.returncode != 0 and "--jobs 2" in text
+
+
+def test_code_changed_under_a_running_matrix_names_the_cause(tmp_path):
+    """A job whose key no longer matches the code (bench/ edited mid-run) fails with a message
+    that says why and what to do, not just two hashes."""
+    from bench.spec import spec_from_values
+
+    spec = spec_from_values("lstm", "copy", {"train": TINY_TRAIN, "task": TINY_TASK}, 0, "cpu")
+    job = tmp_path / "cells" / "k" / "job.json"
+    job.parent.mkdir(parents=True)
+    job.write_text(json.dumps({"spec": spec.to_dict(), "key": "0" * 16, "attempt": 1,
+                               "out_dir": str(tmp_path), "wandb": "disabled", "matrix": "m",
+                               "parent_pid": os.getpid()}, default=str))  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.worker", str(job)], cwd=ROOT, env=env(),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode != 0
+    assert "changed after this matrix started" in proc.stderr, proc.stderr
