@@ -182,16 +182,23 @@ def floor_summary(examples: list[dict[str, Any]]) -> dict[str, float]:
     return {k.removeprefix("floor_"): sum(e[k] for e in examples) / total for k in names}
 
 
+def sequence_floors(total: Tensor, n_symbols: int) -> dict[str, Tensor]:
+    """Expected correct tokens of two shortcuts on examples of ``total`` reference tokens
+    (EOS included): ``chance`` guesses every position, ``length_known`` takes the output's
+    length from the source (EOS right) and guesses the symbols."""
+    return {"chance": total / n_symbols, "length_known": (total - 1) / n_symbols + 1}
+
+
 def sequence_examples(hyp: Tensor, ref: Tensor, n_symbols: int) -> list[dict[str, Any]]:
-    """Token outcomes per example of a symbol-sequence task (copy, reverse), with chance
-    ``1 / n_symbols`` per reference position (EOS included, as in ``token_acc``)."""
+    """Token outcomes per example of a symbol-sequence task (copy, reverse), with its
+    shortcut floors (``sequence_floors``; EOS counted, as in ``token_acc``)."""
     T = max(hyp.size(1), ref.size(1))
     hyp = torch.nn.functional.pad(hyp, (0, T - hyp.size(1)), value=PAD)
     ref = torch.nn.functional.pad(ref, (0, T - ref.size(1)), value=PAD)
     real = ref.ne(PAD)
     hits = hyp.eq(ref) & real
     total = real.sum(1)
-    return example_outcomes(hits.sum(1), total, {"chance": total / n_symbols}, hits)
+    return example_outcomes(hits.sum(1), total, sequence_floors(total, n_symbols), hits)
 
 
 def check_minimums(cfg: Any, **minimums: int) -> None:

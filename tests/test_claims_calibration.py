@@ -201,3 +201,34 @@ def test_calibration_json_shape(tmp_path) -> None:  # noqa: ANN001
     for r in records:
         assert set(r) == {"claim", "verdict", "interval", "threshold", "reason", "numbers"}
         assert r["reason"]
+
+
+def test_copy_model_that_only_learned_eos_is_not_learned() -> None:
+    """Old rows record chance only (1/16); a copy model that learned where to stop and guesses
+    the symbols (1/9 + 8/9 × 1/16 = 0.167 on length 8) clears chance but is not evidence."""
+    g = np.random.default_rng(0)
+    cfg = {"task": {"length": 8, "min_length": 8, "n_symbols": 16, "delay": 32}}
+
+    def copy_row(model: str, seed: int, p_symbol: float) -> dict:
+        correct = 1 + g.binomial(8, p_symbol, 512)  # EOS right, symbols at p_symbol
+        per = [{"correct": float(c), "total": 9.0} for c in correct]
+        return sim.base(
+            model,
+            "copy",
+            seed,
+            config=cfg,
+            distance=40,
+            token_acc=correct.mean() / 9,
+            eval_examples=512,
+            floors={"chance": 1 / 16},
+            floor_metric="token_acc",
+            _per_example=per,
+        )
+
+    rows = [copy_row("lstm", s, 1 / 16) for s in range(3)]
+    rows += [copy_row("transformer", s, 0.9) for s in range(3)]
+    cells = {c.model: c for c in cell_scores(sim.frame(rows))}
+    lstm, transformer = cells["lstm"], cells["transformer"]
+    assert lstm.floors["length_known"] == pytest.approx((8 / 16 + 1) / 9)
+    assert lstm.interval[0] > 1 / 16 and not lstm.learned
+    assert lstm.best_floor[0] == "length_known" and transformer.learned

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from tasks import BOS, EOS, PAD
+from tasks.base import floor_summary, sequence_examples
 from tasks.copy import CopyConfig, CopyTask
 from tasks.reverse import ReverseConfig, ReverseTask, reverse_rows
 
@@ -103,3 +104,15 @@ def test_copy_delay_zero_keeps_the_original_data_and_vocabulary():
     symbols = torch.randint(3, 19, (32, int(lengths.max())), generator=g)
     real = torch.arange(symbols.size(1)).unsqueeze(0) < lengths.unsqueeze(1)
     assert torch.equal(sample(task, seed=5).src, symbols.masked_fill(~real, PAD))
+
+
+def test_length_known_floor_gets_eos_right_and_guesses_symbols():
+    """A model that only learned where to stop (EOS) scores 1/9 + (8/9)/16 = 0.167 on length-8
+    copies: that is the floor a copy cell must clear, not chance (1/16)."""
+    ref = torch.tensor([[5, 6, 7, 8, 9, 10, 11, 12, EOS]])
+    eos_only = torch.tensor([[4, 4, 4, 4, 4, 4, 4, 4, EOS]])  # right length, wrong symbols
+    (ex,) = sequence_examples(eos_only, ref, n_symbols=16)
+    assert ex["correct"] == 1 and ex["total"] == 9
+    assert ex["floor_chance"] == pytest.approx(9 / 16)
+    assert ex["floor_length_known"] == pytest.approx(8 / 16 + 1)
+    assert floor_summary([ex])["length_known"] == pytest.approx((8 / 16 + 1) / 9)

@@ -28,6 +28,7 @@ from reports.claims.stats import (
 from reports.rows import primary_metric
 
 CEILING = 0.98  # accuracy at which a task no longer separates models
+SEQUENCE_TASKS = ("copy", "reverse")  # token accuracy, EOS counted
 TRANSLATION_METRICS = ("bleu", "chrf")
 
 
@@ -62,9 +63,32 @@ def floor_metric(row: dict[str, Any]) -> str:
 
 
 def floors(row: dict[str, Any]) -> dict[str, float]:
-    """The row's floors; for rows written before floors were recorded, what the config gives."""
+    """The row's floors; for rows written before a floor was recorded, what the config gives."""
     if isinstance(row.get("floors"), dict) and row["floors"]:
-        return {k: float(v) for k, v in row["floors"].items()}
+        out = {k: float(v) for k, v in row["floors"].items()}
+    else:
+        out = _config_floors(row)
+    if row.get("task") in SEQUENCE_TASKS and "chance" in out and "length_known" not in out:
+        out["length_known"] = length_known_floor(row, out["chance"])
+    return out
+
+
+def length_known_floor(row: dict[str, Any], chance: float) -> float:
+    """Token accuracy of a copy/reverse output whose length (hence EOS) is right and whose
+    symbols are guessed (``tasks.base.sequence_floors``), for rows written before it was
+    recorded: over the row's evaluated examples, else in expectation over its lengths."""
+    per = row.get("per_example")
+    if isinstance(per, list) and per and "total" in per[0]:
+        totals = np.array([e["total"] for e in per], float)
+    else:
+        task_cfg = ((row.get("config") or {}).get("task")) or {}
+        longest = float(task_cfg.get("length") or 16)
+        shortest = float(task_cfg.get("min_length") or longest)
+        totals = np.array([(shortest + longest) / 2 + 1])  # mean length + EOS
+    return float(((totals - 1) * chance + 1).sum() / totals.sum())
+
+
+def _config_floors(row: dict[str, Any]) -> dict[str, float]:
     task_cfg = ((row.get("config") or {}).get("task")) or {}
     task = row.get("task")
     if task in ("copy", "reverse") and task_cfg.get("n_symbols"):
