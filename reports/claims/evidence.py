@@ -91,7 +91,7 @@ def length_known_floor(row: dict[str, Any], chance: float) -> float:
 def _config_floors(row: dict[str, Any]) -> dict[str, float]:
     task_cfg = ((row.get("config") or {}).get("task")) or {}
     task = row.get("task")
-    if task in ("copy", "reverse") and task_cfg.get("n_symbols"):
+    if task in SEQUENCE_TASKS and task_cfg.get("n_symbols"):
         return {"chance": 1 / task_cfg["n_symbols"]}
     if task == "dependency" and task_cfg.get("n_verbs"):
         return {
