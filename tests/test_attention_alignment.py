@@ -51,7 +51,9 @@ def _diagonal(n: int, heads: int, sharp: bool, g: np.random.Generator) -> np.nda
     return w
 
 
-def _write_cell(directory: Path, key: str, seed: int, acc: float, sharp: bool, drop: float):
+def _write_cell(
+    directory: Path, key: str, seed: int, acc: float, sharp: bool, drop: float, delay: int = 0
+):
     """One copy cell: a results row, eval.jsonl, attention.npz and intervention.json."""
     g = np.random.default_rng(seed)
     cell = directory / "cells" / key
@@ -76,6 +78,7 @@ def _write_cell(directory: Path, key: str, seed: int, acc: float, sharp: bool, d
     conditions |= {"random_shift": cond(0), "random_uniform": cond(0)}
     (cell / "intervention.json").write_text(json.dumps({"conditions": conditions}))
     cfg = {"model": {}, "task": {"length": L, "min_length": L, "n_symbols": SYMBOLS}}
+    cfg["task"] |= {"delay": delay} if delay else {}
     return {
         "key": key, "attempt": 1, "status": "ok", "model": "transformer", "task": "copy",
         "seed": seed, "device": "cpu", "mode": "speed", "config": cfg, "seq_len": L,
@@ -84,10 +87,24 @@ def _write_cell(directory: Path, key: str, seed: int, acc: float, sharp: bool, d
     }  # fmt: skip
 
 
-def _run(tmp_path: Path, acc: float, sharp: bool, drop: float = 0.8) -> Path:
-    rows = [_write_cell(tmp_path, f"c{s}", s, acc, sharp, drop) for s in range(2)]
+def _run(tmp_path: Path, acc: float, sharp: bool, drop: float = 0.8, delay: int = 0) -> Path:
+    rows = [_write_cell(tmp_path, f"c{s}", s, acc, sharp, drop, delay) for s in range(2)]
     (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return tmp_path
+
+
+def test_copy_memory_cells_are_listed_not_judged(tmp_path):
+    """A partly learned copy-with-delay cell (long-range evidence) with diffuse attention
+    does not FAIL the alignment claim; an aligned plain copy cell beside it decides."""
+    delayed = _run(tmp_path / "only", acc=0.5, sharp=False, delay=64)
+    v = CHECK(load_results(delayed))
+    assert v.verdict == "INCONCLUSIVE" and "without a delay" in v.reason, v
+    assert "delay 64" in v.numbers
+    rows = [_write_cell(tmp_path, f"c{s}", s, 0.97, True, 0.8) for s in range(2)]
+    rows += [_write_cell(tmp_path, f"d{s}", s, 0.5, False, 0.0, delay=64) for s in range(2)]
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    v = CHECK(load_results(tmp_path))
+    assert v.verdict == "PASS", v
 
 
 def test_perfect_diagonal_hits_every_step_and_passes(tmp_path):

@@ -117,6 +117,7 @@ class CellAttention:
     summaries: list[dict[str, Any]]
     interventions: list[dict[str, Any]]
     keys: list[str] = field(default_factory=list)  # the recorded seeds' cell keys
+    delay: int = 0  # copy-memory: fillers between the sequence and its output
 
     @property
     def learned(self) -> bool:
@@ -154,6 +155,7 @@ def attention_cells(df: pd.DataFrame, tasks: tuple[str, ...] = ("copy", "reverse
                 sums,
                 inters,
                 [str(r["key"]) for r in recorded],
+                int(((recs[0].get("config") or {}).get("task") or {}).get("delay") or 0),
             )
         )
     rank = {m: i for i, m in enumerate(sort_models(list({c.model for c in out})))}
@@ -228,13 +230,20 @@ def cell_text(cell: CellAttention, salt: int = 0) -> str:
 def check_attention_alignment(df: pd.DataFrame) -> Verdict:
     """On learned copy/reverse cells: the Transformer's best head hits the gold source
     position (interval above 0.8), puts ≥ 5× uniform weight on it, and moving its weights
-    hurts more than moving a random other head's. FAIL: hit-rate interval below 0.5."""
+    hurts more than moving a random other head's. FAIL: hit-rate interval below 0.5.
+
+    Copy with a delay (copy-memory) is long-range evidence, not alignment evidence: its
+    cells are sized to be partly learned, so a weak head there says how far training got,
+    not whether attention aligns. Its cells are listed but not judged."""
     cells = attention_cells(df)
     numbers = "; ".join(cell_text(c, 100 * i) for i, c in enumerate(cells)) or "-"
-    trans = [c for c in cells if c.model == "transformer" and c.task in JUDGED_TASKS]
+    trans = [
+        c for c in cells if c.model == "transformer" and c.task in JUDGED_TASKS and not c.delay
+    ]
     if not trans:
         return inconclusive(
-            "no Transformer attention recordings on copy or reverse (cells/<key>/attention.npz)",
+            "no Transformer attention recordings on copy (without a delay) or reverse "
+            "(cells/<key>/attention.npz)",
             numbers,
         )
     learned = [c for c in trans if c.learned]
