@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bench.runner import THREAD_VARS, worker_threads
+
 ROOT = Path(__file__).resolve().parent.parent
 TINY_TRAIN = {"steps": 8, "batch_size": 8, "timing_warmup": 2, "timing_blocks": 3, "log_every": 2}
 TINY_TASK = {"length": 4, "min_length": 2, "n_symbols": 4, "eval_size": 16}
@@ -240,9 +242,10 @@ def test_jobs_run_cells_at_once_with_the_same_rows_and_failures_isolated(tmp_pat
     the keys are those of a one-at-a-time run, and rows say they shared the device."""
     matrix = write_matrix(tmp_path / "m.yaml", ["lstm", "fault_raise", "fault_exit"], [0, 1], 120)
     out = tmp_path / "out"
+    no_threads = {k: v for k, v in env().items() if k not in THREAD_VARS}
     proc = cli(
         "matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", "--jobs", "3",
-        env=env(),
+        env=no_threads,
     )  # fmt: skip
     text, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, text
@@ -253,6 +256,8 @@ def test_jobs_run_cells_at_once_with_the_same_rows_and_failures_isolated(tmp_pat
     assert status[("fault_raise", 0)] == "failed:exception"
     assert status[("fault_exit", 1)] == "failed:killed"
     assert {r["parallel_cells"] for r in got} == {3}
+    cores = len(os.sched_getaffinity(0))
+    assert {r["threads"] for r in got} == {max(1, cores // 3)}  # the cores split, not shared
     again = cli("matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", env=env())
     text, _ = again.communicate(timeout=120)
     assert again.returncode == 0 and "6 already done, 0 to run" in text, text
@@ -305,3 +310,13 @@ def test_code_changed_under_a_running_matrix_names_the_cause(tmp_path):
     )  # fmt: skip
     assert proc.returncode != 0
     assert "changed after this matrix started" in proc.stderr, proc.stderr
+
+
+def test_worker_threads_split_the_cores_and_keep_a_users_setting(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert worker_threads(1) == {}  # one cell alone uses every core
+    assert worker_threads(4) == {"OMP_NUM_THREADS": "4", "MKL_NUM_THREADS": "4"}
+    assert worker_threads(32)["OMP_NUM_THREADS"] == "1"  # never 0
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert worker_threads(4) == {}
