@@ -257,7 +257,8 @@ def test_jobs_run_cells_at_once_with_the_same_rows_and_failures_isolated(tmp_pat
     assert status[("fault_exit", 1)] == "failed:killed"
     assert {r["parallel_cells"] for r in got} == {3}
     cores = len(os.sched_getaffinity(0))
-    assert {r["threads"] for r in got} == {max(1, cores // 3)}  # the cores split, not shared
+    trained = [r for r in got if r["status"] == "ok"]  # a killed cell's row is the runner's
+    assert {r["threads"] for r in trained} == {max(1, cores // 3)}  # the cores split, not shared
     again = cli("matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", env=env())
     text, _ = again.communicate(timeout=120)
     assert again.returncode == 0 and "6 already done, 0 to run" in text, text
