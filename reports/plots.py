@@ -88,7 +88,7 @@ def accuracy_vs_distance(cells: pd.DataFrame, task: str, metric: str) -> bytes:
         ax.plot(g["distance"], g["floor"], "--", marker="_", markersize=18, color=c, alpha=0.7)
     ax.axhline(0.98, color="grey", linestyle=":", linewidth=1, label="ceiling 0.98")
     ax.set_xscale("log", base=2)
-    ax.set_xlabel("dependency distance")
+    ax.set_xlabel("distance: length + delay (tokens)" if task == "copy" else "dependency distance")
     ax.set_ylabel(f"{metric} (95% interval shaded; best floor dashed)")
     ax.set_title(f"{task}: accuracy against distance")
     ax.grid(True, alpha=0.3)
