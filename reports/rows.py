@@ -109,7 +109,8 @@ def _distance(task_cfg: dict) -> float | None:
     return None
 
 
-def _delay(c: object) -> float:
+def config_delay(c: object) -> float:
+    """Copy-memory delay of a row's config (0 without one)."""
     task_cfg = ((c or {}).get("task") or {}) if isinstance(c, dict) else {}
     return float(task_cfg.get("delay") or 0)
 
@@ -119,7 +120,7 @@ def long_range(df: pd.DataFrame) -> pd.DataFrame:
 
     Plain copy rows also record a distance (= length) but belong to the speed sweeps.
     """
-    delayed = df["config"].map(_delay) > 0
+    delayed = df["config"].map(config_delay) > 0
     return df[df["distance"].notna() & (df["task"].isin(LONG_RANGE_TASKS) | delayed)]
 
 

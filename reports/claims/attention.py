@@ -17,7 +17,7 @@ from reports.claims import stats
 from reports.claims.evidence import CellScore, cell_scores
 from reports.claims.stats import bonferroni, percentile_interval, ratio_draws, rng
 from reports.claims.verdict import FAIL, PASS, Verdict, inconclusive
-from reports.rows import sort_models
+from reports.rows import config_delay, sort_models
 
 JUDGED_TASKS = ("copy", "reverse")  # the gold position is exact
 HIT_PASS = 0.8  # best-head hit-rate interval above this: PASS (with the two below)
@@ -155,7 +155,7 @@ def attention_cells(df: pd.DataFrame, tasks: tuple[str, ...] = ("copy", "reverse
                 sums,
                 inters,
                 [str(r["key"]) for r in recorded],
-                int(((recs[0].get("config") or {}).get("task") or {}).get("delay") or 0),
+                int(config_delay(recs[0].get("config"))),
             )
         )
     rank = {m: i for i, m in enumerate(sort_models(list({c.model for c in out})))}
