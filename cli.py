@@ -436,11 +436,7 @@ def matrix_validate(
             "?" if secs is None else human_seconds(secs),
         )
     for i, wait in enumerate(plan.waiting, len(cells)):
-        like = [  # a tuned seed cell costs what its model's sweep cells cost
-            s for c, s in ran
-            if c.sweep is not None and (c.model, c.task) == (wait.model, wait.task) and s
-        ]  # fmt: skip
-        secs = sum(like) / len(like) if like else None
+        secs = cell_seconds(wait.stand_in) if wait.stand_in is not None else None
         est.append(secs)
         shown = "?" if secs is None else human_seconds(secs)
         table.add_row(str(i), "seed", wait.label(), "after the sweep", "", "", shown)

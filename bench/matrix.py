@@ -20,12 +20,16 @@ tasks:                      # one block per task setting
     model: {transformer: {n_heads: 2}}
     models: [transformer, lstm]     # optional subset; seeds too
     tune: null                      # a block may tune differently, or not at all
+  - name: copy
+    task: {delay: [64, 256]}
+    tune: {lr: [1e-3, 1e-2], metric: dev_acc, at: {delay: 256}}  # sweep at 256, use everywhere
 ```
 Train values apply in this order, later winning: matrix-wide, matrix-wide for the model,
 the block's, the block's for the model; a tuned key takes the chosen value.
 Cells are ordered seed-major, so an interrupted matrix has covered every model and task
 once before it repeats a seed. A block with ``tune`` first has sweep cells (one per grid
-point and model, at the tuning seed); its seed cells exist once their sweep has rows.
+point and model, at the tuning seed, for each setting of the block's axes or only the one
+``tune.at`` names); its seed cells exist once their sweep has rows.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ import yaml
 
 from bench import strict_yaml
 from bench.config import ConfigError, TrainConfig, check_number
-from bench.spec import MODES, SECTIONS, CellSpec, spec_from_values
+from bench.spec import MODES, SECTIONS, CellSpec, setting_label, spec_from_values
 from bench.tuning import TuneSpec, choose, parse_tune, tuned_record
 from models import MODELS
 
@@ -92,10 +96,12 @@ class Waiting:
     seed: int
     tune: TuneSpec
     reason: str
+    stand_in: CellSpec | None = None  # the cell at the grid's first point: its config and cost
 
     def label(self) -> str:
         keys = ", ".join(self.tune.keys)
-        return f"{self.model} {self.task} seed {self.seed} ({keys}: chosen on dev)"
+        where = setting_label(self.stand_in.task_cfg) if self.stand_in is not None else ""
+        return f"{self.model} {self.task}{where} seed {self.seed} ({keys}: chosen on dev)"
 
 
 @dataclass
@@ -134,20 +140,22 @@ class Matrix:
                     if block.tune is None:
                         jobs += [(seed, b_i, model, combo, None) for seed in block.seeds]
                         continue
-                    cells = self._sweep(block, model, combo, device, where)
+                    setting = _sweep_setting(block, model, combo, f"{where}: tune.at")
+                    cells = self._sweep(block, model, setting, device, where)
                     sweep += cells
                     picked = choose(
                         block.tune.points(), [latest.get(c.key) for c in cells], block.tune
                     )
                     if picked is None:
-                        self._spec(
-                            block, model, _with(combo, block.tune.points()[0]), 0, device, where
-                        )  # validate the seed cells' config now
+                        stand_in = _with(combo, block.tune.points()[0])
                         reason = "waiting for its sweep (or every sweep cell failed)"
-                        waiting += [
-                            Waiting(model, block.name, seed, block.tune, reason)
+                        waiting += [  # built now, so a bad seed-cell config fails before any run
+                            Waiting(
+                                model, block.name, seed, block.tune, reason,
+                                self._spec(block, model, stand_in, seed, device, where),
+                            )
                             for seed in block.seeds
-                        ]
+                        ]  # fmt: skip
                         continue
                     chosen, record = picked
                     tuned = tuned_record(block.tune, chosen, record, cells[0].train)
@@ -189,6 +197,33 @@ class Matrix:
             )
         except ConfigError as err:
             raise ConfigError(f"{where}: {err}") from err
+
+
+def _sweep_setting(
+    block: TaskBlock, model: str, combo: dict[str, dict[str, Any]], where: str
+) -> dict[str, dict[str, Any]]:
+    """The setting whose sweep chooses ``combo``'s values: ``combo`` itself, or ``combo`` with
+    the axes ``block.tune.at`` names set to its values."""
+    assert block.tune is not None
+    sections = block.sections(model)
+    setting = {s: dict(kv) for s, kv in combo.items()}
+    all_axes = [(s, k, v) for s, kv in sections.items() for k, v in kv.items() if _is_axis(s, k, v)]
+    for key, value in block.tune.at:
+        axes = {s: v for s, k, v in all_axes if k == key}
+        if not axes:
+            names = sorted(k for _, k, _ in all_axes)
+            raise ConfigError(
+                f"{where}: {key!r} is not an axis of this block; its axes: "
+                + (", ".join(names) or "none (tune.at needs an axis, e.g. delay: [64, 256])")
+            )
+        (section, values), *_ = axes.items()
+        if value not in values:
+            raise ConfigError(
+                f"{where}.{key}: {value!r} is not one of the axis's values: "
+                + ", ".join(map(str, values))
+            )
+        setting[section][key] = value
+    return setting
 
 
 def _with(combo: dict[str, dict[str, Any]], train: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -195,5 +195,15 @@ def math_attention_forced(spec: CellSpec) -> bool:
     return spec.device == "cpu" and spec.model_cfg.math_attention_on_cpu
 
 
+def setting_label(task_cfg: Any) -> str:
+    """The task setting that tells a task's cells apart: " d=64", " n=8 delay=64" or ""."""
+    if getattr(task_cfg, "distance", None) is not None:
+        return f" d={task_cfg.distance}"
+    if getattr(task_cfg, "length", None) is None:
+        return ""
+    delay = getattr(task_cfg, "delay", 0)
+    return f" n={task_cfg.length}" + (f" delay={delay}" if delay else "")
+
+
 def utc_now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -3,7 +3,10 @@
 A matrix (or task block) that says ``tune: {lr: [3e-4, 1e-3, 3e-3, 1e-2], metric: dev_bleu,
 seed: 0}`` gives every model the same sweep: one cell per grid point (same steps, batch and
 budget for every model) at the tuning seed. Each model's best grid point on the dev split
-(never test) is then used for the matrix's seeds. Sweep cells carry ``sweep`` in their spec
+(never test) is then used for the matrix's seeds. A block with axes sweeps every setting of
+them separately, unless ``at: {delay: 256}`` names one setting: then the sweep runs there
+only and its choice holds for every setting of those axes (a third of the cost for three
+delays). Sweep cells carry ``sweep`` in their spec
 and row; seed cells carry ``tuned`` (grid, chosen values, dev metric per grid point, budget),
 so both are part of the cell key and resume, retry, status and Ray work unchanged.
 """
@@ -27,7 +30,7 @@ METRICS = {
     "dev_seq_acc": "max",
     "dev_answer_acc": "max",
 }
-TUNE_KEYS = ("metric", "seed")  # every other key of ``tune`` is a train key with its grid
+TUNE_KEYS = ("metric", "seed", "at")  # every other key of ``tune`` is a train key with its grid
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class TuneSpec:
     grid: tuple[tuple[str, tuple[Any, ...]], ...]
     metric: str = "dev_loss"
     seed: int = 0
+    at: tuple[tuple[str, Any], ...] = ()  # axis key -> the one value the sweep runs at
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -50,11 +54,8 @@ class TuneSpec:
         ]
 
     def describe(self) -> dict[str, Any]:
-        return {
-            "grid": {k: list(v) for k, v in self.grid},
-            "metric": self.metric,
-            "seed": self.seed,
-        }
+        out = {"grid": {k: list(v) for k, v in self.grid}, "metric": self.metric, "seed": self.seed}
+        return {**out, "at": dict(self.at)} if self.at else out
 
 
 def parse_tune(value: Any, where: str) -> TuneSpec | None:
@@ -84,7 +85,13 @@ def parse_tune(value: Any, where: str) -> TuneSpec | None:
     seed = value.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"{where}.seed: expected an integer, got {seed!r}")
-    return TuneSpec(tuple(grid), metric, seed)
+    at = value.get("at", {})
+    if not isinstance(at, dict) or any(isinstance(v, (list, dict)) for v in at.values()):
+        raise ConfigError(
+            f"{where}.at: expected a mapping of axis keys to one value each, e.g. "
+            f"{{delay: 256}}, got {at!r}"
+        )
+    return TuneSpec(tuple(grid), metric, seed, tuple(at.items()))
 
 
 def metric_value(row: dict[str, Any], metric: str) -> float | None:

@@ -50,6 +50,7 @@ def _point_label(point: dict) -> str:
 def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
     """One line per sweep cell: model, task, swept value, dev metric, status, chosen, edge."""
     out = []
+    setting = _settings(sweeps)
     for _, g in sweeps.groupby(sweeps.apply(lambda r: _group_id(r.to_dict()), axis=1)):
         recs = g.to_dict("records")
         metric = recs[0]["sweep"]["metric"]
@@ -62,6 +63,7 @@ def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
             out.append(
                 {
                     "task": r["task"],
+                    "setting": setting[r["key"]],
                     "model": r["model"],
                     "value": _point_label(points[i]),
                     "metric": metric,
@@ -72,13 +74,32 @@ def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
                     "_order": tuple(points[i].values()),
                 }
             )
-    cols = ["task", "model", "value", "metric", "dev", "status", "chosen", "wall_s"]
+    cols = ["task", "setting", "model", "value", "metric", "dev", "status", "chosen", "wall_s"]
     if not out:
         return pd.DataFrame(columns=cols)
     frame = pd.DataFrame(out)
     rank = {m: i for i, m in enumerate(sort_models(frame["model"].unique().tolist()))}
-    frame = frame.assign(_rank=frame["model"].map(rank)).sort_values(["task", "_rank", "_order"])
+    frame = frame.assign(_rank=frame["model"].map(rank))
+    frame = frame.sort_values(["task", "setting", "_rank", "_order"])
+    if not frame["setting"].astype(bool).any():
+        cols.remove("setting")  # one sweep per task and model: no setting to tell apart
     return frame[cols].reset_index(drop=True)
+
+
+def _settings(sweeps: pd.DataFrame) -> dict[str, str]:
+    """Sweep row key -> the task values that differ between its task's sweeps ("delay=256"),
+    and where the choice was used ("delay=256 (used at every delay)" for ``tune.at``)."""
+    out = {}
+    for _, g in sweeps.groupby("task"):
+        tasks = [(r["config"] or {}).get("task", {}) for r in g.to_dict("records")]
+        varying = sorted({k for t in tasks for k in t if len({repr(u.get(k)) for u in tasks}) > 1})
+        for r, t in zip(g.to_dict("records"), tasks, strict=True):
+            at = r["sweep"].get("at") or {}
+            label = ", ".join(f"{k}={t.get(k)}" for k in varying if k not in at)
+            label = ", ".join(filter(None, [label] + [f"{k}={v}" for k, v in at.items()]))
+            used = ", ".join(f"every {k}" for k in at)
+            out[r["key"]] = label + (f" (used at {used})" if used else "")
+    return out
 
 
 def budget_table(sweeps: pd.DataFrame) -> pd.DataFrame:

@@ -67,3 +67,26 @@ def test_shared_recipe_is_labelled(tmp_path):
     assert set(recipe_table(df)["recipe"]) == {"shared recipe"}
     written = write_report(tmp_path)
     assert "No tuning sweep in these rows" in written.markdown.read_text()
+
+
+def test_sweeps_per_setting_and_at_one_setting_say_where_they_ran(tmp_path):
+    def copy_sweep(model, delay, lr, acc, at=None):
+        r = row(model, "copy", seed=100, dev_token_acc=acc)
+        r["key"] = f"sweep-{model}-{delay}-{lr}"
+        r["config"]["task"] = {"length": 8, "delay": delay}
+        r["sweep"] = {"grid": {"lr": [0.001, 0.01]}, "metric": "dev_acc", "seed": 100,
+                      "point": {"lr": lr}, **({"at": at} if at else {})}  # fmt: skip
+        return r
+
+    per_delay = [
+        copy_sweep("lstm", d, lr, a) for d in (64, 256) for lr, a in ((0.001, 0.2), (0.01, 0.9))
+    ]
+    table = sweep_table(sweep_rows(write_run(tmp_path / "a", per_delay)))
+    assert table["setting"].tolist() == ["delay=256"] * 2 + ["delay=64"] * 2
+    assert (table["chosen"] != "").sum() == 2  # one choice per delay
+    at_one = [
+        copy_sweep("lstm", 256, lr, a, {"delay": 256}) for lr, a in ((0.001, 0.2), (0.01, 0.9))
+    ]
+    table = sweep_table(sweep_rows(write_run(tmp_path / "b", at_one)))
+    assert set(table["setting"]) == {"delay=256 (used at every delay)"}
+    assert "setting" not in sweep_table(sweep_rows(write_run(tmp_path / "c", _rows()))).columns

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from bench.cell import run_cell
+from bench.cell import execute_cell, run_cell
 from bench.config import TrainConfig
 from bench.measure import StepTimer
 from bench.module import Seq2SeqModule
@@ -212,3 +212,17 @@ def test_multi_device_needs_ddp():
 
     with pytest.raises(ConfigError, match="more than one device needs trainer.strategy=ddp"):
         make_spec("lstm", "copy", ["trainer.devices=2"])
+
+
+def test_subnormals_are_flushed_during_a_cell_and_restored_after(tmp_path):
+    tiny = 1e-39  # a subnormal float32
+    during = []
+    spec = make_spec("lstm", "copy", TINY_SETS["lstm"] + QUICK, seed=1, device="cpu")
+    row = execute_cell(
+        spec, tmp_path, "disabled", progress=False,
+        on_timer=lambda timer: during.append((torch.tensor([tiny]) * 0.5).item()),
+    )  # fmt: skip
+    assert row["status"] == "ok"
+    if row["flush_denormal"]:  # the CPU can flush (x86 with SSE3, arm64)
+        assert during == [0.0]
+    assert (torch.tensor([tiny]) * 0.5).item() > 0.0  # other code in this process is unaffected

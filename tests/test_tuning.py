@@ -115,7 +115,13 @@ def test_grids_multiply_and_block_tune_overrides_the_matrix():
     "tune, message",
     [
         ({"lr": [0.1], "metric": "bleu"}, "tune.metric: 'bleu' is not one of: dev_loss, dev_bleu"),
-        ({"lrate": [0.1]}, "tune: unknown key 'lrate'; valid keys: metric, seed or a train key"),
+        ({"lrate": [0.1]}, "tune: unknown key 'lrate'; valid keys: metric, seed, at or a train"),
+        ({"lr": [0.1], "at": {"delay": [8, 16]}}, "tune.at: expected a mapping of axis keys"),
+        (
+            {"lr": [0.1], "at": {"delay": 8}},
+            r"tune.at: 'delay' is not an axis of this block; its "
+            r"axes: none",
+        ),
         ({"lr": []}, "tune.lr: expected a non-empty list of distinct values"),
         ({"lr": [0.1, 0.1]}, "tune.lr: expected a non-empty list of distinct values"),
         ({"metric": "dev_loss"}, "tune: name at least one train key to sweep"),
@@ -127,6 +133,44 @@ def test_grids_multiply_and_block_tune_overrides_the_matrix():
 def test_bad_tune_names_its_place(tune, message):
     with pytest.raises(ConfigError, match=message):
         parse_matrix({**TUNED, "tune": tune}, "t").plan("cpu")
+
+
+AT = {**TUNED, "models": ["lstm"], "tune": {**TUNED["tune"], "at": {"delay": 8}},
+      "tasks": [{"name": "copy", "task": {"length": 4, "min_length": 4, "eval_size": 16,
+                                          "delay": [2, 8]}}]}  # fmt: skip
+
+
+def test_tune_at_sweeps_one_setting_and_its_choice_holds_for_every_setting():
+    matrix = parse_matrix(AT, "t")
+    plan = matrix.plan("cpu")
+    assert len(plan.sweep) == 3 and {c.task_cfg.delay for c in plan.sweep} == {8}
+    assert all(c.sweep["at"] == {"delay": 8} for c in plan.sweep)
+    assert sorted((w.stand_in.task_cfg.delay, w.seed) for w in plan.waiting) == [
+        (2, 0), (2, 1), (8, 0), (8, 1)
+    ]  # fmt: skip
+    assert "copy n=4 delay=2 seed 0 (lr: chosen on dev)" in plan.waiting[0].label()
+    dev = {0.001: 2.0, 0.01: 1.0, 0.1: 3.0}
+    latest = {c.key: _row(c, dev_loss=dev[c.train.lr]) for c in plan.sweep}
+    seeds = matrix.plan("cpu", latest).seeds
+    assert sorted((c.task_cfg.delay, c.seed, c.train.lr) for c in seeds) == [
+        (2, 0, 0.01), (2, 1, 0.01), (8, 0, 0.01), (8, 1, 0.01)
+    ]  # fmt: skip
+    assert {c.tuned["at"]["delay"] for c in seeds} == {8}
+    # without ``at`` each delay has its own sweep
+    no_at = {**AT, "tune": TUNED["tune"]}
+    assert len(parse_matrix(no_at, "t").plan("cpu").sweep) == 6
+
+
+@pytest.mark.parametrize(
+    "at, message",
+    [
+        ({"delay": 5}, r"tune.at.delay: 5 is not one of the axis's values: 2, 8"),
+        ({"length": 4}, r"tune.at: 'length' is not an axis of this block; its axes: delay"),
+    ],
+)
+def test_bad_tune_at_names_the_axis_values(at, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_matrix({**AT, "tune": {**TUNED["tune"], "at": at}}, "t").plan("cpu")
 
 
 def test_a_key_cannot_be_both_an_axis_and_tuned():

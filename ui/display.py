@@ -14,15 +14,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from bench.spec import CellSpec
+from bench.spec import CellSpec, setting_label
 
 
 def cell_label(cell: CellSpec) -> str:
-    extra = ""
-    if getattr(cell.task_cfg, "distance", None) is not None:
-        extra = f" d={cell.task_cfg.distance}"
-    elif getattr(cell.task_cfg, "length", None) is not None:
-        extra = f" n={cell.task_cfg.length}"
+    extra = setting_label(cell.task_cfg)
     stage = ""
     if cell.sweep is not None:
         stage = " (sweep " + _values(cell.sweep["point"]) + ")"
