@@ -92,7 +92,8 @@ def _settings(sweeps: pd.DataFrame) -> dict[str, str]:
     out = {}
     for _, g in sweeps.groupby("task"):
         tasks = [(r["config"] or {}).get("task", {}) for r in g.to_dict("records")]
-        varying = sorted({k for t in tasks for k in t if len({repr(u.get(k)) for u in tasks}) > 1})
+        keys = {k for t in tasks for k in t}
+        varying = sorted(k for k in keys if len({repr(t.get(k)) for t in tasks}) > 1)
         for r, t in zip(g.to_dict("records"), tasks, strict=True):
             at = r["sweep"].get("at") or {}
             label = ", ".join(f"{k}={t.get(k)}" for k in varying if k not in at)
