@@ -63,7 +63,8 @@ def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
             out.append(
                 {
                     "task": r["task"],
-                    "setting": setting[r["key"]],
+                    "setting": setting[r["key"]][0],
+                    "_setting_order": setting[r["key"]][1],
                     "model": r["model"],
                     "value": _point_label(points[i]),
                     "metric": metric,
@@ -80,15 +81,16 @@ def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
     frame = pd.DataFrame(out)
     rank = {m: i for i, m in enumerate(sort_models(frame["model"].unique().tolist()))}
     frame = frame.assign(_rank=frame["model"].map(rank))
-    frame = frame.sort_values(["task", "setting", "_rank", "_order"])
+    frame = frame.sort_values(["task", "_setting_order", "_rank", "_order"])
     if not frame["setting"].astype(bool).any():
         cols.remove("setting")  # one sweep per task and model: no setting to tell apart
     return frame[cols].reset_index(drop=True)
 
 
-def _settings(sweeps: pd.DataFrame) -> dict[str, str]:
-    """Sweep row key -> the task values that differ between its task's sweeps ("delay=256"),
-    and where the choice was used ("delay=256 (used at every delay)" for ``tune.at``)."""
+def _settings(sweeps: pd.DataFrame) -> dict[str, tuple[str, tuple]]:
+    """Sweep row key -> (label, sort key): the label names the task values that differ
+    between its task's sweeps ("delay=256") and where the choice was used ("delay=256 (used
+    at every delay)" for ``tune.at``); the sort key orders numbers as numbers (16 before 128)."""
     out = {}
     for _, g in sweeps.groupby("task"):
         tasks = [(r["config"] or {}).get("task", {}) for r in g.to_dict("records")]
@@ -99,8 +101,16 @@ def _settings(sweeps: pd.DataFrame) -> dict[str, str]:
             label = ", ".join(f"{k}={t.get(k)}" for k in varying if k not in at)
             label = ", ".join(filter(None, [label] + [f"{k}={v}" for k, v in at.items()]))
             used = ", ".join(f"every {k}" for k in at)
-            out[r["key"]] = label + (f" (used at {used})" if used else "")
+            order = tuple(_sortable(t.get(k)) for k in varying if k not in at)
+            out[r["key"]] = (label + (f" (used at {used})" if used else ""), order)
     return out
+
+
+def _sortable(value: object) -> tuple[int, float, str]:
+    """Numbers first, by value; anything else after them, by its text."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
 
 
 def budget_table(sweeps: pd.DataFrame) -> pd.DataFrame:

@@ -79,10 +79,10 @@ def test_sweeps_per_setting_and_at_one_setting_say_where_they_ran(tmp_path):
         return r
 
     per_delay = [
-        copy_sweep("lstm", d, lr, a) for d in (64, 256) for lr, a in ((0.001, 0.2), (0.01, 0.9))
+        copy_sweep("lstm", d, lr, a) for d in (256, 64) for lr, a in ((0.001, 0.2), (0.01, 0.9))
     ]
     table = sweep_table(sweep_rows(write_run(tmp_path / "a", per_delay)))
-    assert table["setting"].tolist() == ["delay=256"] * 2 + ["delay=64"] * 2
+    assert table["setting"].tolist() == ["delay=64"] * 2 + ["delay=256"] * 2  # as numbers
     assert (table["chosen"] != "").sum() == 2  # one choice per delay
     at_one = [
         copy_sweep("lstm", 256, lr, a, {"delay": 256}) for lr, a in ((0.001, 0.2), (0.01, 0.9))
