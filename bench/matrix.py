@@ -48,7 +48,7 @@ from bench.spec import MODES, SECTIONS, CellSpec, setting_label, spec_from_value
 from bench.tuning import TuneSpec, choose, parse_tune, tuned_record
 from models import MODELS
 
-PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+PRESETS_DIR = Path(__file__).resolve().parent.parent / "matrices"  # top level, no package
 TOP_KEYS = (
     "name",
     "description",

@@ -4,5 +4,5 @@ as fast as they should be?). Sits above ``bench/``: nothing here is part of the 
 Modules: ``options`` (what to measure, a section's result), ``timing`` (interleaving, ratios,
 a bare training step), ``machine`` (machine and load notes), the sections (``harness``,
 ``architecture``, ``scaling``), ``run`` (the section table and the runner), ``display``
-(tables for people) and ``gpu`` (the glue of ``benchmarks/gpu_check.sh``).
+(tables for people) and ``gpu`` (the glue of ``perf/gpu_check.sh``).
 """

@@ -1,6 +1,6 @@
 """Refit ui/duration.py's step constants to measured rows (ok rows of run directories).
 
-    python benchmarks/calibrate_duration.py reports/reference [runs/claims ...]
+    python perf/calibrate_duration.py results/quick-cpu [runs/claims ...]
 
 Per model: least squares of the measured seconds per training step against the training
 FLOPs of one step at the task's longest lengths (the estimator's own inputs): the intercept

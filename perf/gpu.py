@@ -1,4 +1,4 @@
-"""Helpers of ``benchmarks/gpu_check.sh``: a bf16 copy of a matrix, our timer against
+"""Helpers of ``perf/gpu_check.sh``: a bf16 copy of a matrix, our timer against
 ``torch.utils.benchmark`` on a large matmul, and one summary file of every GPU number.
 
     python -m perf.gpu bf16-matrix quick OUT/quick-bf16.yaml

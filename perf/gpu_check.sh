@@ -6,14 +6,14 @@
 #   3. the scaling sweep of the three models (time and memory against length, bf16)
 #   4. perf sections on cuda: harness overhead, Transformer vs nn.Transformer, decoding
 #   6. FAIRFIGHT=1: instead of 0-4, translate at its default size, seed 0: the tuning sweep
-#      and the tuned cell per model, and the shared recipe (benchmarks/translate-shared.yaml)
+#      and the tuned cell per model, and the shared recipe (matrices/experiments/translate-shared.yaml)
 #   5. CLAIMS=1: instead of 0-4 (a lease of its own, about 10 minutes), the claims preset on cuda, 12
 #      cells at a time (--jobs 12; quality claims only: shared-device timings do not count)
 # Each step has its own time limit, so one slow step cannot sink the rest; a step's exit
 # status is recorded (124: it ran past its limit). Without CUDA it skips and exits 0.
 #
-#   bash benchmarks/gpu_check.sh              # OUT=runs/gpu_check
-#   OUT=/tmp/g PY=python3 bash benchmarks/gpu_check.sh
+#   bash perf/gpu_check.sh              # OUT=runs/gpu_check
+#   OUT=/tmp/g PY=python3 bash perf/gpu_check.sh
 # Translation cells need the cached corpus under data/ (carry it to a machine without network).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -70,7 +70,7 @@ if [ "${FAIRFIGHT:-0}" = 1 ]; then
   step tuned "${FAIRFIGHT_LIMIT:-540}" "$PYTHON" cli.py matrix run translate --device cuda \
     --out "$OUT/translate" --wandb disabled --only seed=0 --jobs 15 &
   step shared "${FAIRFIGHT_LIMIT:-540}" "$PYTHON" cli.py matrix run \
-    benchmarks/translate-shared.yaml --device cuda --out "$OUT/translate-shared" \
+    matrices/experiments/translate-shared.yaml --device cuda --out "$OUT/translate-shared" \
     --wandb disabled --only seed=0 --jobs 3 &
   wait
 fi

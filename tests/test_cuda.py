@@ -1,6 +1,6 @@
 """On a CUDA machine: a cell trains, evaluates and counts FLOPs on the GPU end to end.
 
-Skipped without CUDA (CI has none); benchmarks/gpu_check.sh runs it on a GPU. It catches what
+Skipped without CUDA (CI has none); perf/gpu_check.sh runs it on a GPU. It catches what
 CPU runs cannot: Lightning's teardown moves the module back to the CPU after fit, and every
 cell on the GPU then failed in FLOP counting with "index is on cuda:0 ... other tensors on cpu".
 """

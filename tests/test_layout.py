@@ -232,3 +232,23 @@ def test_make_test_runs_the_slow_tests_too():
     (line,) = [ln for ln in recipe.splitlines() if "pytest" in ln]
     assert "-m ''" in line
     assert "slow:" in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+CODE_PATTERNS = ["bench*", "models*", "tasks*", "reports*", "perf*", "ui*"]
+
+
+def test_packages_are_code_only():
+    """Every discovered package holds Python; run data and YAML live outside them."""
+    import setuptools
+
+    packages = setuptools.find_namespace_packages(where=str(ROOT), include=CODE_PATTERNS)
+    no_code = [p for p in packages if not list((ROOT / p.replace(".", "/")).glob("*.py"))]
+    assert no_code == []
+
+
+def test_no_run_data_under_a_package():
+    """Committed runs (a results.jsonl) live under results/, never inside a code package."""
+    found = [p for pkg in PACKAGES for p in (ROOT / pkg).rglob("results.jsonl")]
+    hits = [str(p.relative_to(ROOT)) for p in found]
+    assert hits == []
+    assert (ROOT / "results" / "claims-cpu" / "results.jsonl").is_file()

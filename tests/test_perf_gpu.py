@@ -1,4 +1,4 @@
-"""benchmarks/gpu_check.sh and its helpers, on CPU: syntax, a clean skip, the pieces it uses."""
+"""perf/gpu_check.sh and its helpers, on CPU: syntax, a clean skip, the pieces it uses."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import torch
 from perf.gpu import bf16_matrix, markdown, summarise, timer_check
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "benchmarks" / "gpu_check.sh"
+SCRIPT = ROOT / "perf" / "gpu_check.sh"
 
 
 def test_gpu_check_script_parses():

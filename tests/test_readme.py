@@ -121,7 +121,7 @@ def test_readme_other_shell_lines_refer_to_what_exists(words):
 
 
 def test_shell_line_check_rejects_drift():
-    for words in (["make", "no-such-target"], ["bash", "benchmarks/none.sh"]):
+    for words in (["make", "no-such-target"], ["bash", "perf/none.sh"]):
         with pytest.raises(AssertionError):
             _check_shell_line(words)
     with pytest.raises(AssertionError, match="no module"):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# cpu: least-squares fits (benchmarks/calibrate_duration.py) to the quick reference's 42
+# cpu: least-squares fits (perf/calibrate_duration.py) to the quick reference's 42
 # cells, 2 threads, quiet machine (step time = overhead + FLOPs / rate fits every length
 # 8..256 within ~10%).
 # cuda: not yet measured on a GPU (placeholders of the right order; a GPU run should refit).
