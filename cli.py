@@ -26,7 +26,7 @@ console = Console()
 @app.callback()
 def _main() -> None:
     """Load extra models/tasks named by ATTNBENCH_PLUGINS before any command."""
-    from bench.plugins import load_plugins
+    from bench.cell.plugins import load_plugins
 
     load_plugins()
 
@@ -89,9 +89,9 @@ def run(
     ] = False,
 ) -> None:
     """Train and evaluate one MODEL on one TASK; append a row to OUT/results.jsonl."""
-    from bench.cell import run_cell
-    from bench.config import ConfigError
-    from bench.spec import make_spec, math_attention_forced
+    from bench.cell.config import ConfigError
+    from bench.cell.execute import run_cell
+    from bench.cell.spec import make_spec, math_attention_forced
 
     try:
         spec = make_spec(model, task, set_ or [], seed, device.value, mode.value)
@@ -109,7 +109,7 @@ def run(
     os.environ.setdefault("WANDB_SILENT", "true")
     with _stop_when_disk_full(f"the same attnbench run {model} {task} command (--out {out})"):
         row = run_cell(spec, out, wandb.value, progress)
-    from bench.rank import is_rank_zero
+    from bench.cell.rank import is_rank_zero
 
     if not is_rank_zero():
         return  # a DDP worker process: rank 0 reports
@@ -298,10 +298,10 @@ def _load_plan(ref: str, device: str, only: list[str] | None, out: Path | None):
     """Matrix and its cells by stage (tuned seed cells resolved from ``out``'s rows), or a
     BadParameter naming the problem. ``--only seed=`` selects seed cells; a sweep runs at
     its tuning seed for every selected model and task."""
-    from bench.config import ConfigError
-    from bench.matrix import load_matrix
-    from bench.runner import cell_states, filter_cells
-    from bench.tuning import without_seed_filter
+    from bench.cell.config import ConfigError
+    from bench.matrix.load import load_matrix
+    from bench.matrix.local import cell_states, filter_cells
+    from bench.matrix.tuning import without_seed_filter
 
     latest = {}
     if out is not None and (out / "results.jsonl").exists():
@@ -332,8 +332,8 @@ def _check_data(specs: list) -> None:
 
 def _check_budget(specs: list, force: bool) -> None:
     """Refuse, before any model is built, cells whose memory estimate exceeds the device's."""
-    from bench.budget import over_budget
-    from bench.config import ConfigError
+    from bench.cell.budget import over_budget
+    from bench.cell.config import ConfigError
 
     try:
         problems = over_budget(specs)
@@ -369,7 +369,7 @@ def _finite_positive(value: float | None) -> float | None:
 @contextmanager
 def _stop_when_disk_full(resume: str):  # noqa: ANN202
     """A full disk stops the command with one line (what, free space, resume), exit 1."""
-    from bench.diskfull import DiskFullError, free_bytes, human_bytes, is_full
+    from bench.rundir.diskfull import DiskFullError, free_bytes, human_bytes, is_full
 
     try:
         yield
@@ -413,8 +413,8 @@ def matrix_validate(
     ] = False,
 ) -> None:
     """Parse and validate a matrix; print its cells and an estimate of how long they take."""
+    from bench.matrix.duration import cell_seconds, human_seconds
     from ui.display import cell_label
-    from ui.duration import cell_seconds, human_seconds
 
     matrix, plan = _load_plan(ref, device.value, None, None)
     cells = plan.sweep + plan.seeds
@@ -450,7 +450,7 @@ def matrix_validate(
     where = "cuda" if any(c.device == "cuda" for c in cells) else "cpu"
     console.print(
         f"estimated duration: {human_seconds(sum(known))} on {where} (a rough estimate from "
-        f"the reference machine's 2 CPU cores, see ui/duration.py)"
+        f"the reference machine's 2 CPU cores, see bench/matrix/duration.py)"
         + (f"; {len(est) - len(known)} cells without an estimate" if len(known) < len(est) else "")
     )
     if matrix.description:
@@ -507,7 +507,7 @@ def matrix_run(
     ] = 1,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
-    from bench.runner import pending_cells
+    from bench.matrix.local import pending_cells
     from bench.tracking import resolve_mode
 
     if jobs > 1 and launcher is Launcher.ray:
@@ -537,7 +537,7 @@ def matrix_run(
 @contextmanager
 def _hold_run_dir(out: Path, wait: bool):  # noqa: ANN202
     """The run directory's lock for the block; another live runner: exit 1 naming its pid."""
-    from bench.lock import LockedError, run_lock
+    from bench.rundir.lock import LockedError, run_lock
 
     def waiting(pid: str) -> None:
         console.print(f"waiting for the runner with pid {pid} to finish with {out} ...")
@@ -556,7 +556,7 @@ def _run_matrix(  # noqa: PLR0913
 ):  # noqa: ANN001, ANN202  # fmt: skip
     """Run the sweep stage (if the matrix tunes), then the seed cells at the values chosen
     on dev; the caller holds the run directory's lock."""
-    from bench.runner import RunOptions, pending_cells, run_cells
+    from bench.matrix.local import RunOptions, pending_cells, run_cells
     from ui.display import MatrixDisplay
 
     _, plan = _load_plan(ref, device.value, only, out)  # again: under the lock
@@ -574,7 +574,7 @@ def _run_matrix(  # noqa: PLR0913
         )
         with MatrixDisplay(len(todo), console) as display:
             if launcher is Launcher.ray:
-                from bench.ray_launcher import run_cells_ray
+                from bench.matrix.ray import run_cells_ray
 
                 return run_cells_ray(todo, opts, display.event, address, cpus_per_cell)
             return run_cells(todo, opts, display.event)
@@ -601,7 +601,7 @@ def _run_matrix(  # noqa: PLR0913
 
 def _write_matrix_meta(out: Path, ref: str, name: str, device: str, only, plan) -> None:  # noqa: ANN001
     """``out/matrix.json``: what ``matrix status`` needs to rebuild the cells."""
-    from bench.atomic import atomic_write_text
+    from bench.rundir.atomic import atomic_write_text
 
     atomic_write_text(
         out / "matrix.json",
@@ -623,7 +623,7 @@ def matrix_status(
     directory: Annotated[Path, typer.Argument(help="Run directory of a matrix.")],
 ) -> None:
     """Show done, failed and pending cells of a matrix run directory."""
-    from bench.runner import cell_states
+    from bench.matrix.local import cell_states
     from ui.display import cell_label
 
     meta_path = directory / "matrix.json"

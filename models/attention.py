@@ -19,7 +19,7 @@ Override = Callable[[Tensor, Tensor | None], Tensor]
 
 Attention modules carry an ``override`` attribute (None by default, like ``recorded``);
 when set, the weights are computed explicitly, passed through it and applied to the values
-(see bench.intervention). ``keep`` broadcasts against the weights (True = may attend).
+(see bench.attention.intervention). ``keep`` broadcasts against the weights (True = may attend).
 """
 
 

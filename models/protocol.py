@@ -2,7 +2,7 @@
 
 A config is a frozen dataclass. Sizing (``models.sizing``, equal-parameter comparisons) moves
 only its width: ``width``, the step between valid widths ``width_step`` and ``with_width``.
-Cost: ``forward_flops`` is the analytic forward pass of a batch (``bench.flops`` makes it
+Cost: ``forward_flops`` is the analytic forward pass of a batch (``bench.cell.flops`` makes it
 training FLOPs per token), ``flops_countable`` says whether ``torch.utils.flop_counter`` can
 count the model too, and ``math_attention_on_cpu`` whether this configuration sends
 attention to PyTorch's slow O(n^2)-memory math kernel on CPU (recorded on every row).

@@ -1,4 +1,4 @@
-"""Refit ui/duration.py's step constants to measured rows (ok rows of run directories).
+"""Refit bench/matrix/duration.py's step constants to measured rows (ok rows of run directories).
 
     python perf/calibrate_duration.py results/quick-cpu [runs/claims ...]
 
@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from bench.spec import spec_from_dict
+from bench.cell.spec import spec_from_dict
+from bench.rundir.layout import results_path
 
 
 def fit(dirs: list[str]) -> None:
     by_model: dict[str, list[tuple[float, float, str]]] = {}
     for d in dirs:
-        for line in Path(d, "results.jsonl").read_text().splitlines():
+        for line in results_path(d).read_text().splitlines():
             row = json.loads(line)
             if row["status"] != "ok" or row.get("train_step_s") is None:
                 continue

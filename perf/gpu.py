@@ -18,6 +18,7 @@ from typing import Any
 import torch
 import yaml
 
+from bench.rundir.layout import results_path
 from perf.display import section_markdown
 
 TIMER_TOLERANCE = 0.10  # our block timer within 10% of torch.utils.benchmark
@@ -25,7 +26,7 @@ TIMER_TOLERANCE = 0.10  # our block timer within 10% of torch.utils.benchmark
 
 def bf16_matrix(ref: str, out: Path) -> Path:
     """Write a copy of matrix ``ref`` (preset or file) whose every cell trains in bf16-mixed."""
-    from bench.matrix import PRESETS_DIR
+    from bench.matrix.load import PRESETS_DIR
 
     path = Path(ref) if Path(ref).exists() else PRESETS_DIR / f"{ref}.yaml"
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -45,7 +46,7 @@ def timer_check(
     """Time ``a @ b`` with the StepTimer the cells use and with torch.utils.benchmark."""
     from torch.utils import benchmark
 
-    from bench.measure import StepTimer
+    from bench.cell.measure import StepTimer
 
     dev = torch.device(device)
     dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
@@ -88,7 +89,7 @@ def _median(rows: list[dict[str, Any]], key: str) -> float | None:
 
 def matrix_summary(results: Path) -> dict[str, Any]:
     """Per model: cells ok / failed, median training tokens/s and MFU of a matrix run."""
-    from bench.results import read_rows
+    from bench.rundir.rows import read_rows
 
     rows = list(read_rows(results)) if results.exists() else []
     out: dict[str, Any] = {"cells": len(rows), "models": {}}
@@ -118,7 +119,7 @@ def summarise(out_dir: Path) -> dict[str, Any]:
         "machine": machine(),
         "steps": status.read_text().split("\n") if status.exists() else [],
         "timer": load("timer.json"),
-        "quick_bf16": matrix_summary(out_dir / "quick" / "results.jsonl"),
+        "quick_bf16": matrix_summary(results_path(out_dir / "quick")),
         "perf": load("perf.json"),
         "scaling": load("scaling.json"),
     }

@@ -18,11 +18,11 @@ from typing import Any
 
 import torch
 
-from bench.cell import TaskStream, execute_cell
-from bench.config import TrainConfig
-from bench.measure import StepTimer
-from bench.module import Seq2SeqModule
-from bench.spec import CellSpec, spec_from_values
+from bench.cell.config import TrainConfig
+from bench.cell.execute import TaskStream, execute_cell
+from bench.cell.measure import StepTimer
+from bench.cell.module import Seq2SeqModule
+from bench.cell.spec import CellSpec, spec_from_values
 from models import build_model
 from perf.options import PerfOptions, Section, model_values
 from perf.timing import amp, call_times, interleave, ratio, train_step

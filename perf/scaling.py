@@ -53,8 +53,8 @@ def measure_point(
 
     Also the analytic training FLOP/s and, on a known GPU, model FLOPs utilisation.
     """
-    from bench.flops import flops_per_token, gpu_peak_flops
-    from bench.measure import PeakMemory
+    from bench.cell.flops import flops_per_token, gpu_peak_flops
+    from bench.cell.measure import PeakMemory
     from tasks.copy import CopyConfig, CopyTask
 
     dev = torch.device(device)

@@ -10,9 +10,9 @@ from typing import Any
 
 import torch
 
-from bench.config import TrainConfig
-from bench.measure import sync_device
-from bench.module import Seq2SeqModule
+from bench.cell.config import TrainConfig
+from bench.cell.measure import sync_device
+from bench.cell.module import Seq2SeqModule
 from models import build_model, model_entry
 
 

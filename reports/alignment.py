@@ -1,5 +1,5 @@
 """Attention files of a run directory as report columns: each cell's attention.npz summarised
-(``bench.alignment``: format, gold positions, hit rate and gold mass) and its
+(``bench.attention.alignment``: format, gold positions, hit rate and gold mass) and its
 intervention.json, read with numpy and pandas."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bench.alignment import ATTENTION_FILE, GOLD_TASKS, INTERVENTION_FILE, load_npz, summarise
+from bench.attention.alignment import GOLD_TASKS, load_npz, summarise
+from bench.rundir.layout import ATTENTION_FILE, INTERVENTION_FILE, cell_dir
 
 
 def read_intervention(path: Path) -> dict[str, Any] | None:
@@ -37,7 +38,7 @@ def attach_attention(df: pd.DataFrame, directory: Path) -> pd.DataFrame:
     ``intervention`` (its intervention.json) columns, None where a cell has neither."""
     att, inter = [], []
     for key, task in zip(df["key"], df["task"], strict=True):
-        cell = Path(directory) / "cells" / str(key)
+        cell = cell_dir(directory, str(key))
         summary = None
         if isinstance(key, str) and task in GOLD_TASKS and (cell / ATTENTION_FILE).is_file():
             data = load_npz(cell / ATTENTION_FILE)

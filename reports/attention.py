@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.rundir.layout import cell_file
 from reports.plots import figure, to_png
 
 # Map kinds in order of interest: the encoder-decoder alignment first (Transformer cross
@@ -41,7 +42,7 @@ def load_artefacts(directory: Path, df: pd.DataFrame) -> list[Artefact]:
     """Readable attention.json files of the rows' cells, Transformer and LSTM first."""
     out = []
     for r in df.dropna(subset=["key"]).to_dict("records"):
-        path = Path(directory) / "cells" / str(r["key"]) / "attention.json"
+        path = cell_file(directory, str(r["key"]), "attention.json")
         if not path.is_file():
             continue
         try:
@@ -156,10 +157,11 @@ def example_artefacts(directory: Path, df: pd.DataFrame) -> list[tuple[Artefact,
 
 def _example(directory: Path, df: pd.DataFrame, cell, key: str, label: str):  # noqa: ANN001, ANN202
     """The first ``label`` (correct/wrong) example of cell ``key`` as an Artefact, or None."""
-    from bench.alignment import ATTENTION_FILE, load_npz, units
+    from bench.attention.alignment import load_npz, units
+    from bench.rundir.layout import ATTENTION_FILE
 
     rows = df[df["key"] == key]
-    data = load_npz(Path(directory) / "cells" / key / ATTENTION_FILE) if len(rows) else None
+    data = load_npz(cell_file(directory, key, ATTENTION_FILE)) if len(rows) else None
     if data is None or not data["maps"]:
         return None
     correct = np.asarray(data["correct"], bool)

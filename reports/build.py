@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.atomic import atomic_write_bytes
+from bench.rundir.atomic import atomic_write_bytes
+from bench.rundir.layout import results_path
 from reports.document import Figure, Section
 from reports.render_html import render_html
 from reports.render_md import render_markdown
@@ -33,7 +34,7 @@ def write_report(directory: Path) -> Written:
     directory = Path(directory)
     df = load_results(directory)
     if df.empty:
-        raise ValueError(f"{directory / 'results.jsonl'} holds no complete rows")
+        raise ValueError(f"{results_path(directory)} holds no complete rows")
     sections, claims = build_sections(directory, df)
     title = f"attnbench report: {directory.resolve().name}"
     text = intro(directory, df)

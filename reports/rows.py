@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from bench.results import EVAL_FILE, RESULTS_FILE, read_rows
+from bench.rundir.layout import EVAL_FILE, RESULTS_FILE, cell_file
+from bench.rundir.rows import read_rows
 
 LONG_RANGE_TASKS = ("dependency", "recall")
 MODEL_ORDER = ("transformer", "lstm", "convs2s")
@@ -40,7 +41,7 @@ def load_results(directory: Path) -> pd.DataFrame:
 
 def read_examples(directory: Path, key: str) -> list[dict[str, Any]] | None:
     """A cell's per-example outcomes, or None when the run directory has none for it."""
-    path = Path(directory) / "cells" / str(key) / EVAL_FILE
+    path = cell_file(directory, str(key), EVAL_FILE)
     if not path.is_file():
         return None
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]

@@ -1,6 +1,6 @@
 """Report section on tuning: each model's sweep on dev, the chosen value, and every recipe.
 
-Sweep rows (``sweep`` in the row, bench/tuning.py) are kept out of every other section by
+Sweep rows (``sweep`` in the row, bench/matrix/tuning.py) are kept out of every other section by
 ``reports.rows.load_results``; this section reads them itself. Selection is on dev only,
 so no test number of a sweep cell is shown.
 """
@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.results import RESULTS_FILE, read_rows
-from bench.tuning import best_index, edge_keys, metric_value
+from bench.matrix.tuning import best_index, edge_keys, metric_value
+from bench.rundir.layout import RESULTS_FILE
+from bench.rundir.rows import read_rows
 from reports.document import Bullets, Figure, Paragraph, Section, Table
 from reports.plots import color, figure, to_png
 from reports.rows import normalise, order_by_model, sort_models

@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from bench.alignment import gold_positions, load_npz, save_npz, summarise
-from bench.intervention import intervention_study, shifted, uniform
+from bench.attention.alignment import gold_positions, load_npz, save_npz, summarise
+from bench.attention.intervention import intervention_study, shifted, uniform
 from models.attention import dot_attention, source_keep
 from models.seq2seq import Seq2Seq
 from reports.claims import CLAIMS

@@ -9,11 +9,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import bench.cell
-import bench.runner
-import bench.spec
-from bench.config import ConfigError
-from bench.matrix import Matrix, load_matrix
+import bench.cell.execute
+import bench.cell.spec
+import bench.matrix.local
+from bench.cell.config import ConfigError
+from bench.matrix.load import Matrix, load_matrix
 from cli import app
 
 runner = CliRunner()
@@ -27,9 +27,9 @@ def no_build(monkeypatch):
     def built(*args, **kwargs):
         raise AssertionError("a model was built for a refused input")
 
-    monkeypatch.setattr(bench.cell, "build_model", built)
-    monkeypatch.setattr(bench.cell, "run_cell", built)
-    monkeypatch.setattr(bench.runner, "run_in_subprocess", built)
+    monkeypatch.setattr(bench.cell.execute, "build_model", built)
+    monkeypatch.setattr(bench.cell.execute, "run_cell", built)
+    monkeypatch.setattr(bench.matrix.local, "run_in_subprocess", built)
 
 
 def _refused(result, out: Path, *named: str) -> None:
@@ -197,7 +197,7 @@ def test_finite_force_runs_a_refused_cell_and_records_it(tmp_path, monkeypatch):
     """--force skips the memory refusal: the cell runs and its failure is a row (data)."""
     ran = []
     monkeypatch.setattr(
-        bench.cell,
+        bench.cell.execute,
         "run_cell",
         lambda spec, out, *a: (
             ran.append(spec)
@@ -244,6 +244,6 @@ def test_yaml_validate_refuses_what_run_would(tmp_path):
 
 def test_finite_accepts_large_but_finite_values():
     """Finite values pass the number check; their own bounds decide (here: all fine)."""
-    spec = bench.spec.make_spec("transformer", "copy", ["train.lr=1e308"], device="cpu")
+    spec = bench.cell.spec.make_spec("transformer", "copy", ["train.lr=1e308"], device="cpu")
     assert spec.train.lr == 1e308
     assert yaml.safe_load(".nan") != yaml.safe_load(".nan")  # why NaN needs its own check

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bench.matrix import preset_names
+from bench.matrix.load import preset_names
 from cli import app
 from reports.claims import CLAIMS, claims_records, claims_table, evaluate_claims
 from reports.claims.cost import paper_cost

@@ -106,7 +106,7 @@ def test_wandb_offline_writes_a_local_run(tmp_path, monkeypatch):
 
 
 def test_failed_run_exits_nonzero_with_failed_row(tmp_path, monkeypatch):
-    monkeypatch.setattr("bench.cell.build_model", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr("bench.cell.execute.build_model", lambda *a, **k: 1 / 0)
     out = tmp_path / "out"
     result = runner.invoke(
         app, ["run", "lstm", "copy", *TINY_RUN, "--out", str(out), "--wandb", "disabled"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.config import ConfigError, TrainConfig, parse_overrides
-from bench.spec import make_spec
+from bench.cell.config import ConfigError, TrainConfig, parse_overrides
+from bench.cell.spec import make_spec
 
 
 def test_overrides_are_typed():

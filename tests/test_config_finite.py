@@ -11,9 +11,9 @@ import typing
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.budget import over_budget
-from bench.config import ConfigError, TrainConfig, TrainerConfig
-from bench.spec import spec_from_values
+from bench.cell.budget import over_budget
+from bench.cell.config import ConfigError, TrainConfig, TrainerConfig
+from bench.cell.spec import spec_from_values
 from models import MODELS
 from tasks import TASKS
 

@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from bench.cell import run_cell
-from bench.dev import dev_metrics
-from bench.spec import make_spec
+from bench.cell.dev import dev_metrics
+from bench.cell.execute import run_cell
+from bench.cell.spec import make_spec
 from tasks import build_task, task_entry
 
 SYNTHETIC = ("copy", "reverse", "dependency", "recall")

@@ -6,9 +6,9 @@ import dataclasses
 
 from typer.testing import CliRunner
 
-from bench.spec import spec_from_values
+from bench.cell.spec import spec_from_values
+from bench.matrix.duration import cell_seconds, human_seconds
 from cli import app
-from ui.duration import cell_seconds, human_seconds
 
 
 def spec(model: str = "transformer", task: str = "copy", **train):  # noqa: ANN201

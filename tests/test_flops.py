@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 import torch
 
-from bench.flops import flops_per_token, forward_flops, gpu_peak_flops
+from bench.cell.flops import flops_per_token, forward_flops, gpu_peak_flops
 from models import MODELS, ModelConfig, build_model
 from models.lstm import LSTMConfig
 from models.protocol import missing_hooks

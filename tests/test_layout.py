@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-import bench.results
-from bench.results import bench_version, cell_key
+import bench.cell.key
+from bench.cell.key import bench_version, cell_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bench", "perf", "ui", "models", "tasks", "reports")
@@ -91,7 +91,7 @@ def test_the_import_walk_sees_a_circle():
 def test_the_import_walk_sees_function_level_imports():
     graph = import_graph()
     assert "perf.harness" in graph["perf.run"]  # the section table
-    assert "bench.module" in graph["bench.cell"]  # imported inside _train_and_evaluate
+    assert "bench.cell.module" in graph["bench.cell.execute"]  # imported inside _train_and_evaluate
 
 
 def test_no_import_circle_under_bench_or_perf():
@@ -125,7 +125,7 @@ def test_imports_point_down(package, forbidden):
 
 def test_spec_and_matrix_import_no_lightning():
     code = (
-        "import sys, bench.spec, bench.matrix, bench.results\n"
+        "import sys, bench.cell.spec, bench.matrix.load, bench.rundir.rows\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('lightning', 'pytorch_lightning', 'lightning_fabric')))"
     )
@@ -166,7 +166,7 @@ def test_matrix_validate_and_status_load_no_lightning(tmp_path):
 
 
 def test_results_imports_no_torch():
-    code = "import sys, bench.results; print('torch' in sys.modules)"
+    code = "import sys, bench.rundir.rows; print('torch' in sys.modules)"
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
@@ -199,7 +199,7 @@ def code_copy(tmp_path, monkeypatch):
     """A copy of the code tree whose benchmark version ``bench_version`` computes."""
     for d in (*PACKAGES,):
         shutil.copytree(ROOT / d, tmp_path / d, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(bench.results, "ROOT", tmp_path)
+    monkeypatch.setattr(bench.cell.key, "ROOT", tmp_path)
     bench_version.cache_clear()
     yield tmp_path
     monkeypatch.undo()
@@ -219,7 +219,9 @@ def test_editing_perf_keeps_the_cell_key(code_copy):
         assert _key_after(code_copy, rel) == before, rel
 
 
-@pytest.mark.parametrize("rel", ["bench/cell.py", "models/lstm.py", "tasks/copy.py"])
+@pytest.mark.parametrize(
+    "rel", ["bench/cell/execute.py", "bench/attention/record.py", "models/lstm.py", "tasks/copy.py"]
+)
 def test_editing_the_cell_pipeline_changes_the_cell_key(code_copy, rel):
     before = cell_key({"model": "transformer", "task": "copy", "seed": 0})
     assert _key_after(code_copy, rel) != before

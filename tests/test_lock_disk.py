@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import bench.results
-import bench.runner
-from bench.lock import LOCK_FILE, LockedError, run_lock
-from bench.spec import base_row
+import bench.matrix.local
+import bench.rundir.rows
+from bench.cell.spec import base_row
+from bench.rundir.lock import LOCK_FILE, LockedError, run_lock
 from cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +40,7 @@ def _matrix(tmp_path: Path) -> Path:
 
 
 def _keys(out: Path) -> list[str]:
-    return [r["key"] for r in bench.results.read_rows(out / "results.jsonl")]
+    return [r["key"] for r in bench.rundir.rows.read_rows(out / "results.jsonl")]
 
 
 def _fake_cell(cell, attempt, opts, on_progress=None, stop=None):  # noqa: ANN001, ANN202
@@ -49,7 +49,7 @@ def _fake_cell(cell, attempt, opts, on_progress=None, stop=None):  # noqa: ANN00
 
 
 def test_lock_second_runner_exits_naming_the_holder(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench.runner, "run_in_subprocess", _fake_cell)
+    monkeypatch.setattr(bench.matrix.local, "run_in_subprocess", _fake_cell)
     out = tmp_path / "out"
     with run_lock(out):
         result = runner.invoke(
@@ -75,7 +75,7 @@ def test_lock_is_exclusive_and_released():
 @pytest.mark.slow
 def test_lock_stale_after_sigkill_never_blocks(tmp_path):
     code = (
-        "import sys, time; from pathlib import Path; from bench.lock import run_lock\n"
+        "import sys, time; from pathlib import Path; from bench.rundir.lock import run_lock\n"
         "with run_lock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)\n"
     )
     proc = subprocess.Popen(
@@ -158,8 +158,8 @@ def _failing_writer(after: int, partial: bool = True):  # noqa: ANN202
 
 
 def test_disk_full_stops_with_one_line_and_resumes(tmp_path, monkeypatch):
-    monkeypatch.setattr(bench.runner, "run_in_subprocess", _fake_cell)
-    monkeypatch.setattr(bench.results, "write_bytes", _failing_writer(after=1))
+    monkeypatch.setattr(bench.matrix.local, "run_in_subprocess", _fake_cell)
+    monkeypatch.setattr(bench.rundir.rows, "write_bytes", _failing_writer(after=1))
     path, out = _matrix(tmp_path), tmp_path / "out"
     args = ["matrix", "run", str(path), "--out", str(out), "--device", "cpu", "--wandb", "disabled"]
     result = runner.invoke(app, args)
@@ -172,7 +172,7 @@ def test_disk_full_stops_with_one_line_and_resumes(tmp_path, monkeypatch):
     text = (out / "results.jsonl").read_text()
     assert text.endswith("\n") and len(text.splitlines()) == 1  # the complete row, no partial
     json.loads(text)
-    monkeypatch.setattr(bench.results, "write_bytes", lambda f, data: f.write(data))
+    monkeypatch.setattr(bench.rundir.rows, "write_bytes", lambda f, data: f.write(data))
     again = runner.invoke(app, args)
     assert again.exit_code == 0, again.output
     keys = _keys(out)
@@ -187,7 +187,7 @@ def test_disk_full_inside_a_cell_writes_no_row(tmp_path, monkeypatch):
         row.update(status="failed:exception", error="OSError: [Errno 28] No space left on device")
         return row
 
-    monkeypatch.setattr(bench.runner, "run_in_subprocess", full_cell)
+    monkeypatch.setattr(bench.matrix.local, "run_in_subprocess", full_cell)
     path, out = _matrix(tmp_path), tmp_path / "out"
     result = runner.invoke(app, ["matrix", "run", str(path), "--out", str(out), "--device", "cpu"])
     assert result.exit_code == 1, result.output
@@ -197,21 +197,21 @@ def test_disk_full_inside_a_cell_writes_no_row(tmp_path, monkeypatch):
 
 def test_disk_full_append_row_truncates_its_partial_line(tmp_path, monkeypatch):
     path = tmp_path / "results.jsonl"
-    bench.results.append_row(path, {"key": "a"})
-    monkeypatch.setattr(bench.results, "write_bytes", _failing_writer(after=0))
+    bench.rundir.rows.append_row(path, {"key": "a"})
+    monkeypatch.setattr(bench.rundir.rows, "write_bytes", _failing_writer(after=0))
     with pytest.raises(OSError) as err:
-        bench.results.append_row(path, {"key": "b" * 1000})
+        bench.rundir.rows.append_row(path, {"key": "b" * 1000})
     assert err.value.errno == errno.ENOSPC and err.value.filename == str(path)
     assert path.read_text() == '{"key": "a"}\n'
 
 
 def test_disk_full_single_run_stops_with_one_line(tmp_path, monkeypatch):
-    import bench.cell
+    import bench.cell.execute
 
     def full(spec, out, *args):  # noqa: ANN001, ANN202
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out / "results.jsonl"))
 
-    monkeypatch.setattr(bench.cell, "run_cell", full)
+    monkeypatch.setattr(bench.cell.execute, "run_cell", full)
     result = runner.invoke(
         app, ["run", "transformer", "copy", "--out", str(tmp_path), "--device", "cpu"]
     )

@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from bench.cell import run_cell
-from bench.spec import make_spec
+from bench.cell.execute import run_cell
+from bench.cell.spec import make_spec
 from tasks import build_task
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from bench.config import ConfigError
-from bench.matrix import load_matrix, parse_matrix, preset_names
+from bench.cell.config import ConfigError
+from bench.matrix.load import load_matrix, parse_matrix, preset_names
 
 BASE = {
     "name": "t",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.config import ConfigError, TrainConfig
-from bench.matrix import load_matrix
-from bench.module import PlateauScale, make_optimizer, schedule_factor
-from bench.spec import make_spec
+from bench.cell.config import ConfigError, TrainConfig
+from bench.cell.module import PlateauScale, make_optimizer, schedule_factor
+from bench.cell.spec import make_spec
+from bench.matrix.load import load_matrix
 
 
 def _params():

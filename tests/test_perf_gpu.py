@@ -31,7 +31,7 @@ def test_gpu_check_skips_cleanly_without_cuda(tmp_path):
 
 
 def test_bf16_matrix_sets_precision_for_every_cell(tmp_path):
-    from bench.matrix import load_matrix
+    from bench.matrix.load import load_matrix
 
     path = bf16_matrix("quick", tmp_path / "q.yaml")
     matrix = load_matrix(str(path))  # strict parse: every key still valid

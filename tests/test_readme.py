@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import typer
 
-from bench.matrix import parse_matrix
-from bench.strict_yaml import load
+from bench.matrix.load import parse_matrix
+from bench.matrix.strict_yaml import load
 from cli import app
 
 USAGE_ERROR = typer.BadParameter.__mro__[1]  # click's UsageError, as Typer (vendoring it) raises

@@ -1,11 +1,12 @@
-"""bench/results.py: the one list of row statuses, checked against the code and the README."""
+"""bench/rundir/rows.py: the one list of row statuses, checked against the code and the README."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from bench.results import EVAL_FILE, RESULTS_FILE, STATUSES
+from bench.rundir.layout import EVAL_FILE, RESULTS_FILE
+from bench.rundir.rows import STATUSES
 
 ROOT = Path(__file__).resolve().parent.parent
 STATUS = re.compile(r"failed:[a-z]+")
@@ -26,13 +27,19 @@ def test_the_readme_names_exactly_the_statuses():
     assert named == set(STATUSES)
 
 
-def test_file_names_are_declared_once():
+LAYOUT_NAMES = ("results.jsonl", "eval.jsonl", "matrix.json", "runner.lock", "job.json",
+                "attention.npz", "intervention.json", "cells")
+
+
+def test_run_directory_paths_are_spelled_once():
+    """bench/rundir/layout.py is the only module that spells the run directory's names."""
+    assert RESULTS_FILE in LAYOUT_NAMES and EVAL_FILE in LAYOUT_NAMES
     hits = [
-        str(p.relative_to(ROOT))
+        f"{p.relative_to(ROOT)}: {name}"
         for d in ("bench", "reports", "perf", "ui")
-        for p in sorted((ROOT / d).rglob("*.py"))
-        if p.name != "results.py"
-        for name in (RESULTS_FILE, EVAL_FILE)
-        if re.search(rf"= \"{re.escape(name)}\"", p.read_text(encoding="utf-8"))
+        for p in [*sorted((ROOT / d).rglob("*.py")), ROOT / "cli.py"]
+        if p.name != "layout.py"
+        for name in LAYOUT_NAMES
+        if re.search(rf"[\"']{re.escape(name)}[\"'](?!:)", p.read_text(encoding="utf-8"))
     ]
     assert hits == []

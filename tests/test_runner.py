@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bench.runner import THREAD_VARS, worker_threads
+from bench.matrix.local import THREAD_VARS, worker_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_TRAIN = {"steps": 8, "batch_size": 8, "timing_warmup": 2, "timing_blocks": 3, "log_every": 2}
@@ -163,7 +163,7 @@ def test_sigkill_mid_matrix_then_resume_gives_each_row_once(tmp_path):
     # the orphaned worker dies with its parent (PR_SET_PDEATHSIG, or its start-up check)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        leftover = subprocess.run(["pgrep", "-f", f"bench.worker {out}"], capture_output=True)
+        leftover = subprocess.run(["pgrep", "-f", f"bench.cell.worker {out}"], capture_output=True)
         if leftover.returncode == 1:
             break
         time.sleep(0.2)
@@ -195,7 +195,7 @@ def test_sigterm_stops_cell_writes_no_row_and_prints_resume(tmp_path):
     "content", ['{"key": "a", "status": "ok", "attempt": 1}\n{"key": "b", "st']
 )
 def test_truncated_last_line_is_skipped_and_next_append_is_clean(tmp_path, content):
-    from bench.results import append_row, read_rows
+    from bench.rundir.rows import append_row, read_rows
 
     path = tmp_path / "results.jsonl"
     path.write_text(content)
@@ -280,7 +280,7 @@ def test_sigterm_with_jobs_stops_every_running_cell_and_writes_no_row(tmp_path):
     assert proc.returncode == 130, text
     assert "--jobs 2" in text  # the printed resume command keeps it
     assert not (out / "results.jsonl").exists() or rows(out) == []
-    workers = subprocess.run(["pgrep", "-f", f"bench.worker {out}"], capture_output=True)
+    workers = subprocess.run(["pgrep", "-f", f"bench.cell.worker {out}"], capture_output=True)
     assert workers.stdout == b"", "a worker outlived the interrupted matrix"
 
 
@@ -297,7 +297,7 @@ def test_jobs_refused_with_ray(tmp_path):
 def test_code_changed_under_a_running_matrix_names_the_cause(tmp_path):
     """A job whose key no longer matches the code (bench/ edited mid-run) fails with a message
     that says why and what to do, not just two hashes."""
-    from bench.spec import spec_from_values
+    from bench.cell.spec import spec_from_values
 
     spec = spec_from_values("lstm", "copy", {"train": TINY_TRAIN, "task": TINY_TASK}, 0, "cpu")
     job = tmp_path / "cells" / "k" / "job.json"
@@ -306,7 +306,7 @@ def test_code_changed_under_a_running_matrix_names_the_cause(tmp_path):
                                "out_dir": str(tmp_path), "wandb": "disabled", "matrix": "m",
                                "parent_pid": os.getpid()}, default=str))  # fmt: skip
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.worker", str(job)], cwd=ROOT, env=env(),
+        [sys.executable, "-m", "bench.cell.worker", str(job)], cwd=ROOT, env=env(),
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert proc.returncode != 0

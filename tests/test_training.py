@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
-from bench.cell import execute_cell, run_cell
-from bench.config import TrainConfig
-from bench.measure import StepTimer
-from bench.module import Seq2SeqModule
-from bench.spec import make_spec
+from bench.cell.config import TrainConfig
+from bench.cell.execute import execute_cell, run_cell
+from bench.cell.measure import StepTimer
+from bench.cell.module import Seq2SeqModule
+from bench.cell.spec import make_spec
 from models import build_model, greedy_decode
 from tasks import BOS, EOS
 from tasks.copy import CopyConfig, CopyTask
@@ -117,7 +117,7 @@ def test_failed_cell_writes_a_failed_row(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise RuntimeError("boom in model construction")
 
-    monkeypatch.setattr("bench.cell.build_model", explode)
+    monkeypatch.setattr("bench.cell.execute.build_model", explode)
     spec = make_spec("lstm", "copy", QUICK, device="cpu")
     row = run_cell(spec, tmp_path, "disabled", progress=False)
     assert row["status"] == "failed:exception"
@@ -145,7 +145,7 @@ class _FakeBatch:
 
 def test_step_timer_excludes_warmup_and_counts_blocks(monkeypatch):
     clock = iter(range(1000))
-    monkeypatch.setattr("bench.measure.time.perf_counter", lambda: float(next(clock)))
+    monkeypatch.setattr("bench.cell.measure.time.perf_counter", lambda: float(next(clock)))
 
     class Trainer:
         global_step = 0
@@ -208,7 +208,7 @@ def test_ddp_two_cpu_processes_write_exactly_one_row(tmp_path):
 
 
 def test_multi_device_needs_ddp():
-    from bench.config import ConfigError
+    from bench.cell.config import ConfigError
 
     with pytest.raises(ConfigError, match="more than one device needs trainer.strategy=ddp"):
         make_spec("lstm", "copy", ["trainer.devices=2"])

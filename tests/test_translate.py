@@ -9,9 +9,9 @@ import types
 import pytest
 import torch
 
-from bench.cell import run_cell
-from bench.config import ConfigError
-from bench.spec import make_spec
+from bench.cell.config import ConfigError
+from bench.cell.execute import run_cell
+from bench.cell.spec import make_spec
 from tasks import BOS, EOS, PAD
 from tasks import translate as translate_mod
 from tasks.corpus import clean_kjv, clean_rv, load_corpus, read_tsv, write_tsv

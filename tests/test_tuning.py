@@ -8,9 +8,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from bench.config import ConfigError
-from bench.matrix import parse_matrix
-from bench.tuning import TuneSpec, at_edge, choose, parse_tune, without_seed_filter
+from bench.cell.config import ConfigError
+from bench.matrix.load import parse_matrix
+from bench.matrix.tuning import TuneSpec, at_edge, choose, parse_tune, without_seed_filter
 from cli import app
 
 runner = CliRunner()

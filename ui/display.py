@@ -14,7 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from bench.spec import CellSpec, setting_label
+from bench.cell.spec import CellSpec, setting_label
 
 
 def cell_label(cell: CellSpec) -> str:
@@ -32,7 +32,7 @@ def _values(values: dict[str, Any]) -> str:
 
 
 class MatrixDisplay:
-    """Context manager; pass ``self.event`` as ``on_event`` to ``bench.runner.run_cells``."""
+    """Context manager; pass ``self.event`` as ``on_event`` to ``bench.matrix.local.run_cells``."""
 
     def __init__(self, total: int, console: Console | None = None) -> None:
         self.console = console or Console()

@@ -17,8 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench.results import RESULTS_FILE, append_row
-from bench.runner import (
+from bench.cell.spec import CellSpec, base_row, utc_now
+from bench.matrix.local import (
     CellState,
     Outcome,
     RunOptions,
@@ -26,13 +26,14 @@ from bench.runner import (
     raise_interrupt,
     run_in_subprocess,
 )
-from bench.spec import CellSpec, base_row, utc_now
+from bench.rundir.layout import RESULTS_FILE
+from bench.rundir.rows import append_row
 
 
 def _run_remote(spec: dict[str, Any], key: str, attempt: int, opts: dict[str, Any]) -> dict:
     """Body of the Ray task: rebuild the cell and run it in a worker subprocess."""
-    from bench.plugins import load_plugins
-    from bench.spec import spec_from_dict
+    from bench.cell.plugins import load_plugins
+    from bench.cell.spec import spec_from_dict
 
     load_plugins()
     cell = spec_from_dict(spec)

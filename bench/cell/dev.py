@@ -1,7 +1,7 @@
 """Dev-split evaluation: the periodic dev curve during training and the final dev metrics.
 
 Every choice a benchmark makes (tuned learning rate, plateau schedule) is made on dev;
-the test split is decoded once, at the end of the cell (bench/cell.py ``evaluate``).
+the test split is decoded once, at the end of the cell (bench/cell/execute.py ``evaluate``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 
-from bench.measure import StepTimer
+from bench.cell.measure import StepTimer
 from tasks import Batch, Task
 
 # per-run inference speed and bookkeeping fields that make no sense with a dev_ prefix

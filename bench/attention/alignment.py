@@ -2,14 +2,14 @@
 known gold source position (numpy only: reports read it too). Part of the cell pipeline
 (the intervention study picks its unit with ``summarise``), so the cell key hashes it.
 
-File format, ``cells/<key>/attention.npz`` (written by bench.attention, float16 maps):
+File format, ``cells/<key>/attention.npz`` (written by bench.attention.record, float16 maps):
   ``map__<name>``  (N, H, T, S) cross-attention / alignment per example, head and target
                    step (``dec_cross_l<i>`` Transformer, ``alignment`` LSTM, ``dec_attn_l<i>``
                    ConvS2S; H = 1 for single-head attentions)
   ``src``, ``tgt`` (N, S), (N, T) token ids (PAD = 0); ``src_len``, ``out_len`` (N,) source
                    tokens and target tokens before EOS; ``correct`` (N,) whole example right;
   ``src_words``, ``tgt_words`` token strings; ``model``, ``task`` names.
-Teacher-forced on the reference. ``cells/<key>/intervention.json`` (bench.intervention)
+Teacher-forced on the reference. ``cells/<key>/intervention.json`` (bench.attention.intervention)
 holds the decoding results with one unit's weights replaced.
 
 Gold source position of target step t: copy t (with a delay the fillers come after the
@@ -25,8 +25,6 @@ from typing import Any
 
 import numpy as np
 
-ATTENTION_FILE = "attention.npz"
-INTERVENTION_FILE = "intervention.json"
 GOLD_TASKS = ("copy", "reverse", "recall")
 MAP_PREFIX = "map__"
 CONDITIONS = ("best_uniform", "best_shift", "random_uniform", "random_shift")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-LOCK_FILE = "runner.lock"
+from bench.rundir.layout import LOCK_FILE
 
 
 class LockedError(RuntimeError):

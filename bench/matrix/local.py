@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.atomic import atomic_write_text
-from bench.diskfull import DiskFullError, disk_guard, free_bytes, row_hit_full_disk
-from bench.results import RESULTS_FILE, append_row, read_rows
-from bench.spec import CellSpec, base_row, utc_now
+from bench.cell.spec import CellSpec, base_row, utc_now
+from bench.rundir.atomic import atomic_write_text
+from bench.rundir.diskfull import DiskFullError, disk_guard, free_bytes, row_hit_full_disk
+from bench.rundir.layout import JOB_FILE, RESULTS_FILE
+from bench.rundir.layout import cell_dir as cell_dir_of
+from bench.rundir.rows import append_row, read_rows
 
 KILL_GRACE_S = 5.0
 
@@ -142,8 +144,8 @@ def run_cells(
                 cell, attempt, opts, lambda p, c=cell: notify("progress", c, p), stop
             )
             if row_hit_full_disk(row):  # not the cell's fault: no row, it stays pending
-                cell_dir = opts.out_dir / "cells" / cell.key
-                raise DiskFullError(cell_dir, free_bytes(cell_dir))
+                where = cell_dir_of(opts.out_dir, cell.key)
+                raise DiskFullError(where, free_bytes(where))
             row["parallel_cells"] = opts.jobs
             with lock:
                 append_row(opts.out_dir / RESULTS_FILE, row)
@@ -196,9 +198,9 @@ def run_in_subprocess(
 ) -> dict[str, Any]:
     """Run one cell in a worker process (own process group) and return its row; ``stop``
     set (another thread's Ctrl-C) ends the worker and raises KeyboardInterrupt."""
-    cell_dir = opts.out_dir / "cells" / cell.key
+    cell_dir = cell_dir_of(opts.out_dir, cell.key)
     cell_dir.mkdir(parents=True, exist_ok=True)
-    job = cell_dir / "job.json"
+    job = cell_dir / JOB_FILE
     row_file = cell_dir / f"row-{attempt}.json"
     progress_file = cell_dir / "progress"
     row_file.unlink(missing_ok=True)
@@ -223,7 +225,7 @@ def run_in_subprocess(
     t0 = time.monotonic()
     with open(log_path, "w", encoding="utf-8") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker", str(job)],
+            [sys.executable, "-m", "bench.cell.worker", str(job)],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

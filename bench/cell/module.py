@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from bench.config import TrainConfig
+from bench.cell.config import TrainConfig
 from models import Seq2Seq
 from tasks import Batch
 
@@ -114,7 +114,7 @@ class Seq2SeqModule(pl.LightningModule):
         return {"loss": loss, "correct": correct}
 
     def on_dev_loss(self, dev_loss: float) -> None:
-        """Called with each periodic dev loss (bench.dev.DevCurve): the plateau schedule."""
+        """Called with each periodic dev loss (bench.cell.dev.DevCurve): the plateau schedule."""
         if self.train_cfg.schedule == "plateau":
             self.plateau.step(dev_loss)
 

@@ -1,6 +1,6 @@
 """Execute one cell: train with Lightning, decode, measure, and return (or write) its row.
 
-What a cell is (``CellSpec``, its validation and key) lives in :mod:`bench.spec`.
+What a cell is (``CellSpec``, its validation and key) lives in :mod:`bench.cell.spec`.
 """
 
 from __future__ import annotations
@@ -17,13 +17,12 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from bench.atomic import atomic_write_text
-from bench.attention import attention_arrays, save_attention
-from bench.dev import DevCurve, dev_loss, dev_metrics
-from bench.distributed import RankSummary, data_rank
-from bench.flops import flops_per_token, gpu_peak_flops
-from bench.intervention import run_intervention
-from bench.measure import (
+from bench.attention.intervention import run_intervention
+from bench.attention.record import attention_arrays, save_attention
+from bench.cell.dev import DevCurve, dev_loss, dev_metrics
+from bench.cell.distributed import RankSummary, data_rank
+from bench.cell.flops import flops_per_token, gpu_peak_flops
+from bench.cell.measure import (
     LossCurve,
     NonFiniteLossError,
     PeakMemory,
@@ -31,9 +30,11 @@ from bench.measure import (
     quartiles,
     sync_device,
 )
-from bench.rank import is_rank_zero
-from bench.results import EVAL_FILE, RESULTS_FILE, append_row
-from bench.spec import CellSpec, base_row, utc_now
+from bench.cell.rank import is_rank_zero
+from bench.cell.spec import CellSpec, base_row, utc_now
+from bench.rundir.atomic import atomic_write_text
+from bench.rundir.layout import EVAL_FILE, RESULTS_FILE, cell_dir, cell_file
+from bench.rundir.rows import append_row
 from bench.tracking import Tracker
 from models import beam_search, build_model, greedy_decode
 from tasks import BOS, EOS, Task, build_task
@@ -134,7 +135,7 @@ def _train_and_evaluate(
 ) -> dict[str, Any]:
     import lightning.pytorch as pl
 
-    from bench.module import Seq2SeqModule
+    from bench.cell.module import Seq2SeqModule
 
     logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
@@ -187,8 +188,8 @@ def _train_and_evaluate(
     dev.update(dev_metrics(evaluate(model, task, t.eval_batch_size, device, split="dev")[0]))
     tracker.log({f"dev/{k[4:]}": v for k, v in dev.items()}, t.steps)
     metrics, examples = evaluate(model, task, t.eval_batch_size, device)  # test: once, at the end
-    save_examples(out_dir / "cells" / spec.key / EVAL_FILE, examples)
-    _save_attention(spec, out_dir / "cells" / spec.key, model, task, device, examples)
+    save_examples(cell_file(out_dir, spec.key, EVAL_FILE), examples)
+    _save_attention(spec, cell_dir(out_dir, spec.key), model, task, device, examples)
     return {
         "n_params": n_params,
         **distance,

@@ -25,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 
-from bench.config import ConfigError
-from bench.diskfull import human_bytes
+from bench.cell.config import ConfigError
+from bench.rundir.diskfull import human_bytes
 from models import build_model
 from models.sizing import count_params
 
@@ -60,7 +60,7 @@ class Estimate:
 
 
 def estimate(spec: Any, vocab: int) -> Estimate:
-    """Memory estimate of cell ``spec`` (a bench.spec.CellSpec) with vocabulary ``vocab``."""
+    """Memory estimate of cell ``spec`` (a bench.cell.spec.CellSpec) with vocabulary ``vocab``."""
     try:
         n = count_params(spec.model, spec.model_cfg, vocab)
     except (RuntimeError, OverflowError, ValueError) as err:  # sizes past int64
@@ -194,7 +194,7 @@ def over_budget(specs: list[Any]) -> list[str]:
 
     Reads no data and builds nothing but meta tensors; bad sizes raise ConfigError.
     """
-    from bench.spec import vocab_size
+    from bench.cell.spec import vocab_size
 
     problems = []
     for spec in specs:

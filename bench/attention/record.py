@@ -1,6 +1,6 @@
 """Cross-attention of held-out examples, saved for the alignment measures and the heatmaps.
 
-``DIR/cells/<key>/attention.npz`` (format: bench.alignment): per example, head and target
+``DIR/cells/<key>/attention.npz`` (format: bench.attention.alignment): per example, head and target
 step, the Transformer's cross-attention per layer (``dec_cross_l0``, ...), the LSTM's
 ``alignment``, ConvS2S's attention per decoder layer (``dec_attn_l0``, ...), float16;
 teacher-forced on the reference, for the first ``N_EXAMPLES`` held-out examples (fewer when
@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.alignment import ATTENTION_FILE, save_npz
+from bench.attention.alignment import save_npz
+from bench.rundir.layout import ATTENTION_FILE
 from models.seq2seq import record_attention
 from tasks import EOS, PAD, Task
 
@@ -67,7 +68,7 @@ def attention_arrays(
     examples: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Cross-attention of the first held-out examples (``examples``: their eval outcomes,
-    in the same order, give ``correct``), ready for bench.alignment.save_npz."""
+    in the same order, give ``correct``), ready for bench.attention.alignment.save_npz."""
     model.eval()
     parts: list[dict[str, Any]] = []
     n, budget = 0, N_EXAMPLES

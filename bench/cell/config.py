@@ -16,7 +16,8 @@ PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 @dataclass(frozen=True)
 class TrainConfig:
     """How a cell trains and is measured. A matrix may give each model its own values (a
-    paper's recipe) or tune them per model with an equal budget (``tune:``, bench/tuning.py)."""
+    paper's recipe) or tune them per model with an equal budget (``tune:``,
+    bench/matrix/tuning.py)."""
 
     steps: int = 600
     """Optimiser steps."""

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-from bench.config import ConfigError, TrainConfig
+from bench.cell.config import ConfigError, TrainConfig
 
 # the dev metric a sweep selects on -> which way is better
 METRICS = {

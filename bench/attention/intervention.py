@@ -23,9 +23,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from bench.alignment import INTERVENTION_FILE, summarise
-from bench.atomic import atomic_write_text
-from bench.attention import is_cross, map_name
+from bench.attention.alignment import summarise
+from bench.attention.record import is_cross, map_name
+from bench.rundir.atomic import atomic_write_text
+from bench.rundir.layout import INTERVENTION_FILE
 from models.decoding import greedy_decode
 from tasks import BOS, EOS, PAD, Task
 

@@ -1,4 +1,4 @@
-"""Cell worker: ``python -m bench.worker CELL_DIR/job.json`` runs one cell in its own process.
+"""Cell worker: ``python -m bench.cell.worker CELL_DIR/job.json`` runs one cell in its process.
 
 The parent (bench/runner) owns results.jsonl: the worker writes its row to
 ``CELL_DIR/row-<attempt>.json`` (atomically) and progress to ``CELL_DIR/progress``. It dies
@@ -14,9 +14,9 @@ import signal
 import sys
 from pathlib import Path
 
-from bench.atomic import atomic_write_text
-from bench.diskfull import WORKER_DISK_FULL_EXIT, is_full
-from bench.plugins import load_plugins
+from bench.cell.plugins import load_plugins
+from bench.rundir.atomic import atomic_write_text
+from bench.rundir.diskfull import WORKER_DISK_FULL_EXIT, is_full
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -31,13 +31,13 @@ def _die_with_parent(parent_pid: int) -> None:
 
 def main(job_path: str) -> int:
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
-    from bench.rank import is_rank_zero
+    from bench.cell.rank import is_rank_zero
 
     if is_rank_zero():  # DDP ranks > 0 are children of rank 0, not of the runner
         _die_with_parent(job["parent_pid"])
     load_plugins()
-    from bench.cell import execute_cell
-    from bench.spec import spec_from_dict
+    from bench.cell.execute import execute_cell
+    from bench.cell.spec import spec_from_dict
 
     cell_dir = Path(job_path).parent
     spec = spec_from_dict(job["spec"])

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from bench.config import (
+from bench.cell.config import (
     ConfigError,
     TrainConfig,
     TrainerConfig,
@@ -20,7 +20,8 @@ from bench.config import (
     check_seed,
     group_overrides,
 )
-from bench.results import bench_version, cell_key, git_state, versions
+from bench.cell.environment import git_state, versions
+from bench.cell.key import bench_version, cell_key
 from models import model_entry
 from models.sizing import size_to_params
 from tasks import build_task, task_entry

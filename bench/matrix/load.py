@@ -12,7 +12,7 @@ train:                      # values for every cell; a list is an axis
   lstm: {lr: 0.003}         # a model name: that model's own train values
 model:                      # per-model values
   lstm: {input_feeding: false}
-tune: {lr: [1e-3, 3e-3], metric: dev_loss, seed: 0}   # optional: bench/tuning.py
+tune: {lr: [1e-3, 3e-3], metric: dev_loss, seed: 0}   # optional: bench/matrix/tuning.py
 tasks:                      # one block per task setting
   - name: copy
     task: {length: [16, 32]}        # axis: one cell per length
@@ -42,13 +42,13 @@ from typing import Any
 
 import yaml
 
-from bench import strict_yaml
-from bench.config import ConfigError, TrainConfig, check_number
-from bench.spec import MODES, SECTIONS, CellSpec, setting_label, spec_from_values
-from bench.tuning import TuneSpec, choose, parse_tune, tuned_record
+from bench.cell.config import ConfigError, TrainConfig, check_number
+from bench.cell.spec import MODES, SECTIONS, CellSpec, setting_label, spec_from_values
+from bench.matrix import strict_yaml
+from bench.matrix.tuning import TuneSpec, choose, parse_tune, tuned_record
 from models import MODELS
 
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "matrices"  # top level, no package
+PRESETS_DIR = Path(__file__).resolve().parents[2] / "matrices"  # top level, no package
 TOP_KEYS = (
     "name",
     "description",

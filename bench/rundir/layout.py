@@ -1,0 +1,53 @@
+"""The run directory's layout: the one place that spells its file and folder names.
+
+```
+DIR/results.jsonl                 one row per cell attempt (bench.rundir.rows)
+DIR/matrix.json                   what `matrix status` needs to rebuild the cells
+DIR/runner.lock                   one runner per directory (bench.rundir.lock)
+DIR/cells/<key>/job.json          the worker's job; row.json its answer
+DIR/cells/<key>/eval.jsonl        per-example outcomes of the test split
+DIR/cells/<key>/attention.npz     recorded cross-attention (bench.attention.record)
+DIR/cells/<key>/intervention.json what shifting attention costs
+DIR/wandb/offline-run-*           W&B offline runs (bench.tracking)
+```
+Standard library only: reports read the layout through it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RESULTS_FILE = "results.jsonl"
+MATRIX_FILE = "matrix.json"
+LOCK_FILE = "runner.lock"
+CELLS_DIR = "cells"
+JOB_FILE = "job.json"
+EVAL_FILE = "eval.jsonl"
+ATTENTION_FILE = "attention.npz"
+INTERVENTION_FILE = "intervention.json"
+WANDB_DIR = "wandb"
+
+
+def results_path(out: Path | str) -> Path:
+    """DIR/results.jsonl."""
+    return Path(out) / RESULTS_FILE
+
+
+def matrix_path(out: Path | str) -> Path:
+    """DIR/matrix.json."""
+    return Path(out) / MATRIX_FILE
+
+
+def cell_dir(out: Path | str, key: str) -> Path:
+    """DIR/cells/<key>: every file one cell writes."""
+    return Path(out) / CELLS_DIR / str(key)
+
+
+def cell_file(out: Path | str, key: str, name: str) -> Path:
+    """DIR/cells/<key>/<name>, e.g. ``cell_file(out, key, EVAL_FILE)``."""
+    return cell_dir(out, key) / name
+
+
+def wandb_dir(out: Path | str) -> Path:
+    """DIR/wandb: the W&B runs of the directory's cells."""
+    return Path(out) / WANDB_DIR
