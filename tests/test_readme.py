@@ -21,7 +21,7 @@ from cli import app
 USAGE_ERROR = typer.BadParameter.__mro__[1]  # click's UsageError, as Typer (vendoring it) raises
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-DOCS = (README, ROOT / "docs" / "PERFORMANCE.md")
+DOCS = (README, ROOT / "docs" / "performance.md")
 BLOCK = re.compile(r"```(\w*)\n(.*?)```", re.S)
 EXTERNAL = ("ray", "wandb")  # other programs' commands the README shows (cluster, W&B sync)
 
