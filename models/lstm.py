@@ -11,7 +11,7 @@ baseline, which feeds the attention context into every decoder layer).
 next input) forces a loop over time steps: the loop runs a hand-written cell on
 ``nn.LSTM``'s own weights, cheaper per step than an ``nn.LSTM`` call. It measured 2-2.8x
 slower to train on CPU at no gain in accuracy on synthetic tasks and near-zero-BLEU
-translation (docs/PERFORMANCE.md), hence off by default until re-decided on trained
+translation (docs/performance.md), hence off by default until re-decided on trained
 translation models. Every parameter starts uniform(-0.1, 0.1) (Luong section 4.1).
 Decoding keeps (h, c, feed).
 """
@@ -44,7 +44,7 @@ class LSTMConfig:
     """Dropout on embeddings, between LSTM layers and on the attentional vector."""
     input_feeding: bool = False
     """Feed the previous attentional vector into the decoder (Luong et al. section 3.3);
-    off by default: 2-2.8x slower training, no better accuracy (docs/PERFORMANCE.md)."""
+    off by default: 2-2.8x slower training, no better accuracy (docs/performance.md)."""
     share_embeddings: bool = True
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 

@@ -129,7 +129,7 @@ def summarise(out_dir: Path) -> dict[str, Any]:
 
 
 def markdown(data: dict[str, Any]) -> str:
-    """The summary as Markdown that docs/PERFORMANCE.md can quote."""
+    """The summary as Markdown that docs/performance.md can quote."""
     m = data["machine"]
     lines = [
         "# GPU check",

@@ -26,7 +26,7 @@ def load_note() -> str:
 
 
 def machine() -> dict[str, Any]:
-    """Machine and library versions, for the JSON and docs/PERFORMANCE.md."""
+    """Machine and library versions, for the JSON and docs/performance.md."""
     import lightning
 
     info: dict[str, Any] = {

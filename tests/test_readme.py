@@ -283,11 +283,6 @@ def test_layout_names_every_code_package():
     assert not missing, f"not in the docs' layout: {sorted(missing)}"
 
 
-@pytest.mark.xfail(
-    not (ROOT / "bench" / "cell").is_dir(),
-    reason="the layout describes bench/ after issue 28's split, not yet on this branch",
-    strict=True,
-)
 def test_layout_names_only_what_exists():
     named = _layout_paths(_layout_block())
     assert [n for n in named if not (ROOT / n).exists()] == []
