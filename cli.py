@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
-import importlib.util
 import json
 import os
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
+
+from bench.rundir.layout import results_path
+from ui.options import (
+    DeviceChoice,
+    Launcher,
+    RunMode,
+    WandbMode,
+    default_wandb,
+    finite_positive,
+)
 
 app = typer.Typer(
     help="Transformer vs LSTM vs ConvS2S: train on shared tasks, measure, report.",
@@ -31,35 +38,7 @@ def _main() -> None:
     load_plugins()
 
 
-class WandbMode(str, Enum):
-    offline = "offline"
-    online = "online"
-    disabled = "disabled"
-
-
-class RunMode(str, Enum):
-    speed = "speed"
-    repro = "repro"
-
-
-def _default_wandb() -> WandbMode:
-    """WANDB_MODE from the environment when it names a mode, else offline."""
-    env = os.environ.get("WANDB_MODE", "offline")
-    return WandbMode(env) if env in WandbMode.__members__ else WandbMode.offline
-
-
-DEFAULT_WANDB = _default_wandb()
-
-
-class Launcher(str, Enum):
-    local = "local"
-    ray = "ray"
-
-
-class DeviceChoice(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+DEFAULT_WANDB = default_wandb()
 
 
 @app.command()
@@ -89,93 +68,44 @@ def run(
     ] = False,
 ) -> None:
     """Train and evaluate one MODEL on one TASK; append a row to OUT/results.jsonl."""
-    from bench.cell.config import ConfigError
     from bench.cell.execute import run_cell
-    from bench.cell.spec import make_spec, math_attention_forced
+    from bench.cell.preflight import check_cells
+    from bench.cell.spec import make_spec, math_attention_forced, math_attention_note
 
-    try:
+    with _refusing():
         spec = make_spec(model, task, set_ or [], seed, device.value, mode.value)
-    except ConfigError as err:
-        raise typer.BadParameter(str(err)) from err
-    _check_data([spec])
-    _check_budget([spec], force)
+        note = check_cells([spec], force)
+    if note:
+        console.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
     if math_attention_forced(spec):
-        dropout = getattr(spec.model_cfg, "attn_dropout", None)
-        cause = f"model.attn_dropout={dropout}" if dropout else f"this {spec.model} configuration"
-        console.print(
-            f"[yellow]note:[/] {cause} forces "
-            "PyTorch's slow math attention on CPU (recorded as attn_math_forced)"
-        )
+        console.print(f"[yellow]note:[/] {math_attention_note(spec)}")
     os.environ.setdefault("WANDB_SILENT", "true")
     with _stop_when_disk_full(f"the same attnbench run {model} {task} command (--out {out})"):
         row = run_cell(spec, out, wandb.value, progress)
     from bench.cell.rank import is_rank_zero
+    from ui.display import cell_summary
 
     if not is_rank_zero():
         return  # a DDP worker process: rank 0 reports
-    _print_summary(row, out)
+    console.print(cell_summary(row, results_path(out)))
     if row["status"] != "ok":
         raise typer.Exit(1)
-
-
-def _print_summary(row: dict, out: Path) -> None:
-    table = Table(title=f"{row['model']} on {row['task']} (seed {row['seed']}): {row['status']}")
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    fields = [
-        ("parameters", "n_params", "{:,}"),
-        ("token accuracy", "token_acc", "{:.4f}"),
-        ("exact-sequence accuracy", "seq_acc", "{:.4f}"),
-        ("final train loss", "final_loss", "{:.4f}"),
-        ("dev loss", "dev_loss", "{:.4f}"),
-        ("dev token accuracy", "dev_token_acc", "{:.4f}"),
-        ("BLEU (test)", "bleu", "{:.2f}"),
-        ("dev BLEU", "dev_bleu", "{:.2f}"),
-        ("train target tokens/s (median)", "train_tgt_tokens_per_s", "{:,.0f}"),
-        ("train step (s, median)", "train_step_s", "{:.4f}"),
-        ("greedy decode tokens/s", "infer_tgt_tokens_per_s", "{:,.0f}"),
-        ("peak memory (MB)", "peak_mem_mb", "{:,.1f}"),
-        ("wall time (s)", "wall_s", "{:.1f}"),
-    ]
-    for label, key, fmt in fields:
-        if row.get(key) is not None:
-            table.add_row(label, fmt.format(row[key]))
-    console.print(table)
-    if row.get("train_speed_noisy"):
-        console.print("[yellow]speed is noisy:[/] IQR/median of block speeds > 0.10")
-    if row["status"] != "ok":
-        console.print(f"[red]{row.get('error_class')}[/]: {row.get('error', '')[-800:]}")
-    console.print(f"row appended to {out / 'results.jsonl'} (key {row['key']})")
 
 
 @app.command()
 def models() -> None:
     """List the registered models with their default configuration."""
-    from models import MODELS
-    from models.sizing import count_params
+    from ui.listing import models_table
 
-    table = Table(title="models")
-    for col in ("name", "description", "params (vocab 32)", "default config"):
-        table.add_column(col)
-    for name, entry in MODELS.items():
-        cfg = entry.config()
-        table.add_row(
-            name, entry.description, f"{count_params(name, cfg, 32):,}", _config_text(cfg)
-        )
-    console.print(table)
+    console.print(models_table())
 
 
 @app.command()
 def tasks() -> None:
     """List the registered tasks with their default configuration."""
-    from tasks import TASKS
+    from ui.listing import tasks_table
 
-    table = Table(title="tasks")
-    for col in ("name", "description", "default config"):
-        table.add_column(col)
-    for name, entry in TASKS.items():
-        table.add_row(name, entry.description, _config_text(entry.config()))
-    console.print(table)
+    console.print(tasks_table())
 
 
 @app.command()
@@ -189,9 +119,10 @@ def report(
     from bench.tracking import log_report_tables, resolve_mode
     from reports.build import write_report
     from reports.tables import tables_of
+    from ui.claims import print_claims_frame
 
     written = _with_warnings(write_report, _results_dir(directory))
-    console.print(_claims_table(written.claims))
+    print_claims_frame(console, written.claims)
     mode, note = resolve_mode(wandb.value)
     if note:
         console.print(f"[yellow]W&B:[/] {note}")
@@ -218,21 +149,21 @@ def claims(
 ) -> None:
     """Judge the paper's claims on DIRECTORY's rows: PASS, FAIL or INCONCLUSIVE, with the
     judged interval and the reason."""
-    import json
 
     from reports.claims import claims_records
     from reports.rows import load_results
+    from ui.claims import print_claims
 
     df = _with_warnings(load_results, _results_dir(directory))
     records = claims_records(df)
     if as_json:
         typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
         return
-    _print_claims(records)
+    print_claims(console, records)
 
 
 def _results_dir(directory: Path) -> Path:
-    if not (directory / "results.jsonl").is_file():
+    if not results_path(directory).is_file():
         raise typer.BadParameter(f"no results.jsonl in {directory}", param_hint="DIRECTORY")
     return directory
 
@@ -252,118 +183,36 @@ def _with_warnings(fn, *args):  # noqa: ANN001, ANN202
     return out
 
 
-VERDICT_STYLE = {"PASS": "bold green", "FAIL": "bold red", "INCONCLUSIVE": "yellow"}
-
-
-def _print_claims(records: list[dict]) -> None:
-    """Verdict and reason first, one block per claim; the numbers below, never squeezed."""
-    from rich.markup import escape
-
-    console.rule("claims of 'Attention Is All You Need', judged on these rows")
-    for r in records:
-        style = VERDICT_STYLE.get(r["verdict"], "default")
-        interval = r["interval"]
-        shown = f"  [{interval[0]:.3g}, {interval[1]:.3g}]" if interval else ""
-        threshold = f" vs {r['threshold']:g}" if r["threshold"] is not None else ""
-        console.print(
-            f"[bold]{escape(r['claim'])}[/]  [{style}]{r['verdict']}[/]{shown}{threshold}",
-            soft_wrap=False,
-        )
-        console.print(f"  [italic]why:[/] {escape(r['reason'])}")
-        console.print(f"  [dim]numbers:[/] {escape(r['numbers'])}\n")
-
-
-def _claims_table(frame) -> Table:  # noqa: ANN001
-    """A rich table of ``reports.claims.claims_table`` rows: verdict and reason first."""
-    from rich.markup import escape
-
-    table = Table(title="claims of 'Attention Is All You Need', judged on these rows", expand=True)
-    table.add_column("claim", no_wrap=True)
-    table.add_column("verdict", no_wrap=True)
-    table.add_column("interval", no_wrap=True)
-    table.add_column("reason", overflow="fold", ratio=2)
-    for r in frame.itertuples(index=False):
-        verdict = f"[{VERDICT_STYLE.get(r.verdict, 'default')}]{r.verdict}[/]"
-        table.add_row(r.claim, verdict, f"{r.interval} vs {r.threshold}", escape(r.reason))
-    return table
-
-
 matrix_app = typer.Typer(
     help="Benchmark matrices: validate, run (resumable), status.", no_args_is_help=True
 )
 app.add_typer(matrix_app, name="matrix")
 
 
-def _load_plan(ref: str, device: str, only: list[str] | None, out: Path | None):  # noqa: ANN202
-    """Matrix and its cells by stage (tuned seed cells resolved from ``out``'s rows), or a
-    BadParameter naming the problem. ``--only seed=`` selects seed cells; a sweep runs at
-    its tuning seed for every selected model and task."""
+def _matrix_run(ref: str, out: Path | None, only: list[str] | None, device: str):  # noqa: ANN202
+    """A MatrixRun, or a BadParameter naming what is wrong with the matrix or ``--only``."""
     from bench.cell.config import ConfigError
-    from bench.matrix.load import load_matrix
-    from bench.matrix.local import cell_states, filter_cells
-    from bench.matrix.tuning import without_seed_filter
-
-    latest = {}
-    if out is not None and (out / "results.jsonl").exists():
-        latest = {k: st.latest for k, st in cell_states(out).items() if st.latest is not None}
-    try:
-        matrix = load_matrix(ref)
-        plan = matrix.plan(device, latest)
-        filter_cells(plan.sweep + plan.seeds + plan.waiting, only or [])  # type: ignore[operator]
-        plan.sweep = filter_cells(plan.sweep, without_seed_filter(only or []), strict=False)
-        plan.seeds = filter_cells(plan.seeds, only or [], strict=False)
-        plan.waiting = filter_cells(plan.waiting, only or [], strict=False)  # type: ignore[arg-type]
-    except (ConfigError, ValueError) as err:
-        raise typer.BadParameter(str(err)) from err
-    return matrix, plan
-
-
-def _check_data(specs: list) -> None:
-    """Refuse, before anything trains or is written, when a task cannot get its data."""
-    from tasks import data_problem
-
-    problems = [(s.task, data_problem(s.task, s.task_cfg)) for s in specs]
-    missing = dict.fromkeys(p for _, p in problems if p is not None)
-    if missing:
-        fine = sorted({t for t, _ in problems} - {t for t, p in problems if p is not None})
-        hint = f" (or run only the other tasks: --only task={','.join(fine)})" if fine else ""
-        raise typer.BadParameter("missing data: " + "; ".join(missing) + hint)
-
-
-def _check_budget(specs: list, force: bool) -> None:
-    """Refuse, before any model is built, cells whose memory estimate exceeds the device's."""
-    from bench.cell.budget import over_budget
-    from bench.cell.config import ConfigError
+    from bench.matrix.run import MatrixRun
 
     try:
-        problems = over_budget(specs)
+        return MatrixRun(ref, out, only, device)
     except ConfigError as err:
         raise typer.BadParameter(str(err)) from err
-    if not problems:
-        return
-    more = f" (and {len(problems) - 3} more cells)" if len(problems) > 3 else ""
-    if force:
-        console.print(
-            f"[yellow]--force:[/] running {len(problems)} cells that may not fit; an OOM is "
-            f"recorded as a failed:oom row. {problems[0]}{more}",
-            soft_wrap=True,
-        )
-        return
-    raise typer.BadParameter(
-        "too large for this device: "
-        + "; ".join(problems[:3])
-        + more
-        + ". Use smaller sizes, or --force to run anyway and record the OOM as data."
-    )
 
 
-def _finite_positive(value: float | None) -> float | None:
-    """Typer callback: a number option must be finite and > 0 (NaN passes every bound)."""
-    import math
+@contextmanager
+def _refusing():  # noqa: ANN202
+    """ConfigError (bad values, preflight) -> BadParameter; another runner -> exit 1."""
+    from bench.cell.config import ConfigError
+    from bench.rundir.lock import LockedError
 
-    if value is not None and not (math.isfinite(value) and value > 0):
-        raise typer.BadParameter(f"must be a finite number > 0, got {value}")
-    return value
+    try:
+        yield
+    except ConfigError as err:
+        raise typer.BadParameter(str(err)) from err
+    except LockedError as err:
+        typer.echo(f"refused: {err}")
+        raise typer.Exit(1) from None
 
 
 @contextmanager
@@ -385,23 +234,6 @@ def _stop_when_disk_full(resume: str):  # noqa: ANN202
         raise typer.Exit(1) from None
 
 
-def _resume_command(  # noqa: ANN202
-    ref: str,
-    out: Path,
-    only: list[str] | None,
-    launcher,
-    address,
-    jobs: int = 1,  # noqa: ANN001
-):
-    return (
-        f"attnbench matrix run {ref} --out {out}"
-        + "".join(f" --only {o}" for o in only or [])
-        + (f" --jobs {jobs}" if jobs > 1 else "")
-        + (" --launcher ray" + (f" --address {address}" if address else ""))
-        * (launcher is Launcher.ray)
-    )
-
-
 @matrix_app.command("validate")
 def matrix_validate(
     ref: Annotated[str, typer.Argument(help="Preset name or path to a matrix YAML file.")],
@@ -413,50 +245,17 @@ def matrix_validate(
     ] = False,
 ) -> None:
     """Parse and validate a matrix; print its cells and an estimate of how long they take."""
-    from bench.matrix.duration import cell_seconds, human_seconds
-    from ui.display import cell_label
+    from ui.matrix_view import validate_table
 
-    matrix, plan = _load_plan(ref, device.value, None, None)
-    cells = plan.sweep + plan.seeds
-    n = len(cells) + len(plan.waiting)
-    table = Table(title=f"matrix {matrix.name}: {n} cells")
-    for col in ("#", "stage", "cell", "key", "params target", "steps", "est."):
-        table.add_column(col)
-    est = [cell_seconds(cell) for cell in cells]
-    ran = list(zip(cells, est, strict=True))
-    for i, (cell, secs) in enumerate(ran):
-        stage = "sweep" if cell.sweep is not None else "seed"
-        table.add_row(
-            str(i),
-            stage,
-            cell_label(cell),
-            cell.key,
-            str(cell.equal_params or "-"),
-            str(cell.train.steps),
-            "?" if secs is None else human_seconds(secs),
-        )
-    for i, wait in enumerate(plan.waiting, len(cells)):
-        secs = cell_seconds(wait.stand_in) if wait.stand_in is not None else None
-        est.append(secs)
-        shown = "?" if secs is None else human_seconds(secs)
-        table.add_row(str(i), "seed", wait.label(), "after the sweep", "", "", shown)
-    console.print(table)
-    if plan.sweep:
-        console.print(
-            f"{len(plan.sweep)} sweep cells choose each model's values on dev; "
-            f"{len(plan.waiting)} seed cells then run at the chosen values."
-        )
-    known = [s for s in est if s is not None]
-    where = "cuda" if any(c.device == "cuda" for c in cells) else "cpu"
-    console.print(
-        f"estimated duration: {human_seconds(sum(known))} on {where} (a rough estimate from "
-        f"the reference machine's 2 CPU cores, see bench/matrix/duration.py)"
-        + (f"; {len(est) - len(known)} cells without an estimate" if len(known) < len(est) else "")
-    )
-    if matrix.description:
-        console.print(matrix.description)
-    _check_data(cells)  # a matrix whose data is missing would be refused by `matrix run`
-    _check_budget(cells, force)  # and so would cells too large for the device
+    matrix_run = _matrix_run(ref, None, None, device.value)
+    with _refusing():
+        plan = matrix_run.plan(read_rows=False)
+        table, summary = validate_table(matrix_run.matrix, plan)
+        console.print(table)
+        console.print(summary, soft_wrap=True)
+        note = matrix_run.preflight(plan.sweep + plan.seeds, force)  # what `run` would refuse
+    if note:
+        console.print(f"[yellow]{note}[/]", soft_wrap=True)
 
 
 @matrix_app.command("run")
@@ -473,7 +272,7 @@ def matrix_run(
     timeout: Annotated[
         float | None,
         typer.Option(
-            help="Per-cell timeout in seconds (default: the matrix's).", callback=_finite_positive
+            help="Per-cell timeout in seconds (default: the matrix's).", callback=finite_positive
         ),
     ] = None,
     retry_failed: Annotated[
@@ -488,7 +287,7 @@ def matrix_run(
     cpus_per_cell: Annotated[
         float | None,
         typer.Option(
-            help="Ray: CPUs each cell reserves (default: a whole node).", callback=_finite_positive
+            help="Ray: CPUs each cell reserves (default: a whole node).", callback=finite_positive
         ),
     ] = None,
     force: Annotated[
@@ -507,115 +306,36 @@ def matrix_run(
     ] = 1,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
-    from bench.matrix.local import pending_cells
-    from bench.tracking import resolve_mode
+    from bench.matrix.run import RunSettings
+    from ui.matrix_view import stage_view
 
-    if jobs > 1 and launcher is Launcher.ray:
-        raise typer.BadParameter(
-            f"--jobs {jobs} is for --launcher local; Ray schedules by --cpus-per-cell"
-        )
-    if launcher is Launcher.ray and importlib.util.find_spec("ray") is None:
-        raise typer.BadParameter("--launcher ray needs Ray: pip install -e '.[ray]'")
-    if out is None:
-        out = Path("runs") / _load_plan(ref, device.value, only, None)[0].name
-    matrix, plan = _load_plan(ref, device.value, only, out)
-    todo = pending_cells(plan.sweep + plan.seeds, out, retry_failed)
-    _check_data(todo)
-    _check_budget(todo, force)
-    mode, note = resolve_mode(wandb.value)
-    if note:
-        console.print(f"[yellow]W&B:[/] {note}")
-    resume = _resume_command(ref, out, only, launcher, address, jobs)
-    with _stop_when_disk_full(resume), _hold_run_dir(out, wait):
-        out.mkdir(parents=True, exist_ok=True)
-        _run_matrix(
-            ref, matrix, out, only, device, mode, retry_failed, timeout, launcher, address,
-            cpus_per_cell, resume, force, jobs,
+    run_ = _matrix_run(ref, out, only, device.value)
+    with _refusing():
+        settings = RunSettings(
+            wandb.value, timeout, retry_failed, launcher.value, address, cpus_per_cell,
+            force, jobs, wait,
         )  # fmt: skip
+    resume = run_.resume_command(settings)
 
-
-@contextmanager
-def _hold_run_dir(out: Path, wait: bool):  # noqa: ANN202
-    """The run directory's lock for the block; another live runner: exit 1 naming its pid."""
-    from bench.rundir.lock import LockedError, run_lock
-
-    def waiting(pid: str) -> None:
-        console.print(f"waiting for the runner with pid {pid} to finish with {out} ...")
+    def note(msg: str) -> None:
+        console.print(f"[yellow]{escape(msg)}[/]", soft_wrap=True)
 
     try:
-        with run_lock(out, wait, waiting):
-            yield
-    except LockedError as err:
-        typer.echo(f"refused: {err}")
-        raise typer.Exit(1) from None
-
-
-def _run_matrix(  # noqa: PLR0913
-    ref, matrix, out, only, device, mode, retry_failed, timeout, launcher, address,
-    cpus_per_cell, resume, force, jobs=1,
-):  # noqa: ANN001, ANN202  # fmt: skip
-    """Run the sweep stage (if the matrix tunes), then the seed cells at the values chosen
-    on dev; the caller holds the run directory's lock."""
-    from bench.matrix.local import RunOptions, pending_cells, run_cells
-    from ui.display import MatrixDisplay
-
-    _, plan = _load_plan(ref, device.value, only, out)  # again: under the lock
-    opts = RunOptions(out, mode, timeout or matrix.timeout_s, retry_failed, matrix.name, jobs)
-
-    def run_stage(cells: list, stage: str):  # noqa: ANN202
-        todo = pending_cells(cells, out, retry_failed)
-        _check_data(todo)
-        _check_budget(todo, force)
-        _write_matrix_meta(out, ref, matrix.name, device.value, only, plan)
-        console.print(
-            f"matrix {matrix.name}{stage}: {len(cells)} cells, {len(cells) - len(todo)} "
-            f"already done, {len(todo)} to run -> {out}",
-            soft_wrap=True,
-        )
-        with MatrixDisplay(len(todo), console) as display:
-            if launcher is Launcher.ray:
-                from bench.matrix.ray import run_cells_ray
-
-                return run_cells_ray(todo, opts, display.event, address, cpus_per_cell)
-            return run_cells(todo, opts, display.event)
-
-    try:
-        rows = []
-        if plan.sweep:
-            rows += run_stage(plan.sweep, " (tuning sweep)").rows
-            _, plan = _load_plan(ref, device.value, only, out)  # choose on the sweep's dev rows
-        rows += run_stage(plan.seeds, " (seeds)" if plan.sweep else "").rows
+        with _stop_when_disk_full(resume), _refusing():
+            result = run_.run(settings, stage_view(console, run_.matrix.name, run_.out), note)
     except KeyboardInterrupt:
         console.print(
             "[yellow]interrupted:[/] the running cell was stopped and wrote no row. Resume with:"
         )
         typer.echo(f"  {resume}")  # plain, unwrapped: copy-pasteable
         raise typer.Exit(130) from None
-    failed = sum(r["status"] != "ok" for r in rows)
     console.print(
-        f"done: {len(rows) - failed} ok, {failed} failed; results in {out / 'results.jsonl'}"
+        f"done: {len(result.rows) - result.failed} ok, {result.failed} failed; "
+        f"results in {results_path(run_.out)}",
+        soft_wrap=True,
     )
-    for wait in plan.waiting:
-        console.print(f"[red]not run:[/] {wait.label()}: every sweep cell failed (see status)")
-
-
-def _write_matrix_meta(out: Path, ref: str, name: str, device: str, only, plan) -> None:  # noqa: ANN001
-    """``out/matrix.json``: what ``matrix status`` needs to rebuild the cells."""
-    from bench.rundir.atomic import atomic_write_text
-
-    atomic_write_text(
-        out / "matrix.json",
-        json.dumps(
-            {
-                "ref": ref,
-                "name": name,
-                "device": device,
-                "only": only or [],
-                "keys": [c.key for c in plan.sweep + plan.seeds],
-            },
-            indent=1,
-        ),
-    )
+    for waiting in result.waiting:
+        console.print(f"[red]not run:[/] {waiting.label()}: every sweep cell failed (see status)")
 
 
 @matrix_app.command("status")
@@ -623,39 +343,22 @@ def matrix_status(
     directory: Annotated[Path, typer.Argument(help="Run directory of a matrix.")],
 ) -> None:
     """Show done, failed and pending cells of a matrix run directory."""
-    from bench.matrix.local import cell_states
-    from ui.display import cell_label
+    from bench.cell.config import ConfigError
+    from bench.matrix.run import MatrixRun
+    from ui.matrix_view import status_table
 
-    meta_path = directory / "matrix.json"
-    if not meta_path.exists():
-        raise typer.BadParameter(
-            f"{directory} holds no matrix.json (not a matrix run directory)", param_hint="DIRECTORY"
-        )
-    meta = json.loads(meta_path.read_text())
-    _, plan = _load_plan(meta["ref"], meta["device"], meta.get("only"), directory)
-    cells = plan.sweep + plan.seeds
-    states = cell_states(directory)
-    table = Table(title=f"matrix {meta['name']} in {directory}")
-    for col in ("cell", "status", "attempts", "key"):
-        table.add_column(col)
-    counts: dict[str, int] = {}
-    for cell in cells:
-        st = states.get(cell.key)
-        status = st.status if st else "pending"
-        counts[status] = counts.get(status, 0) + 1
-        style = {"ok": "green", "pending": "dim"}.get(status, "red")
-        table.add_row(
-            cell_label(cell), f"[{style}]{status}[/]", str(st.attempts if st else 0), cell.key
-        )
-    for wait in plan.waiting:
-        counts["waiting"] = counts.get("waiting", 0) + 1
-        table.add_row(wait.label(), "[dim]waiting[/]", "0", "after the sweep")
+    try:
+        run_ = MatrixRun.of_directory(directory)
+    except ConfigError as err:
+        raise typer.BadParameter(str(err), param_hint="DIRECTORY") from err
+    with _refusing():
+        cells, stale = run_.status()
+    table, counts = status_table(f"matrix {run_.matrix.name} in {directory}", cells)
     console.print(table)
-    stale = set(meta.get("keys", [])) - {c.key for c in cells}
-    console.print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+    console.print(counts)
     if stale:
         console.print(
-            f"[yellow]{len(stale)} cells of the original run have other keys now "
+            f"[yellow]{stale} cells of the original run have other keys now "
             "(the code or matrix changed): they will run again[/]"
         )
 
@@ -733,10 +436,6 @@ def perf(
     )
     if out is not None:
         console.print(f"written {out} ({', '.join(result['sections'])})")
-
-
-def _config_text(cfg: object) -> str:
-    return ", ".join(f"{k}={v}" for k, v in dataclasses.asdict(cfg).items())
 
 
 if __name__ == "__main__":

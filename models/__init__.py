@@ -6,24 +6,13 @@ Plain nn.Modules, no training code. Each config implements ``models.protocol.Mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from models.convs2s import ConvS2S, ConvS2SConfig
 from models.decoding import beam_search, greedy_decode, prefix_greedy_decode
 from models.lstm import LSTMConfig, LSTMSeq2Seq
 from models.protocol import ModelConfig, missing_hooks
 from models.seq2seq import Seq2Seq
 from models.transformer import Transformer, TransformerConfig
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A registered model: its class, its config class (a ``ModelConfig``) and one line."""
-
-    model: type[Seq2Seq]
-    config: type
-    description: str
-
+from registry import Entry, lookup
 
 MODELS: dict[str, Entry] = {
     "transformer": Entry(
@@ -47,14 +36,7 @@ MODELS: dict[str, Entry] = {
 def model_entry(name: str) -> Entry:
     """The registry entry of ``name``; unknown names list the valid choices, and an entry
     whose config lacks a ``ModelConfig`` hook names the missing ones."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
-    entry = MODELS[name]
-    if not isinstance(entry, Entry):
-        raise ValueError(
-            f"models.MODELS[{name!r}] must be a models.Entry(model, config, description), "
-            f"got {type(entry).__name__}"
-        )
+    entry = lookup(MODELS, "model", name)
     missing = missing_hooks(entry.config)
     if missing:
         raise ValueError(
@@ -69,7 +51,7 @@ def build_model(name: str, cfg: object, vocab_size: int, pad_id: int = 0) -> Seq
     entry = model_entry(name)
     if not isinstance(cfg, entry.config):
         raise TypeError(f"model {name!r} needs a {entry.config.__name__}, got {type(cfg).__name__}")
-    return entry.model(cfg, vocab_size, pad_id)
+    return entry.cls(cfg, vocab_size, pad_id)
 
 
 __all__ = [

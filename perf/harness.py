@@ -169,7 +169,7 @@ def data_section(opts: PerfOptions, log: Callable[[str], None]) -> Section:
     device = torch.device(opts.device)
     for name, entry in TASKS.items():
         try:
-            task = entry.task(entry.config(), opts.seed)
+            task = entry.cls(entry.config(), opts.seed)
             g = torch.Generator().manual_seed(opts.seed)
             batch = task.sample(batch_size, g)
         except Exception as err:  # e.g. a translation corpus that is not downloaded

@@ -34,7 +34,10 @@ def load_results(directory: Path) -> pd.DataFrame:
     are left out (reports/sections_tuning.py reads them)."""
     from reports.alignment import attach_attention
 
-    rows = read_rows(Path(directory) / RESULTS_FILE)
+    path = Path(directory) / RESULTS_FILE
+    rows = read_rows(path)
+    if not rows:
+        raise ValueError(f"{path} holds no complete rows: nothing to report or judge")
     df = normalise(pd.DataFrame([r for r in rows if not isinstance(r.get("sweep"), dict)]))
     return attach_attention(attach_examples(df, directory), directory)
 

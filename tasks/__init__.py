@@ -5,24 +5,13 @@ A plugin (``ATTNBENCH_PLUGINS``) adds ``TASKS[name] = Entry(...)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from registry import Entry, lookup
 from tasks.base import BOS, EOS, PAD, Batch, Task
 from tasks.copy import CopyConfig, CopyTask
 from tasks.dependency import DependencyConfig, DependencyTask
 from tasks.recall import RecallConfig, RecallTask
 from tasks.reverse import ReverseConfig, ReverseTask
 from tasks.translate import TranslateConfig, TranslateTask
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A registered task: its class, its config class and one line about it."""
-
-    task: type[Task]
-    config: type
-    description: str
-
 
 TASKS: dict[str, Entry] = {
     "copy": Entry(
@@ -53,15 +42,7 @@ TASKS: dict[str, Entry] = {
 
 def task_entry(name: str) -> Entry:
     """The registry entry of ``name``; unknown names list the valid choices."""
-    if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; choose one of: {', '.join(sorted(TASKS))}")
-    entry = TASKS[name]
-    if not isinstance(entry, Entry):
-        raise ValueError(
-            f"tasks.TASKS[{name!r}] must be a tasks.Entry(task, config, description), "
-            f"got {type(entry).__name__}"
-        )
-    return entry
+    return lookup(TASKS, "task", name)
 
 
 def data_problem(name: str, cfg: object) -> str | None:
@@ -69,12 +50,12 @@ def data_problem(name: str, cfg: object) -> str | None:
 
     Tasks with external data define ``data_problem(cfg)``; generated tasks always can.
     """
-    check = getattr(task_entry(name).task, "data_problem", None)
+    check = getattr(task_entry(name).cls, "data_problem", None)
     return check(cfg) if check is not None else None
 
 
 def build_task(name: str, cfg: object, seed: int) -> Task:
-    return task_entry(name).task(cfg, seed)
+    return task_entry(name).cls(cfg, seed)
 
 
 __all__ = [

@@ -64,7 +64,8 @@ def check_source(source: str) -> None:
 def source_problem(source: str) -> str | None:
     """Why ``source`` cannot be loaded on this machine, in one line; None when it can.
 
-    Cheap (reads no corpus), so a run or a matrix can refuse before anything trains. A
+    Cheap (reads no downloaded corpus; a ``tsv:`` file, the user's own, is read and checked
+    line by line), so a run or a matrix can refuse before anything trains. A
     Hugging Face source that is not cached passes when ``datasets`` is installed: only
     fetching it tells whether the network is there, and that fails with one clear line.
     """
@@ -79,7 +80,13 @@ def source_problem(source: str) -> str | None:
         return None
     if source.startswith("tsv:"):
         path = Path(source[4:]).expanduser()
-        return None if path.is_file() else f"task.source={source!r}: no such file {path}"
+        if not path.is_file():
+            return f"task.source={source!r}: no such file {path}"
+        try:  # the user's own file: read it now, so a bad line stops the run before training
+            read_tsv(path)
+        except (ValueError, UnicodeDecodeError) as err:
+            return f"task.source={source!r}: {err}"
+        return None
     if importlib.util.find_spec("datasets") is None:
         name = HF_ALIASES[source][0] if source in HF_ALIASES else source.split(":")[1]
         return f"Hugging Face dataset {name} needs the optional extra: pip install -e '.[hf]'"
@@ -123,6 +130,8 @@ def read_tsv(path: Path) -> list[tuple[str, str]]:
                     "fields"
                 )
             pairs.append((clean(fields[0]), clean(fields[1])))
+    if not pairs:
+        raise ValueError(f"{path}: no 'source<TAB>target' lines (the file is empty)")
     return pairs
 
 

@@ -136,3 +136,28 @@ def test_paper_cost_recomputed_from_stated_figures():
     assert base == pytest.approx(12 * 3600 * 8 * 9.5e12) and base == pytest.approx(3.3e18, rel=0.01)
     assert big == pytest.approx(3.5 * 86400 * 8 * 9.5e12) and big == pytest.approx(2.3e19, rel=0.01)
     assert cost["agree"].all()
+
+
+@pytest.mark.parametrize("command", ["claims", "report"])
+def test_a_directory_without_one_readable_row_is_refused(tmp_path, command):
+    (tmp_path / "results.jsonl").write_text('{"key": "a", "status": \n not json\n')
+    result = CliRunner().invoke(app, [command, str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "no complete rows" in result.output
+    assert not (tmp_path / "report.md").exists()
+
+
+def test_report_ends_with_verdicts_readable_in_80_columns(tmp_path):
+    rows = sim.speed_rows(1.5, np.random.default_rng(0))
+    for r in rows:
+        r.pop("_per_example", None)
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = CliRunner().invoke(app, ["report", str(tmp_path), "--wandb", "disabled"],
+                                terminal_width=80)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    verdicts = result.output[result.output.index("claims of") : result.output.index("written ")]
+    lines = verdicts.splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    for c in CLAIMS:  # each claim's verdict on the line that names it, its reason right below
+        i = next(i for i, line in enumerate(lines) if line.startswith(c.id + "  "))
+        assert lines[i + 1].startswith("  why: ")

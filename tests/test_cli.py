@@ -54,7 +54,7 @@ def flat(text: str) -> str:
         (["run", "lstm", "copy", "--wandb", "maybe"], "'maybe' is not one of"),
         (
             ["run", "lstm", "translate", "--set", "task.source=tsv:/no/such/pairs.tsv"],
-            "missing data: task.source='tsv:/no/such/pairs.tsv': no such file",
+            "missing or unreadable data: task.source='tsv:/no/such/pairs.tsv': no such file",
         ),
     ],
 )
@@ -163,7 +163,7 @@ def test_a_plugin_entry_that_is_not_an_entry_is_named(monkeypatch):
     monkeypatch.setitem(models.MODELS, "bad", (object, object))
     result = runner.invoke(app, ["run", "bad", "copy", "--device", "cpu"])
     assert result.exit_code == 2
-    assert "models.MODELS['bad'] must be a models.Entry" in flat(result.output)
+    assert "models.MODELS['bad'] must be an Entry(cls, config, description)" in flat(result.output)
 
 
 def test_matrix_with_missing_data_is_refused_before_anything_is_written(tmp_path):
@@ -180,4 +180,4 @@ def test_matrix_with_missing_data_is_refused_before_anything_is_written(tmp_path
     assert "--only task=copy" in flat(result.output)
     assert not out.exists()
     result = runner.invoke(app, ["matrix", "validate", str(spec)])
-    assert result.exit_code == 2 and "missing data" in flat(result.output)
+    assert result.exit_code == 2 and "missing or unreadable data" in flat(result.output)

@@ -100,7 +100,7 @@ def test_a_config_without_the_hooks_is_named(monkeypatch):
     class Bare:
         d_model: int = 16
 
-    monkeypatch.setitem(MODELS, "bare", Entry(MODELS["lstm"].model, Bare, "no hooks"))
+    monkeypatch.setitem(MODELS, "bare", Entry(MODELS["lstm"].cls, Bare, "no hooks"))
     with pytest.raises(ValueError, match="Bare lacks width, width_step, with_width, forward_fl"):
         model_entry("bare")
 

@@ -17,7 +17,7 @@ from bench.cell.key import bench_version, cell_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bench", "perf", "ui", "models", "tasks", "reports")
-FIRST_PARTY = (*PACKAGES, "cli")
+FIRST_PARTY = (*PACKAGES, "cli", "registry")
 
 
 def module_name(path: Path) -> str:
@@ -28,6 +28,7 @@ def module_name(path: Path) -> str:
 def all_modules() -> dict[str, Path]:
     mods = {module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
     mods["cli"] = ROOT / "cli.py"
+    mods["registry"] = ROOT / "registry.py"
     return mods
 
 
@@ -213,9 +214,16 @@ def _key_after(root: Path, rel: str) -> str:
     return cell_key({"model": "transformer", "task": "copy", "seed": 0})
 
 
-def test_editing_perf_keeps_the_cell_key(code_copy):
+def test_editing_orchestration_keeps_the_cell_key(code_copy):
+    """Only what decides a result is in the key: not the matrix, the run directory, the
+    tracker, perf, ui or reports."""
     before = cell_key({"model": "transformer", "task": "copy", "seed": 0})
-    for rel in ("perf/run.py", "perf/harness.py", "ui/display.py", "reports/build.py"):
+    orchestration = [
+        *(str(p.relative_to(ROOT)) for p in sorted((ROOT / "bench").glob("[mr]*/*.py"))),
+        "bench/tracking.py", "perf/run.py", "perf/harness.py", "ui/display.py", "reports/build.py",
+    ]  # fmt: skip
+    assert "bench/matrix/run.py" in orchestration and "bench/rundir/layout.py" in orchestration
+    for rel in orchestration:
         assert _key_after(code_copy, rel) == before, rel
 
 
@@ -254,3 +262,38 @@ def test_no_run_data_under_a_package():
     hits = [str(p.relative_to(ROOT)) for p in found]
     assert hits == []
     assert (ROOT / "results" / "claims-cpu" / "results.jsonl").is_file()
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("bench.cell", ("bench.matrix",)),
+        ("bench.attention", ("bench.matrix",)),
+        ("bench.rundir", ("bench.cell", "bench.attention", "bench.matrix", "bench.tracking")),
+        ("bench.tracking", ("bench.matrix",)),
+        ("registry", ("bench", "models", "tasks")),
+    ],
+)
+def test_inside_bench_imports_point_down(package, forbidden):
+    """bench.matrix -> bench.cell -> bench.rundir: a cell never reaches up into the matrix,
+    and the run directory is the bottom (standard library only)."""
+    bad = sorted(
+        f"{name} imports {dep}"
+        for name, deps in import_graph().items()
+        if name == package or name.startswith(package + ".")
+        for dep in deps
+        if any(dep == f or dep.startswith(f + ".") for f in forbidden)
+    )
+    assert bad == []
+
+
+def test_the_cli_only_parses_calls_and_prints():
+    """cli.py calls MatrixRun; the launchers, tuning and the run directory's files are not its
+    business (it only catches the lock's LockedError), and it stays short."""
+    cli = ROOT / "cli.py"
+    deps = import_graph()["cli"]
+    orchestration = {"bench.matrix.local", "bench.matrix.ray", "bench.matrix.tuning",
+                     "bench.matrix.load", "bench.rundir.rows", "bench.rundir.atomic"}  # fmt: skip
+    assert deps & orchestration == set()
+    assert "bench.matrix.run" in deps
+    assert len(cli.read_text(encoding="utf-8").splitlines()) < 450

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -13,6 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from bench.cell.spec import CellSpec, setting_label
 
@@ -94,3 +97,38 @@ def _done_line(cell: CellSpec, row: dict[str, Any]) -> str:
         if row.get(key) is not None:
             parts.append(fmt.format(row[key]))
     return "  ".join(parts)
+
+
+SUMMARY_FIELDS = (
+    ("parameters", "n_params", "{:,}"),
+    ("token accuracy", "token_acc", "{:.4f}"),
+    ("exact-sequence accuracy", "seq_acc", "{:.4f}"),
+    ("final train loss", "final_loss", "{:.4f}"),
+    ("dev loss", "dev_loss", "{:.4f}"),
+    ("dev token accuracy", "dev_token_acc", "{:.4f}"),
+    ("BLEU (test)", "bleu", "{:.2f}"),
+    ("dev BLEU", "dev_bleu", "{:.2f}"),
+    ("train target tokens/s (median)", "train_tgt_tokens_per_s", "{:,.0f}"),
+    ("train step (s, median)", "train_step_s", "{:.4f}"),
+    ("greedy decode tokens/s", "infer_tgt_tokens_per_s", "{:,.0f}"),
+    ("peak memory (MB)", "peak_mem_mb", "{:,.1f}"),
+    ("wall time (s)", "wall_s", "{:.1f}"),
+)
+
+
+def cell_summary(row: dict[str, Any], results: Path) -> Group:
+    """What `attnbench run` prints: the row's main numbers, warnings, where it went."""
+    table = Table(title=f"{row['model']} on {row['task']} (seed {row['seed']}): {row['status']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for label, key, fmt in SUMMARY_FIELDS:
+        if row.get(key) is not None:
+            table.add_row(label, fmt.format(row[key]))
+    parts: list[Any] = [table]
+    if row.get("train_speed_noisy"):
+        parts.append("[yellow]speed is noisy:[/] IQR/median of block speeds > 0.10")
+    if row["status"] != "ok":
+        error = escape(str(row.get("error", ""))[-800:])
+        parts.append(f"[red]{row.get('error_class')}[/]: {error}")
+    parts.append(f"row appended to {results} (key {row['key']})")
+    return Group(*parts)

@@ -196,6 +196,13 @@ def math_attention_forced(spec: CellSpec) -> bool:
     return spec.device == "cpu" and spec.model_cfg.math_attention_on_cpu
 
 
+def math_attention_note(spec: CellSpec) -> str:
+    """Why this cell runs PyTorch's slow math attention on CPU, in one line."""
+    dropout = getattr(spec.model_cfg, "attn_dropout", None)
+    cause = f"model.attn_dropout={dropout}" if dropout else f"this {spec.model} configuration"
+    return f"{cause} forces PyTorch's slow math attention on CPU (recorded as attn_math_forced)"
+
+
 def setting_label(task_cfg: Any) -> str:
     """The task setting that tells a task's cells apart: " d=64", " n=8 delay=64" or ""."""
     if getattr(task_cfg, "distance", None) is not None:

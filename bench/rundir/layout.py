@@ -15,7 +15,9 @@ Standard library only: reports read the layout through it.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 RESULTS_FILE = "results.jsonl"
 MATRIX_FILE = "matrix.json"
@@ -51,3 +53,16 @@ def cell_file(out: Path | str, key: str, name: str) -> Path:
 def wandb_dir(out: Path | str) -> Path:
     """DIR/wandb: the W&B runs of the directory's cells."""
     return Path(out) / WANDB_DIR
+
+
+def write_matrix_meta(out: Path | str, meta: dict[str, Any]) -> None:
+    """DIR/matrix.json, atomically: what ``matrix status`` needs to rebuild the cells."""
+    from bench.rundir.atomic import atomic_write_text
+
+    atomic_write_text(matrix_path(out), json.dumps(meta, indent=1))
+
+
+def read_matrix_meta(out: Path | str) -> dict[str, Any] | None:
+    """DIR/matrix.json, or None when DIR is not a matrix run directory."""
+    path = matrix_path(out)
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None

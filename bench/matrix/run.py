@@ -1,0 +1,240 @@
+"""One matrix in one run directory, from plan to rows: the ``MatrixRun``.
+
+``run`` holds the directory's lock, checks the cells before anything trains (preflight),
+runs the tuning sweep, re-plans so the seed cells get the values chosen on dev, runs them,
+and keeps ``matrix.json`` current; ``status`` rebuilds the cells of a run directory and says
+which are done, failed or pending. The CLI calls these and only prints.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.cell.config import ConfigError
+from bench.cell.preflight import check_cells
+from bench.cell.spec import CellSpec
+from bench.matrix.load import Matrix, Plan, Waiting, load_matrix
+from bench.matrix.local import CellState, RunOptions, cell_states, filter_cells, pending_cells
+from bench.matrix.tuning import without_seed_filter
+from bench.rundir.layout import read_matrix_meta, results_path, write_matrix_meta
+from bench.rundir.lock import run_lock
+
+LAUNCHERS = ("local", "ray")
+Notify = Callable[[str, CellSpec, dict[str, Any]], None]  # (kind, cell, info) -> None
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a matrix runs (not what it computes: that is the matrix)."""
+
+    wandb: str = "offline"
+    timeout_s: float | None = None  # per cell; None: the matrix's
+    retry_failed: bool = False  # run failed cells again as a new attempt
+    launcher: str = "local"  # one of LAUNCHERS
+    address: str | None = None  # Ray cluster address (None: a local one)
+    cpus_per_cell: float | None = None  # Ray: CPUs a cell reserves (None: a whole node)
+    force: bool = False  # run cells over the memory estimate (an OOM becomes a row)
+    jobs: int = 1  # local: cells at once
+    wait: bool = False  # wait for another runner holding the directory
+
+    def __post_init__(self) -> None:
+        if self.launcher not in LAUNCHERS:
+            raise ConfigError(
+                f"unknown launcher {self.launcher!r}; choose one of: {', '.join(LAUNCHERS)}"
+            )
+        if self.jobs < 1:
+            raise ConfigError(f"--jobs must be at least 1, got {self.jobs}")
+        if self.jobs > 1 and self.launcher == "ray":
+            raise ConfigError(
+                f"--jobs {self.jobs} is for --launcher local; Ray schedules by --cpus-per-cell"
+            )
+        if self.launcher == "ray" and importlib.util.find_spec("ray") is None:
+            raise ConfigError("--launcher ray needs Ray: pip install -e '.[ray]'")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a run: its cells, and those still to run."""
+
+    label: str  # "", " (tuning sweep)" or " (seeds)"
+    cells: list[CellSpec]
+    todo: list[CellSpec]
+
+
+@dataclass
+class MatrixResult:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    waiting: list[Waiting] = field(default_factory=list)  # seed cells whose sweep all failed
+
+    @property
+    def failed(self) -> int:
+        return sum(r["status"] != "ok" for r in self.rows)
+
+
+@dataclass(frozen=True)
+class CellStatus:
+    """A cell of a run directory: the cell (or a seed cell waiting for its sweep), its status
+    (``pending``, ``waiting`` or the latest row's) and its attempts."""
+
+    cell: CellSpec | Waiting
+    status: str
+    attempts: int
+
+
+StageView = Callable[[Stage], AbstractContextManager[Notify]]
+
+
+def _quiet(stage: Stage) -> AbstractContextManager[Notify]:
+    return nullcontext(lambda kind, cell, info: None)
+
+
+class MatrixRun:
+    """A matrix (preset name or YAML path) bound to a run directory and a device."""
+
+    def __init__(
+        self, ref: str, out: Path | None = None, only: list[str] | None = None, device: str = "auto"
+    ) -> None:
+        self.ref, self.only, self.device = ref, list(only or []), device
+        self.matrix: Matrix = load_matrix(ref)
+        self.out = Path(out) if out is not None else Path("runs") / self.matrix.name
+
+    @classmethod
+    def of_directory(cls, directory: Path) -> MatrixRun:
+        """The matrix run recorded in ``directory/matrix.json``."""
+        meta = read_matrix_meta(directory)
+        if meta is None:
+            raise ConfigError(f"{directory} holds no matrix.json (not a matrix run directory)")
+        return cls(meta["ref"], directory, meta.get("only"), meta["device"])
+
+    def plan(self, read_rows: bool = True) -> Plan:
+        """Every cell by stage, ``--only`` applied; tuned seed cells are resolved from the
+        directory's sweep rows. Bad values raise ConfigError."""
+        states = self.states() if read_rows else {}
+        latest = {k: st.latest for k, st in states.items() if st.latest is not None}
+        try:
+            plan = self.matrix.plan(self.device, latest)
+            filter_cells(plan.sweep + plan.seeds + plan.waiting, self.only)  # type: ignore[operator]
+            sweep_only = without_seed_filter(self.only)  # a seed's sweep runs at the tuning seed
+            plan.sweep = filter_cells(plan.sweep, sweep_only, strict=False)
+            plan.seeds = filter_cells(plan.seeds, self.only, strict=False)
+            plan.waiting = filter_cells(plan.waiting, self.only, strict=False)  # type: ignore[arg-type]
+        except ValueError as err:  # a bad --only
+            raise ConfigError(str(err)) from err
+        return plan
+
+    def states(self) -> dict[str, CellState]:
+        """Key -> attempts and latest row, from the directory's results (empty if none)."""
+        return cell_states(self.out) if results_path(self.out).exists() else {}
+
+    def preflight(self, cells: list[CellSpec], force: bool = False) -> str | None:
+        """Refuse (PreflightError) cells whose data or memory rules them out; a note for
+        cells let through by ``force``."""
+        return check_cells(cells, force)
+
+    def run(
+        self,
+        settings: RunSettings,
+        stage_view: StageView = _quiet,
+        note: Callable[[str], None] = lambda msg: None,
+    ) -> MatrixResult:
+        """Run every cell not yet done: the sweep, then the seed cells at the values chosen
+        on dev. Checks every pending cell before the lock is taken or anything is written."""
+        from bench.tracking import resolve_mode
+
+        plan = self.plan()
+        first_note = self.preflight(
+            pending_cells(plan.sweep + plan.seeds, self.out, settings.retry_failed), settings.force
+        )
+        if first_note:
+            note(first_note)
+        mode, why = resolve_mode(settings.wandb)
+        if why:
+            note(f"W&B: {why}")
+
+        def waiting(pid: str) -> None:
+            note(f"waiting for the runner with pid {pid} to finish with {self.out} ...")
+
+        with run_lock(self.out, settings.wait, waiting):
+            opts = RunOptions(
+                self.out, mode, settings.timeout_s or self.matrix.timeout_s,
+                settings.retry_failed, self.matrix.name, settings.jobs,
+            )  # fmt: skip
+            plan = self.plan()  # again, under the lock
+            result = MatrixResult()
+            if plan.sweep:
+                result.rows += self._stage(
+                    plan, plan.sweep, " (tuning sweep)", opts, settings, stage_view
+                )
+                plan = self.plan()  # choose on the sweep's dev rows
+            label = " (seeds)" if plan.sweep else ""
+            result.rows += self._stage(plan, plan.seeds, label, opts, settings, stage_view)
+            result.waiting = plan.waiting
+        return result
+
+    def _stage(
+        self,
+        plan: Plan,
+        cells: list[CellSpec],
+        label: str,
+        opts: RunOptions,
+        settings: RunSettings,
+        stage_view: StageView,
+    ) -> list[dict[str, Any]]:
+        todo = pending_cells(cells, self.out, settings.retry_failed)
+        self.preflight(todo, settings.force)
+        self.write_meta(plan)
+        with stage_view(Stage(label, cells, todo)) as notify:
+            if settings.launcher == "ray":
+                from bench.matrix.ray import run_cells_ray
+
+                outcome = run_cells_ray(
+                    todo, opts, notify, settings.address, settings.cpus_per_cell
+                )
+            else:
+                from bench.matrix.local import run_cells
+
+                outcome = run_cells(todo, opts, notify)
+        return outcome.rows
+
+    def write_meta(self, plan: Plan) -> None:
+        """``matrix.json``: what ``status`` needs to rebuild the cells."""
+        write_matrix_meta(
+            self.out,
+            {
+                "ref": self.ref,
+                "name": self.matrix.name,
+                "device": self.device,
+                "only": self.only,
+                "keys": [c.key for c in plan.sweep + plan.seeds],
+            },
+        )
+
+    def status(self) -> tuple[list[CellStatus], int]:
+        """Each cell's status, and how many cells of the original run have other keys now
+        (the code or the matrix changed since: they will run again)."""
+        plan = self.plan()
+        states = self.states()
+        cells = []
+        for cell in plan.sweep + plan.seeds:
+            st = states.get(cell.key, CellState())
+            cells.append(CellStatus(cell, st.status, st.attempts))
+        cells += [CellStatus(w, "waiting", 0) for w in plan.waiting]
+        meta = read_matrix_meta(self.out) or {}
+        stale = set(meta.get("keys", [])) - {c.key for c in plan.sweep + plan.seeds}
+        return cells, len(stale)
+
+    def resume_command(self, settings: RunSettings) -> str:
+        """The command that resumes this run where it stopped."""
+        ray = settings.launcher == "ray"
+        return (
+            f"attnbench matrix run {self.ref} --out {self.out}"
+            + "".join(f" --only {o}" for o in self.only)
+            + (f" --jobs {settings.jobs}" if settings.jobs > 1 else "")
+            + (" --launcher ray" + (f" --address {settings.address}" if settings.address else ""))
+            * ray
+        )

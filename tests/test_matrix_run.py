@@ -1,0 +1,109 @@
+"""bench/matrix/run.py: a tuned matrix runs through MatrixRun without the CLI (sweep, choice
+on dev, seeds at the choice, matrix.json, status), and bad settings are refused first."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+import bench.matrix.local
+from bench.cell.config import ConfigError
+from bench.cell.preflight import PreflightError
+from bench.cell.spec import base_row
+from bench.matrix.run import MatrixRun, RunSettings
+from bench.rundir.layout import matrix_path, results_path
+from bench.rundir.rows import read_rows
+
+TUNED = {
+    "name": "tuned",
+    "models": ["transformer", "lstm"],
+    "seeds": [0, 1],
+    "train": {"steps": 4, "batch_size": 4, "warmup": 1, "log_every": 2, "timing_blocks": 1,
+              "timing_warmup": 0, "eval_batch_size": 8},
+    "model": {"transformer": {"d_model": 8, "n_heads": 2, "d_ff": 16, "n_enc_layers": 1,
+                              "n_dec_layers": 1}, "lstm": {"d_model": 8, "n_layers": 1}},
+    "tune": {"lr": [0.001, 0.01, 0.1], "metric": "dev_loss", "seed": 7},
+    "tasks": [{"name": "copy", "task": {"length": 4, "min_length": 2, "eval_size": 8}}],
+}  # fmt: skip
+BEST = {"transformer": 0.01, "lstm": 0.1}  # the fake cells' dev loss is lowest here
+
+
+def _fake_cell(cell, attempt, opts, on_progress=None, stop=None):  # noqa: ANN001, ANN202
+    """run_in_subprocess without a process: a dev loss that is lowest at the model's BEST lr."""
+    loss = 1.0 + abs(cell.train.lr - BEST[cell.model])
+    return {**base_row(cell, attempt, opts.matrix_name), "status": "ok", "wall_s": 0.1,
+            "dev_loss": loss}  # fmt: skip
+
+
+@pytest.fixture
+def tuned(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench.matrix.local, "run_in_subprocess", _fake_cell)
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump(TUNED))
+    return path
+
+
+def test_a_tuned_matrix_sweeps_then_runs_the_seeds_at_each_models_choice(tuned, tmp_path):
+    out = tmp_path / "out"
+    stages = []
+
+    def view(stage):  # noqa: ANN001, ANN202
+        from contextlib import nullcontext
+
+        stages.append((stage.label, len(stage.cells), len(stage.todo)))
+        return nullcontext(lambda kind, cell, info: None)
+
+    result = MatrixRun(str(tuned), out, device="cpu").run(RunSettings(wandb="disabled"), view)
+    assert stages == [(" (tuning sweep)", 6, 6), (" (seeds)", 4, 4)]
+    assert len(result.rows) == 10 and result.failed == 0 and result.waiting == []
+    seeds = [r for r in read_rows(results_path(out)) if "tuned" in r]
+    assert {(r["model"], r["seed"], r["config"]["train"]["lr"]) for r in seeds} == {
+        (m, s, BEST[m]) for m in BEST for s in (0, 1)
+    }
+    meta = json.loads(matrix_path(out).read_text())
+    assert meta["name"] == "tuned" and len(meta["keys"]) == 10
+    cells, stale = MatrixRun.of_directory(out).status()
+    assert [c.status for c in cells] == ["ok"] * 10 and stale == 0
+    again = MatrixRun(str(tuned), out, device="cpu").run(RunSettings(wandb="disabled"))
+    assert again.rows == []  # resumed: nothing left
+
+
+def test_status_before_the_sweep_lists_seed_cells_as_waiting(tuned, tmp_path):
+    run = MatrixRun(str(tuned), tmp_path / "out", ["seed=0"], "cpu")
+    run.write_meta(run.plan())
+    cells, _ = MatrixRun.of_directory(tmp_path / "out").status()
+    assert sorted({c.status for c in cells}) == ["pending", "waiting"]
+    assert sum(c.status == "waiting" for c in cells) == 2  # seed 0 of each model
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"launcher": "slurm"}, "unknown launcher 'slurm'; choose one of: local, ray"),
+        ({"launcher": "ray", "jobs": 2}, "--jobs 2 is for --launcher local"),
+        ({"jobs": 0}, "--jobs must be at least 1, got 0"),
+    ],
+)
+def test_bad_settings_name_the_value_and_the_choices(settings, message):
+    with pytest.raises(ConfigError, match=message):
+        RunSettings(**settings)
+
+
+def test_bad_only_and_missing_data_are_refused_before_anything_is_written(tuned, tmp_path):
+    out = tmp_path / "out"
+    with pytest.raises(ConfigError, match="--only model=gru matches no cell"):
+        MatrixRun(str(tuned), out, ["model=gru"], "cpu").plan()
+    data = {**TUNED, "tasks": [{"name": "translate", "task": {"source": "tsv:/no/such.tsv"}}]}
+    tuned.write_text(yaml.safe_dump(data))
+    with pytest.raises(PreflightError, match="no such file /no/such.tsv"):
+        MatrixRun(str(tuned), out, device="cpu").run(RunSettings(wandb="disabled"))
+    assert not out.exists()
+
+
+def test_resume_command_keeps_the_options(tuned, tmp_path):
+    run = MatrixRun(str(tuned), tmp_path / "o", ["seed=0"], "cpu")
+    assert run.resume_command(RunSettings(jobs=2)) == (
+        f"attnbench matrix run {tuned} --out {tmp_path / 'o'} --only seed=0 --jobs 2"
+    )

@@ -1,0 +1,45 @@
+"""The CLI's choice types (Typer turns an Enum into "not one of" errors for free) and its
+option checks."""
+
+from __future__ import annotations
+
+import math
+import os
+from enum import Enum
+
+import typer
+
+
+class WandbMode(str, Enum):
+    offline = "offline"
+    online = "online"
+    disabled = "disabled"
+
+
+class RunMode(str, Enum):
+    speed = "speed"
+    repro = "repro"
+
+
+class Launcher(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
+class DeviceChoice(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def default_wandb() -> WandbMode:
+    """WANDB_MODE from the environment when it names a mode, else offline."""
+    env = os.environ.get("WANDB_MODE", "offline")
+    return WandbMode(env) if env in WandbMode.__members__ else WandbMode.offline
+
+
+def finite_positive(value: float | None) -> float | None:
+    """Typer callback: a number option must be finite and > 0 (NaN passes every bound)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise typer.BadParameter(f"must be a finite number > 0, got {value}")
+    return value
