@@ -1,4 +1,5 @@
-"""The dev split: apart from train and test for every task, evaluated at the end and on a curve."""
+"""The dev split: apart from train and test for every task, evaluated at the end, on a curve
+and, with per-example outcomes, at the rungs of the budget."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import json
 import pytest
 import torch
 
-from bench.cell.dev import dev_metrics
+from bench.cell.dev import dev_metrics, rung_steps
 from bench.cell.execute import run_cell
 from bench.cell.spec import make_spec
+from bench.rundir.layout import DEV_RUNGS_FILE, cell_file
 from tasks import build_task, task_entry
 
 SYNTHETIC = ("copy", "reverse", "dependency", "recall")
@@ -55,3 +57,19 @@ def test_cell_row_has_dev_metrics_and_a_dev_curve(tmp_path):
     assert curve["step"] == [4, 8, 12] and len(curve["dev_loss"]) == 3
     assert all(lr <= 0.5 for lr in curve["lr"])  # plateau only ever lowers it
     assert curve["dev_loss"][-1] == pytest.approx(saved["dev_loss"], rel=1e-4)
+    rungs = saved["dev_rungs"]  # ¼, ½, ¾ and the end of 12 steps, with or without eval_every
+    assert rungs["step"] == [3, 6, 9, 12] == rung_steps(12)
+    assert rungs["dev_loss"][-1] == pytest.approx(saved["dev_loss"], rel=1e-4)
+    assert rungs["dev_tf_token_acc"][-1] == pytest.approx(saved["dev_tf_token_acc"], abs=1e-6)
+    outcomes = [json.loads(line) for line in cell_file(tmp_path, row["key"], DEV_RUNGS_FILE)
+                .read_text().splitlines()]  # fmt: skip
+    assert len(outcomes) == 4 * 32 and {o["step"] for o in outcomes} == {3, 6, 9, 12}
+    last = [o for o in outcomes if o["step"] == 12]
+    assert sum(o["correct"] for o in last) / sum(o["tokens"] for o in last) == pytest.approx(
+        rungs["dev_tf_token_acc"][-1], abs=1e-6
+    )
+
+
+def test_rungs_are_quarters_of_the_budget():
+    assert rung_steps(200) == [50, 100, 150, 200]
+    assert rung_steps(2) == [1, 2] and rung_steps(1) == [1]

@@ -1,11 +1,16 @@
 """Dev-split evaluation: the periodic dev curve during training and the final dev metrics.
 
+At fixed fractions of the budget (``RUNGS``: ¼, ½, ¾ and the end) every cell also keeps
+per-example teacher-forced outcomes on dev, so a verdict can be judged at each rung with
+intervals (reports.claims: a verdict must hold across the budget, not at one stopping point).
+
 Every choice a benchmark makes (tuned learning rate, plateau schedule) is made on dev;
 the test split is decoded once, at the end of the cell (bench/cell/execute.py ``evaluate``).
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +32,51 @@ NOT_DEV = (
     "train_pairs",
     "test_",
 )
+
+RUNGS = (0.25, 0.5, 0.75, 1.0)  # fractions of the budget with per-example dev evidence
+
+
+def rung_steps(steps: int) -> list[int]:
+    """The training steps at which dev outcomes are kept: ``RUNGS`` of ``steps``."""
+    return sorted({max(1, math.ceil(f * steps)) for f in RUNGS})
+
+
+@torch.no_grad()
+def dev_outcomes(
+    model: torch.nn.Module, batches: list[Batch], device: torch.device
+) -> list[dict[str, float]]:
+    """Per dev example, teacher-forced: target tokens, correct tokens and summed cross-entropy."""
+    was_training = model.training
+    model.eval()
+    out: list[dict[str, float]] = []
+    for batch in batches:
+        batch = batch.to(device)
+        logits = model(batch.src, batch.tgt_in)  # (B,T,V)
+        ce = F.cross_entropy(
+            logits.flatten(0, 1).float(),
+            batch.tgt_out.flatten(),
+            ignore_index=model.pad_id,
+            reduction="none",
+        ).view_as(batch.tgt_out)  # (B,T), 0 at padding
+        real = batch.tgt_out.ne(model.pad_id)  # (B,T)
+        correct = (logits.argmax(-1).eq(batch.tgt_out) & real).sum(1)  # (B,)
+        sums = zip(real.sum(1).tolist(), correct.tolist(), ce.sum(1).tolist(), strict=True)
+        for n, c, loss in sums:
+            out.append({"tokens": n, "correct": c, "loss": round(loss, 6)})
+    model.train(was_training)
+    return out
+
+
+def rung_summary(outcomes: list[dict[str, float]]) -> dict[str, float]:
+    """Dev loss per token, teacher-forced token accuracy and exact-match rate of outcomes."""
+    tokens = max(sum(o["tokens"] for o in outcomes), 1)
+    return {
+        "dev_loss": round(sum(o["loss"] for o in outcomes) / tokens, 6),
+        "dev_tf_token_acc": round(sum(o["correct"] for o in outcomes) / tokens, 6),
+        "dev_tf_seq_acc": round(
+            sum(o["correct"] == o["tokens"] for o in outcomes) / max(len(outcomes), 1), 6
+        ),
+    }
 
 
 @torch.no_grad()
@@ -66,8 +116,9 @@ def dev_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
 
 class DevCurve(pl.Callback):
     """Every ``every`` steps: dev loss and teacher-forced accuracy, for the row's dev curve,
-    W&B (``listeners``) and the module's plateau schedule. Its time is kept out of the
-    training-speed blocks (``timer.exclude``)."""
+    W&B (``listeners``) and the module's plateau schedule; at the ``RUNGS`` of ``steps``:
+    per-example dev outcomes (``rung_examples``) and their summary (the row's ``dev_rungs``).
+    Its time is kept out of the training-speed blocks (``timer.exclude``)."""
 
     def __init__(
         self,
@@ -76,9 +127,15 @@ class DevCurve(pl.Callback):
         every: int,
         timer: StepTimer | None = None,
         listeners: list[Callable[[dict[str, float], int], None]] | None = None,
+        steps: int = 0,
     ) -> None:
-        self.batches = task.eval_batches(batch_size, "dev") if every else []
+        self.batches = task.eval_batches(batch_size, "dev") if every or steps else []
         self.every = every
+        self.rungs = rung_steps(steps) if steps else []
+        self.rung_points: dict[str, list] = {
+            "step": [], "dev_loss": [], "dev_tf_token_acc": [], "dev_tf_seq_acc": []
+        }  # fmt: skip
+        self.rung_examples: list[dict[str, Any]] = []  # {"step", "i", "tokens", "correct", "loss"}
         self.timer = timer
         self.listeners = listeners or []
         self.points: dict[str, list] = {
@@ -90,6 +147,8 @@ class DevCurve(pl.Callback):
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
         step = trainer.global_step
+        if step in self.rungs and self.batches:
+            self._rung(step, pl_module)
         if not self.every or not self.batches or step % self.every:
             return
         t0 = time.perf_counter()
@@ -112,5 +171,22 @@ class DevCurve(pl.Callback):
         if self.timer is not None:
             self.timer.exclude(time.perf_counter() - t0)
 
+    def _rung(self, step: int, pl_module: pl.LightningModule) -> None:
+        """Per-example dev outcomes at a rung of the budget (teacher-forced)."""
+        t0 = time.perf_counter()
+        outcomes = dev_outcomes(pl_module.model, self.batches, pl_module.device)
+        summary = rung_summary(outcomes)
+        self.rung_points["step"].append(step)
+        for name, value in summary.items():
+            self.rung_points[name].append(value)
+        self.rung_examples.extend({"step": step, "i": i, **o} for i, o in enumerate(outcomes))
+        for listen in self.listeners:
+            listen({f"dev_rung/{k[4:]}": v for k, v in summary.items()}, step)
+        if self.timer is not None:
+            self.timer.exclude(time.perf_counter() - t0)
+
     def summary(self) -> dict[str, Any]:
-        return {"dev_curve": self.points} if self.points["step"] else {}
+        out: dict[str, Any] = {"dev_curve": self.points} if self.points["step"] else {}
+        if self.rung_points["step"]:
+            out["dev_rungs"] = self.rung_points
+        return out

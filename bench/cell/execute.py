@@ -33,7 +33,7 @@ from bench.cell.measure import (
 from bench.cell.rank import is_rank_zero
 from bench.cell.spec import CellSpec, base_row, utc_now
 from bench.rundir.atomic import atomic_write_text
-from bench.rundir.layout import EVAL_FILE, RESULTS_FILE, cell_dir, cell_file
+from bench.rundir.layout import DEV_RUNGS_FILE, EVAL_FILE, RESULTS_FILE, cell_dir, cell_file
 from bench.rundir.rows import append_row
 from bench.tracking import Tracker
 from models import beam_search, build_model, greedy_decode
@@ -157,7 +157,7 @@ def _train_and_evaluate(
     if on_progress is not None:
         listeners.append(lambda m, step: on_progress(step, t.steps, m["train/loss"]))
     curve = LossCurve(t.log_every, t.target_acc, listeners)
-    dev_curve = DevCurve(task, t.eval_batch_size, t.eval_every, timer, [tracker.log])
+    dev_curve = DevCurve(task, t.eval_batch_size, t.eval_every, timer, [tracker.log], t.steps)
     ranks = RankSummary(timer.summary, memory.summary)
     trainer = pl.Trainer(
         accelerator=spec.device,
@@ -189,6 +189,7 @@ def _train_and_evaluate(
     tracker.log({f"dev/{k[4:]}": v for k, v in dev.items()}, t.steps)
     metrics, examples = evaluate(model, task, t.eval_batch_size, device)  # test: once, at the end
     save_examples(cell_file(out_dir, spec.key, EVAL_FILE), examples)
+    save_examples(cell_file(out_dir, spec.key, DEV_RUNGS_FILE), dev_curve.rung_examples)
     _save_attention(spec, cell_dir(out_dir, spec.key), model, task, device, examples)
     return {
         "n_params": n_params,
