@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
@@ -109,7 +111,12 @@ def test_matrix_file_by_path(tmp_path):
     assert len(load_matrix(str(path)).cells("cpu")) == 8
 
 
-@pytest.mark.parametrize("name", preset_names())
+EXPERIMENTS = sorted(
+    str(p) for p in (Path(__file__).parents[1] / "matrices/experiments").glob("*.yaml")
+)
+
+
+@pytest.mark.parametrize("name", [*preset_names(), *EXPERIMENTS])
 def test_every_preset_validates(name):
     matrix = load_matrix(name)
     cells = matrix.cells("cpu")
