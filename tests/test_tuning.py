@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from bench.cell.config import ConfigError
 from bench.matrix.load import parse_matrix
+from bench.matrix.run import tuning_notes
 from bench.matrix.tuning import TuneSpec, at_edge, choose, parse_tune, without_seed_filter
 from cli import app
 
@@ -83,17 +84,54 @@ def test_a_sweep_with_a_missing_row_or_only_failures_chooses_nothing():
     assert {w.model for w in matrix.plan("cpu", failed).waiting} == {"transformer", "lstm"}
 
 
-def test_higher_is_better_metrics_and_ties_go_to_the_earlier_value():
+def test_higher_is_better_metrics_and_equal_values_are_a_tie():
     tune = TuneSpec((("lr", (1, 2, 3)),), "dev_bleu")
     points = tune.points()
-    rows = [{"status": "ok", "key": str(i), "dev_bleu": b} for i, b in enumerate([5.0, 9.0, 9.0])]
-    chosen, record = choose(points, rows, tune)
-    assert chosen == {"lr": 2} and [r["dev_bleu"] for r in record] == [5.0, 9.0, 9.0]
+    rows = [{"status": "ok", "key": str(i), "dev_bleu": b, "dev_loss": loss}
+            for i, (b, loss) in enumerate([(5.0, 1.0), (9.0, 3.0), (9.0, 2.0)])]  # fmt: skip
+    choice = choose(points, rows, tune)
+    assert choice.point == {"lr": 3}  # 9.0 = 9.0: a tie, and lr 3 has the lower dev loss
+    assert choice.tie == {"points": [{"lr": 2}, {"lr": 3}], "broken_by": "dev_loss"}
+    assert [r["dev_bleu"] for r in choice.record] == [5.0, 9.0, 9.0]
     acc = TuneSpec((("lr", (1, 2)),), "dev_acc")
     rows = [{"status": "ok", "key": "a", "dev_token_acc": 0.9, "dev_answer_acc": 0.1},
             {"status": "ok", "key": "b", "dev_token_acc": 0.1, "dev_answer_acc": 0.5}]  # fmt: skip
-    assert choose(acc.points(), rows, acc)[0] == {"lr": 2}  # the answer, where a task has one
-    assert at_edge(tune, {"lr": 3}) == ["lr"] and at_edge(tune, {"lr": 2}) == []
+    assert choose(acc.points(), rows, acc).point == {"lr": 2}  # the answer, where a task has one
+    assert choose(acc.points(), rows, acc).tie is None
+
+
+def test_overlapping_dev_intervals_are_a_tie_broken_by_dev_loss():
+    """13.89 vs 13.88 dev BLEU is not a choice: the intervals overlap, dev loss decides."""
+    tune = TuneSpec((("lr", (0.001, 0.003, 0.01)),), "dev_bleu")
+    scores = [("a", 13.89, 3.24), ("b", 13.88, 2.95), ("c", 1.5, 6.0)]
+    rows = [{"status": "ok", "key": k, "dev_bleu": b, "dev_loss": loss} for k, b, loss in scores]
+    shown = {"a": (12.9, 14.9), "b": (12.8, 14.8), "c": (1.0, 2.0)}
+    choice = choose(tune.points(), rows, tune, lambda r, m: {"interval": shown[r["key"]],
+                                                              "floor": 0.6})  # fmt: skip
+    assert choice.point == {"lr": 0.003} and choice.at_floor is None
+    assert choice.tie == {"points": [{"lr": 0.001}, {"lr": 0.003}], "broken_by": "dev_loss"}
+    assert [r["interval"] for r in choice.record] == [shown["a"], shown["b"], shown["c"]]
+    apart = {"a": (13.5, 14.3), "b": (12.0, 13.4), "c": (1.0, 2.0)}
+    clear = choose(tune.points(), rows, tune, lambda r, m: {"interval": apart[r["key"]]})
+    assert clear.point == {"lr": 0.001} and clear.tie is None
+
+
+def test_a_sweep_at_its_floor_everywhere_is_flagged_and_said():
+    tune = TuneSpec((("lr", (0.001, 0.01)),), "dev_acc")
+    rows = [{"status": "ok", "key": k, "dev_token_acc": v} for k, v in [("a", 0.31), ("b", 0.28)]]
+    floor = {"a": (0.15, 0.17), "b": (0.16, 0.166)}
+    choice = choose(tune.points(), rows, tune, lambda r, m: {"interval": floor[r["key"]],
+                                                              "floor": 0.167})  # fmt: skip
+    assert "never clears its floor (0.167) at any grid point" in choice.at_floor
+    learned = {"a": (0.28, 0.34), "b": (0.16, 0.166)}
+    assert (
+        choose(
+            tune.points(), rows, tune, lambda r, m: {"interval": learned[r["key"]], "floor": 0.167}
+        ).at_floor
+        is None
+    )
+    edge = TuneSpec((("lr", (1, 2, 3)),), "dev_bleu")
+    assert at_edge(edge, {"lr": 3}) == ["lr"] and at_edge(edge, {"lr": 2}) == []
 
 
 def test_grids_multiply_and_block_tune_overrides_the_matrix():
@@ -115,7 +153,22 @@ def test_grids_multiply_and_block_tune_overrides_the_matrix():
     "tune, message",
     [
         ({"lr": [0.1], "metric": "bleu"}, "tune.metric: 'bleu' is not one of: dev_loss, dev_bleu"),
-        ({"lrate": [0.1]}, "tune: unknown key 'lrate'; valid keys: metric, seed, at or a train"),
+        ({"lrate": [0.1]}, "tune: unknown key 'lrate'; valid keys: metric, seed, at, trials"),
+        (
+            {"lr": [0.1], "transformer": {"model.norm_frst": [True]}},
+            "tune.transformer: unknown model key 'norm_frst'; valid: ",
+        ),
+        ({"lr": [0.1], "trials": 0}, "tune.trials: expected a positive integer"),
+        ({"lr": [0.1], "tie_break": "bleu"}, "tune.tie_break: 'bleu' is not one of"),
+        (
+            {"lr": [0.1, 0.2], "transformer": {"model.norm_first": [False, True]}},
+            r"the models' grids differ in size \(transformer 4, lstm 2\): set tune.trials to at "
+            "most 2",
+        ),
+        (
+            {"lr": [0.1, 0.2], "transformer": {"model.norm_first": [False, True]}, "trials": 3},
+            r"tune.trials=3 is more than these models' grids hold \(lstm 2\)",
+        ),
         ({"lr": [0.1], "at": {"delay": [8, 16]}}, "tune.at: expected a mapping of axis keys"),
         (
             {"lr": [0.1], "at": {"delay": 8}},
@@ -245,3 +298,45 @@ def test_a_vector_value_is_not_an_axis_but_a_list_of_them_is():
         (0.9, 0.98),
         (0.8, 0.9),
     ]
+
+
+SEARCH = {**TUNED, "tune": {"lr": [0.001, 0.01], "warmup": [1, 2], "metric": "dev_loss",
+                            "seed": 7, "trials": 4,
+                            "transformer": {"model.norm_first": [False, True]}}}  # fmt: skip
+
+
+def test_model_keys_are_tuned_with_equal_trials_and_land_in_the_seed_cells():
+    matrix = parse_matrix(SEARCH, "t")
+    plan = matrix.plan("cpu")
+    by_model = {m: [c for c in plan.sweep if c.model == m] for m in ("transformer", "lstm")}
+    assert [len(v) for v in by_model.values()] == [4, 4]  # equal trials: 4 of 8, and all 4
+    assert {(c.train.lr, c.train.warmup) for c in by_model["lstm"]} == {
+        (lr, w) for lr in (0.001, 0.01) for w in (1, 2)
+    }
+    points = [c.sweep["point"] for c in by_model["transformer"]]
+    assert all(set(p) == {"lr", "warmup", "model.norm_first"} for p in points)
+    again = [c.sweep["point"] for c in parse_matrix(SEARCH, "t").plan("cpu").sweep]
+    assert points == [p for p in again if "model.norm_first" in p]  # seeded: the same trials
+    assert all(c.model_cfg.norm_first == c.sweep["point"]["model.norm_first"]
+               for c in by_model["transformer"])  # fmt: skip
+    assert by_model["transformer"][0].sweep["space"]["model.norm_first"] == [False, True]
+    assert by_model["transformer"][0].sweep["trials"] == 4
+    best = by_model["transformer"][-1]
+    latest = {c.key: _row(c, dev_loss=0.5 if c is best else 2.0) for c in plan.sweep}
+    seeds = [c for c in matrix.plan("cpu", latest).seeds if c.model == "transformer"]
+    assert {c.model_cfg.norm_first for c in seeds} == {best.model_cfg.norm_first}
+    assert {c.train.lr for c in seeds} == {best.train.lr}
+    assert all(c.tuned["chosen"] == best.sweep["point"] for c in seeds)
+
+
+def test_tuning_notes_name_ties_and_floors():
+    tune = {**TUNED["tune"], "metric": "dev_acc"}
+    matrix = parse_matrix({**TUNED, "models": ["lstm"], "tune": tune}, "t")
+    plan = matrix.plan("cpu")
+    latest = {c.key: _row(c, dev_token_acc=0.2, dev_loss=c.train.lr) for c in plan.sweep}
+    seeds = matrix.plan("cpu", latest, lambda r, m: {"interval": (0.1, 0.22), "floor": 0.25})
+    notes = tuning_notes(seeds)
+    assert len(notes) == 2
+    assert notes[0].startswith("tuning lstm copy") and "never clears its floor" in notes[0]
+    assert "3 grid points tie on dev_acc" in notes[1] and "broken by dev_loss" in notes[1]
+    assert all(c.train.lr == 0.001 for c in seeds.seeds)  # the lowest dev loss of the tie

@@ -33,7 +33,14 @@ from bench.cell.measure import (
 from bench.cell.rank import is_rank_zero
 from bench.cell.spec import CellSpec, base_row, utc_now
 from bench.rundir.atomic import atomic_write_text
-from bench.rundir.layout import DEV_RUNGS_FILE, EVAL_FILE, RESULTS_FILE, cell_dir, cell_file
+from bench.rundir.layout import (
+    DEV_EVAL_FILE,
+    DEV_RUNGS_FILE,
+    EVAL_FILE,
+    RESULTS_FILE,
+    cell_dir,
+    cell_file,
+)
 from bench.rundir.rows import append_row
 from bench.tracking import Tracker
 from models import beam_search, build_model, greedy_decode
@@ -185,7 +192,9 @@ def _train_and_evaluate(
     speed = {**timer.summary(), **ranks.summary}
     flops = _flops(spec, model, task, device, speed)
     dev = dev_loss(model, task.eval_batches(t.eval_batch_size, "dev"), device)
-    dev.update(dev_metrics(evaluate(model, task, t.eval_batch_size, device, split="dev")[0]))
+    dev_scores, dev_examples = evaluate(model, task, t.eval_batch_size, device, split="dev")
+    dev.update(dev_metrics(dev_scores))
+    save_examples(cell_file(out_dir, spec.key, DEV_EVAL_FILE), dev_examples)  # tuning ties
     tracker.log({f"dev/{k[4:]}": v for k, v in dev.items()}, t.steps)
     metrics, examples = evaluate(model, task, t.eval_batch_size, device)  # test: once, at the end
     save_examples(cell_file(out_dir, spec.key, EVAL_FILE), examples)

@@ -45,7 +45,14 @@ import yaml
 from bench.cell.config import ConfigError, TrainConfig, check_number
 from bench.cell.spec import MODES, SECTIONS, CellSpec, setting_label, spec_from_values
 from bench.matrix import strict_yaml
-from bench.matrix.tuning import TuneSpec, choose, parse_tune, tuned_record
+from bench.matrix.tuning import (
+    Evidence,
+    TuneSpec,
+    check_trials,
+    choose,
+    parse_tune,
+    tuned_record,
+)
 from models import MODELS
 
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "matrices"  # top level, no package
@@ -128,9 +135,15 @@ class Matrix:
         plan = self.plan(device)
         return plan.sweep + plan.seeds
 
-    def plan(self, device: str = "auto", latest: dict[str, dict] | None = None) -> Plan:
+    def plan(
+        self,
+        device: str = "auto",
+        latest: dict[str, dict] | None = None,
+        evidence: Evidence | None = None,
+    ) -> Plan:
         """Every cell by stage, validated (bad values raise ConfigError naming their YAML
-        place). ``latest`` (key -> latest row) resolves tuned seed cells from their sweep."""
+        place). ``latest`` (key -> latest row) resolves tuned seed cells from their sweep;
+        ``evidence`` gives a sweep row's dev interval (ties, floors: bench/matrix/tuning.py)."""
         latest = latest or {}
         jobs, sweep, waiting = [], [], []
         for b_i, block in enumerate(self.blocks):
@@ -140,14 +153,15 @@ class Matrix:
                     if block.tune is None:
                         jobs += [(seed, b_i, model, combo, None) for seed in block.seeds]
                         continue
+                    check_trials(block.tune, block.models, f"{where}: tune")
                     setting = _sweep_setting(block, model, combo, f"{where}: tune.at")
                     cells = self._sweep(block, model, setting, device, where)
                     sweep += cells
-                    picked = choose(
-                        block.tune.points(), [latest.get(c.key) for c in cells], block.tune
-                    )
+                    points = block.tune.points(model)
+                    rows = [latest.get(c.key) for c in cells]
+                    picked = choose(points, rows, block.tune, evidence)
                     if picked is None:
-                        stand_in = _with(combo, block.tune.points()[0])
+                        stand_in = _with(combo, points[0])
                         reason = "waiting for its sweep (or every sweep cell failed)"
                         waiting += [  # built now, so a bad seed-cell config fails before any run
                             Waiting(
@@ -157,10 +171,10 @@ class Matrix:
                             for seed in block.seeds
                         ]  # fmt: skip
                         continue
-                    chosen, record = picked
-                    tuned = tuned_record(block.tune, chosen, record, cells[0].train)
+                    tuned = tuned_record(block.tune, picked, cells[0].train, model)
                     jobs += [
-                        (seed, b_i, model, _with(combo, chosen), tuned) for seed in block.seeds
+                        (seed, b_i, model, _with(combo, picked.point), tuned)
+                        for seed in block.seeds
                     ]
         jobs.sort(key=lambda j: (j[0], j[1]))  # seed-major, stable within a seed
         seeds = []
@@ -177,15 +191,16 @@ class Matrix:
     ) -> list[CellSpec]:
         """One cell per grid point of ``block.tune``, at the tuning seed."""
         assert block.tune is not None
-        for key in block.tune.keys:
-            if _is_axis("train", key, block.sections(model)["train"].get(key)):
-                raise ConfigError(f"{where}: train.{key} is both an axis and tuned; pick one")
+        for key, _ in block.tune.grid_of(model):
+            section, name = key.split(".", 1) if key.startswith("model.") else ("train", key)
+            if _is_axis(section, name, block.sections(model)[section].get(name)):
+                raise ConfigError(f"{where}: {section}.{name} is both an axis and tuned; pick one")
         return [
             dataclasses.replace(
                 self._spec(block, model, _with(combo, point), block.tune.seed, device, where),
-                sweep={**block.tune.describe(), "point": point},
+                sweep={**block.tune.describe(model), "point": point},
             )
-            for point in block.tune.points()
+            for point in block.tune.points(model)
         ]
 
     def _spec(
@@ -226,9 +241,16 @@ def _sweep_setting(
     return setting
 
 
-def _with(combo: dict[str, dict[str, Any]], train: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """``combo`` with ``train`` values set (a grid point or the chosen values)."""
-    return {**combo, "train": {**combo.get("train", {}), **train}}
+def _with(combo: dict[str, dict[str, Any]], point: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``combo`` with a grid point's (or the chosen) values set: ``model.KEY`` in the model
+    section, every other key in train."""
+    model = {k.removeprefix("model."): v for k, v in point.items() if k.startswith("model.")}
+    train = {k: v for k, v in point.items() if not k.startswith("model.")}
+    return {
+        **combo,
+        "train": {**combo.get("train", {}), **train},
+        "model": {**combo.get("model", {}), **model},
+    }
 
 
 def _unique(cells: list[CellSpec]) -> list[CellSpec]:

@@ -12,12 +12,14 @@ import importlib.util
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from bench.cell.config import ConfigError
 from bench.cell.preflight import check_cells
-from bench.cell.spec import CellSpec
+from bench.cell.spec import CellSpec, setting_label
+from bench.matrix.dev_evidence import dev_evidence
 from bench.matrix.load import Matrix, Plan, Waiting, load_matrix
 from bench.matrix.local import CellState, RunOptions, cell_states, filter_cells, pending_cells
 from bench.matrix.tuning import without_seed_filter
@@ -93,6 +95,26 @@ def _quiet(stage: Stage) -> AbstractContextManager[Notify]:
     return nullcontext(lambda kind, cell, info: None)
 
 
+def tuning_notes(plan: Plan) -> list[str]:
+    """One line per model and setting whose sweep chose on a tie or at its floor."""
+    lines = {}
+    for cell in plan.seeds:
+        tuned = cell.tuned or {}
+        where = f"{cell.model} {cell.task}{setting_label(cell.task_cfg)}"
+        if tuned.get("at_floor"):
+            lines[where + "f"] = (
+                f"tuning {where}: {tuned['at_floor']}; tune at a setting where every model "
+                "learns (tune.at), or per setting"
+            )
+        if tuned.get("tie"):
+            tie = tuned["tie"]
+            lines[where + "t"] = (
+                f"tuning {where}: {len(tie['points'])} grid points tie on {tuned['metric']} "
+                f"(overlapping dev intervals); broken by {tie['broken_by']}: {tuned['chosen']}"
+            )
+    return list(lines.values())
+
+
 class MatrixRun:
     """A matrix (preset name or YAML path) bound to a run directory and a device."""
 
@@ -117,7 +139,7 @@ class MatrixRun:
         states = self.states() if read_rows else {}
         latest = {k: st.latest for k, st in states.items() if st.latest is not None}
         try:
-            plan = self.matrix.plan(self.device, latest)
+            plan = self.matrix.plan(self.device, latest, partial(dev_evidence, self.out))
             filter_cells(plan.sweep + plan.seeds + plan.waiting, self.only)  # type: ignore[operator]
             sweep_only = without_seed_filter(self.only)  # a seed's sweep runs at the tuning seed
             plan.sweep = filter_cells(plan.sweep, sweep_only, strict=False)
@@ -171,6 +193,8 @@ class MatrixRun:
                     plan, plan.sweep, " (tuning sweep)", opts, settings, stage_view
                 )
                 plan = self.plan()  # choose on the sweep's dev rows
+                for line in tuning_notes(plan):
+                    note(line)
             label = " (seeds)" if plan.sweep else ""
             result.rows += self._stage(plan, plan.seeds, label, opts, settings, stage_view)
             result.waiting = plan.waiting

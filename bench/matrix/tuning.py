@@ -9,12 +9,24 @@ only and its choice holds for every setting of those axes (a third of the cost f
 delays). Sweep cells carry ``sweep`` in their spec
 and row; seed cells carry ``tuned`` (grid, chosen values, dev metric per grid point, budget),
 so both are part of the cell key and resume, retry, status and Ray work unchanged.
+
+Beyond the learning rate: ``tune`` may sweep model keys (``model.norm_first``) and give a
+model knobs of its own (``transformer: {model.norm_first: [false, true]}``). Every model
+gets the same number of trials: with ``trials: N`` a model whose grid is larger gets a
+seeded random N of its points (Dodge et al. 2019 compare at equal trials); without it,
+grids of different sizes are refused. A choice is not a coin flip: grid points whose dev
+intervals overlap the best one's (bench/matrix/dev_evidence.py; exactly equal values when a
+run has no per-example dev outcomes) are a tie, broken by ``tie_break`` (dev loss by
+default) and recorded as a tie. A setting where a model's dev interval stays at its floor at
+every grid point is flagged (``at_floor``): its choice is noise.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -30,68 +42,141 @@ METRICS = {
     "dev_seq_acc": "max",
     "dev_answer_acc": "max",
 }
-TUNE_KEYS = ("metric", "seed", "at")  # every other key of ``tune`` is a train key with its grid
+# every other key of ``tune`` is a train key (``lr``), a model key (``model.norm_first``) or
+# a model's name with its own keys
+TUNE_KEYS = ("metric", "seed", "at", "trials", "tie_break")
+Grid = tuple[tuple[str, tuple[Any, ...]], ...]  # key -> values, in order
+Evidence = Callable[[dict[str, Any], str], "dict[str, Any] | None"]  # (row, metric) -> interval
 
 
 @dataclass(frozen=True)
 class TuneSpec:
-    """What to sweep (train key -> grid values), the dev metric and the sweep's seed."""
+    """What to sweep (key -> grid values; a model's own keys in ``per_model``), how many
+    trials each model gets, the dev metric, the tie-break metric and the sweep's seed."""
 
-    grid: tuple[tuple[str, tuple[Any, ...]], ...]
+    grid: Grid
     metric: str = "dev_loss"
     seed: int = 0
     at: tuple[tuple[str, Any], ...] = ()  # axis key -> the one value the sweep runs at
+    per_model: tuple[tuple[str, Grid], ...] = ()  # model -> its own keys and values
+    trials: int | None = None  # points per model; None: every point of the grid
+    tie_break: str = "dev_loss"
 
     @property
     def keys(self) -> tuple[str, ...]:
         return tuple(k for k, _ in self.grid)
 
-    def points(self) -> list[dict[str, Any]]:
-        """Every grid point, in grid order: {train key: value}."""
-        return [
-            dict(zip(self.keys, vals, strict=True))
-            for vals in itertools.product(*(v for _, v in self.grid))
-        ]
+    def grid_of(self, model: str | None = None) -> Grid:
+        """The shared grid followed by ``model``'s own keys."""
+        return self.grid + dict(self.per_model).get(model, ())
 
-    def describe(self) -> dict[str, Any]:
+    def size(self, model: str | None = None) -> int:
+        return math.prod(len(v) for _, v in self.grid_of(model))
+
+    def points(self, model: str | None = None) -> list[dict[str, Any]]:
+        """``model``'s trials, in grid order: {key: value}; every grid point, or a seeded
+        random ``trials`` of them when the grid is larger."""
+        grid = self.grid_of(model)
+        every = [
+            dict(zip([k for k, _ in grid], vals, strict=True))
+            for vals in itertools.product(*(v for _, v in grid))
+        ]
+        if self.trials is None or self.trials >= len(every):
+            return every
+        picked = random.Random(f"{self.seed}:{model}").sample(range(len(every)), self.trials)
+        return [every[i] for i in sorted(picked)]
+
+    def describe(self, model: str | None = None) -> dict[str, Any]:
         out = {"grid": {k: list(v) for k, v in self.grid}, "metric": self.metric, "seed": self.seed}
-        return {**out, "at": dict(self.at)} if self.at else out
+        if self.at:
+            out["at"] = dict(self.at)
+        if self.per_model or self.trials is not None:  # the search space this model had
+            out["space"] = {k: list(v) for k, v in self.grid_of(model)}
+            out["trials"] = len(self.points(model))
+        if self.tie_break != "dev_loss":
+            out["tie_break"] = self.tie_break
+        return out
 
 
 def parse_tune(value: Any, where: str) -> TuneSpec | None:
     """A ``tune:`` mapping -> TuneSpec; bad keys, metrics or grids raise ConfigError."""
+    from models import MODELS, model_entry
+
     if value is None:
         return None
     if not isinstance(value, dict) or not value:
         raise ConfigError(f"{where}: expected a mapping of train keys to lists, got {value!r}")
-    train_keys = sorted(f.name for f in fields(TrainConfig))
-    grid = []
-    for key, vals in value.items():
-        if key in TUNE_KEYS:
-            continue
-        if key not in train_keys:
-            raise ConfigError(
-                f"{where}: unknown key {key!r}; valid keys: {', '.join(TUNE_KEYS)} or a train "
-                f"key ({', '.join(train_keys)})"
-            )
-        if not isinstance(vals, list) or not vals or len(set(map(repr, vals))) != len(vals):
-            raise ConfigError(f"{where}.{key}: expected a non-empty list of distinct values")
-        grid.append((key, tuple(vals)))
-    if not grid:
+    grid = _grid({k: v for k, v in value.items() if k not in TUNE_KEYS and k not in MODELS},
+                 where, None)  # fmt: skip
+    per_model = []
+    for model in (k for k in value if k in MODELS):
+        own = value[model]
+        if not isinstance(own, dict) or not own:
+            raise ConfigError(f"{where}.{model}: expected a mapping of keys to lists, got {own!r}")
+        per_model.append((model, _grid(own, f"{where}.{model}", model_entry(model).config)))
+    if not grid and not per_model:
         raise ConfigError(f"{where}: name at least one train key to sweep, e.g. lr: [1e-3, 3e-3]")
     metric = value.get("metric", "dev_loss")
-    if metric not in METRICS:
-        raise ConfigError(f"{where}.metric: {metric!r} is not one of: {', '.join(METRICS)}")
+    tie_break = value.get("tie_break", "dev_loss")
+    for name, m in (("metric", metric), ("tie_break", tie_break)):
+        if m not in METRICS:
+            raise ConfigError(f"{where}.{name}: {m!r} is not one of: {', '.join(METRICS)}")
     seed = value.get("seed", 0)
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"{where}.seed: expected an integer, got {seed!r}")
+    trials = value.get("trials")
+    if trials is not None and (
+        not isinstance(trials, int) or isinstance(trials, bool) or trials < 1
+    ):
+        raise ConfigError(f"{where}.trials: expected a positive integer, got {trials!r}")
     at = value.get("at", {})
     if not isinstance(at, dict) or any(isinstance(v, (list, dict)) for v in at.values()):
         raise ConfigError(
             f"{where}.at: expected a mapping of axis keys to one value each, e.g. "
             f"{{delay: 256}}, got {at!r}"
         )
-    return TuneSpec(tuple(grid), metric, seed, tuple(at.items()))
+    return TuneSpec(grid, metric, seed, tuple(at.items()), tuple(per_model), trials, tie_break)
+
+
+def _grid(values: dict[str, Any], where: str, model_config: type | None) -> Grid:
+    """``{key: [values]}`` -> Grid. A key is a train key (``lr`` or ``train.lr``) or a model
+    key (``model.norm_first``: a field of ``model_config`` when one model owns the key)."""
+    train_keys = sorted(f.name for f in fields(TrainConfig))
+    grid = []
+    for raw, vals in values.items():
+        key = raw.removeprefix("train.")
+        if key.startswith("model."):
+            name = key.removeprefix("model.")
+            known = sorted(f.name for f in fields(model_config)) if model_config else None
+            if known is not None and name not in known:
+                raise ConfigError(f"{where}: unknown model key {name!r}; valid: {', '.join(known)}")
+        elif key not in train_keys:
+            raise ConfigError(
+                f"{where}: unknown key {raw!r}; valid keys: {', '.join(TUNE_KEYS)}, a model "
+                f"name with its own keys, model.KEY, or a train key ({', '.join(train_keys)})"
+            )
+        if not isinstance(vals, list) or not vals or len(set(map(repr, vals))) != len(vals):
+            raise ConfigError(f"{where}.{raw}: expected a non-empty list of distinct values")
+        grid.append((key, tuple(vals)))
+    return tuple(grid)
+
+
+def check_trials(tune: TuneSpec, models: tuple[str, ...], where: str) -> None:
+    """Every model of a block must get the same number of trials."""
+    sizes = {m: tune.size(m) for m in models}
+    if tune.trials is None and len(set(sizes.values())) > 1:
+        shown = ", ".join(f"{m} {n}" for m, n in sizes.items())
+        raise ConfigError(
+            f"{where}: the models' grids differ in size ({shown}): set tune.trials to at most "
+            f"{min(sizes.values())} so that every model gets the same number of trials"
+        )
+    short = {m: n for m, n in sizes.items() if tune.trials is not None and n < tune.trials}
+    if short:
+        shown = ", ".join(f"{m} {n}" for m, n in short.items())
+        raise ConfigError(
+            f"{where}: tune.trials={tune.trials} is more than these models' grids hold "
+            f"({shown}): lower trials or widen their grids"
+        )
 
 
 def metric_value(row: dict[str, Any], metric: str) -> float | None:
@@ -115,38 +200,96 @@ def best_index(values: list[float | None], metric: str) -> int | None:
     return max(scored, key=lambda iv: (sign * iv[1], -iv[0]))[0]
 
 
-def choose(points: list[dict[str, Any]], rows: list[dict[str, Any] | None], tune: TuneSpec):  # noqa: ANN201
+@dataclass(frozen=True)
+class Choice:
+    """A sweep's outcome for one model and setting: the chosen point, each point's record,
+    the tie it settled (None: a clear winner) and why it is noise (``at_floor``)."""
+
+    point: dict[str, Any]
+    record: list[dict[str, Any]]
+    tie: dict[str, Any] | None = None
+    at_floor: str | None = None
+
+
+def choose(
+    points: list[dict[str, Any]],
+    rows: list[dict[str, Any] | None],
+    tune: TuneSpec,
+    evidence: Evidence | None = None,
+) -> Choice | None:
     """The best grid point on dev, or None while a sweep cell has no row or all failed.
 
-    Returns ``(chosen point, per-point record)``; a failed or diverged point counts as worst,
-    ties go to the earlier grid point. ``rows[i]`` is the latest row of ``points[i]``'s cell.
+    ``rows[i]`` is the latest row of ``points[i]``'s cell; a failed or diverged point counts
+    as worst. Points whose dev interval (``evidence``) overlaps the best one's, or whose value
+    equals it, tie with it: ``tune.tie_break`` decides among them, then grid order.
     """
     if any(r is None for r in rows):
         return None
+    shown = [evidence(r, tune.metric) if evidence else None for r in rows]
     record = [
         {
             **point,
             tune.metric: metric_value(row, tune.metric),
+            **({"interval": ev["interval"]} if ev else {}),
             "status": row["status"],
             "key": row["key"],
             "wall_s": row.get("wall_s"),
         }
-        for point, row in zip(points, rows, strict=True)
+        for point, row, ev in zip(points, rows, shown, strict=True)
     ]
-    best = best_index([r[tune.metric] for r in record], tune.metric)
-    return None if best is None else (points[best], record)
+    values = [r[tune.metric] for r in record]
+    best = best_index(values, tune.metric)
+    if best is None:
+        return None
+    tied = [i for i, v in enumerate(values) if v is not None and _ties(i, best, values, shown)]
+    tie = None
+    if len(tied) > 1:
+        by = tune.tie_break if tune.tie_break != tune.metric else None
+        second = [metric_value(rows[i], by) if by else None for i in tied]  # type: ignore[arg-type]
+        pick = best_index(second, by) if by else None
+        best = tied[pick if pick is not None else 0]
+        tie = {"points": [points[i] for i in tied], "broken_by": by if pick is not None
+               else "grid order"}  # fmt: skip
+    return Choice(points[best], record, tie, _at_floor(values, shown, tune.metric))
+
+
+def _ties(i: int, best: int, values: list, shown: list) -> bool:
+    """Point ``i`` ties with ``best``: the same value, or overlapping dev intervals."""
+    if i == best or values[i] == values[best]:
+        return True
+    a, b = shown[i], shown[best]
+    if not a or not b:
+        return False
+    return a["interval"][0] <= b["interval"][1] and b["interval"][0] <= a["interval"][1]
+
+
+def _at_floor(values: list, shown: list, metric: str) -> str | None:
+    """Why every point is at its floor (its dev interval never clears it), else None."""
+    floors = [ev for ev in shown if ev and ev.get("floor") is not None]
+    if not floors or len(floors) < sum(v is not None for v in values):
+        return None
+    if any(ev["interval"][0] > ev["floor"] for ev in floors):
+        return None
+    top = max(ev["interval"][1] for ev in floors)
+    return (f"{metric} never clears its floor ({floors[0]['floor']:.3g}) at any grid point "
+            f"(highest interval end {top:.3g}): the choice is noise")  # fmt: skip
 
 
 def tuned_record(
-    tune: TuneSpec, chosen: dict[str, Any], record: list[dict[str, Any]], train: TrainConfig
+    tune: TuneSpec, choice: Choice, train: TrainConfig, model: str | None = None
 ) -> dict[str, Any]:
     """What a seed cell's row says about how its values were chosen."""
+    chosen, record = choice.point, choice.record
     wall = [r["wall_s"] for r in record if isinstance(r.get("wall_s"), (int, float))]
+    notes = {"tie": choice.tie} if choice.tie else {}
+    if choice.at_floor:
+        notes["at_floor"] = choice.at_floor
     return {
-        **tune.describe(),
+        **tune.describe(model),
         "chosen": chosen,
         "dev_metric": record,
-        "at_edge": at_edge(tune, chosen),
+        **notes,
+        "at_edge": at_edge(tune, chosen, model),
         "budget": {
             "cells": len(record),
             "steps": train.steps,
@@ -156,9 +299,9 @@ def tuned_record(
     }
 
 
-def at_edge(tune: TuneSpec, chosen: dict[str, Any]) -> list[str]:
+def at_edge(tune: TuneSpec, chosen: dict[str, Any], model: str | None = None) -> list[str]:
     """Swept keys whose chosen value is the first or last of a grid of 3 or more values."""
-    return edge_keys(dict(tune.grid), chosen)
+    return edge_keys(dict(tune.grid_of(model)), chosen)
 
 
 def edge_keys(grid: dict[str, Any], chosen: dict[str, Any]) -> list[str]:

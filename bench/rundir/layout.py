@@ -25,6 +25,7 @@ LOCK_FILE = "runner.lock"
 CELLS_DIR = "cells"
 JOB_FILE = "job.json"
 EVAL_FILE = "eval.jsonl"
+DEV_EVAL_FILE = "dev_eval.jsonl"  # per-example outcomes of the final dev decode
 DEV_RUNGS_FILE = "dev_rungs.jsonl"  # per-example dev outcomes at the budget's rungs
 ATTENTION_FILE = "attention.npz"
 INTERVENTION_FILE = "intervention.json"
