@@ -56,16 +56,17 @@ def test_a_tuned_matrix_sweeps_then_runs_the_seeds_at_each_models_choice(tuned, 
         return nullcontext(lambda kind, cell, info: None)
 
     result = MatrixRun(str(tuned), out, device="cpu").run(RunSettings(wandb="disabled"), view)
-    assert stages == [(" (tuning sweep)", 6, 6), (" (seeds)", 4, 4)]
-    assert len(result.rows) == 10 and result.failed == 0 and result.waiting == []
+    # the LSTM's best (0.1) is the grid's edge: one more trial (lr 1.0) for each model
+    assert stages == [(" (tuning sweep)", 6, 6), (" (grid extension)", 2, 2), (" (seeds)", 4, 4)]
+    assert len(result.rows) == 12 and result.failed == 0 and result.waiting == []
     seeds = [r for r in read_rows(results_path(out)) if "tuned" in r]
     assert {(r["model"], r["seed"], r["config"]["train"]["lr"]) for r in seeds} == {
         (m, s, BEST[m]) for m in BEST for s in (0, 1)
     }
     meta = json.loads(matrix_path(out).read_text())
-    assert meta["name"] == "tuned" and len(meta["keys"]) == 10
+    assert meta["name"] == "tuned" and len(meta["keys"]) == 12
     cells, stale = MatrixRun.of_directory(out).status()
-    assert [c.status for c in cells] == ["ok"] * 10 and stale == 0
+    assert [c.status for c in cells] == ["ok"] * 12 and stale == 0
     again = MatrixRun(str(tuned), out, device="cpu").run(RunSettings(wandb="disabled"))
     assert again.rows == []  # resumed: nothing left
 

@@ -42,11 +42,11 @@ def old_run(tmp_path, monkeypatch):
 def test_rekey_makes_a_moved_run_current_again(old_run):
     path, out, old = old_run
     cells, stale = MatrixRun(str(path), out, device="cpu").status()
-    assert stale == 10 and {c.status for c in cells} == {"pending", "waiting"}
+    assert stale == 12 and {c.status for c in cells} == {"pending", "waiting"}
     mapping = rekey(out, old)
-    assert len(mapping) == 10 and len(set(mapping.values())) == 10
+    assert len(mapping) == 12 and len(set(mapping.values())) == 12
     cells, stale = MatrixRun(str(path), out, device="cpu").status()
-    assert [c.status for c in cells] == ["ok"] * 10 and stale == 0
+    assert [c.status for c in cells] == ["ok"] * 12 and stale == 0
     rows = read_rows(results_path(out))
     assert all(r["bench_version"] == old and r["rekeyed"]["to_version"] == "v2" for r in rows)
     assert all((cell_dir(out, r["key"]) / "eval.jsonl").is_file() for r in rows)
@@ -61,6 +61,7 @@ def test_a_row_that_does_not_hash_to_its_key_is_refused(old_run):
     results_path(out).write_text("\n".join([json.dumps(row), *lines[1:]]) + "\n")
     with pytest.raises(ValueError, match="does not hash to its key"):
         rekey(out, old)
-    assert json.loads(results_path(out).read_text().splitlines()[1])["key"] == json.loads(
-        lines[1]
-    )["key"]  # nothing rewritten
+    assert (
+        json.loads(results_path(out).read_text().splitlines()[1])["key"]
+        == json.loads(lines[1])["key"]
+    )  # nothing rewritten

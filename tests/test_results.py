@@ -28,8 +28,16 @@ def test_the_readme_names_exactly_the_statuses():
 
 
 CODE = ("bench", "reports", "perf", "ui")
-LAYOUT_NAMES = ("results.jsonl", "eval.jsonl", "matrix.json", "runner.lock", "job.json",
-                "attention.npz", "intervention.json", "cells")
+LAYOUT_NAMES = (
+    "results.jsonl",
+    "eval.jsonl",
+    "matrix.json",
+    "runner.lock",
+    "job.json",
+    "attention.npz",
+    "intervention.json",
+    "cells",
+)
 
 
 def test_run_directory_paths_are_spelled_once():

@@ -26,7 +26,7 @@ TUNED = {
     "train": {"steps": 6, "batch_size": 4, "warmup": 1, "log_every": 2, "timing_blocks": 2,
               "timing_warmup": 1, "eval_batch_size": 16, "lstm": {"clip": 5.0}},
     "model": TINY,
-    "tune": {"lr": [0.001, 0.01, 0.1], "metric": "dev_loss", "seed": 7},
+    "tune": {"lr": [0.001, 0.01, 0.1], "metric": "dev_loss", "seed": 7, "extend": False},
     "tasks": [{"name": "copy", "task": {"length": 6, "min_length": 2, "eval_size": 16}}],
 }  # fmt: skip
 
@@ -340,3 +340,31 @@ def test_tuning_notes_name_ties_and_floors():
     assert notes[0].startswith("tuning lstm copy") and "never clears its floor" in notes[0]
     assert "3 grid points tie on dev_acc" in notes[1] and "broken by dev_loss" in notes[1]
     assert all(c.train.lr == 0.001 for c in seeds.seeds)  # the lowest dev loss of the tie
+
+
+def test_an_edge_choice_extends_the_grid_once_for_every_model():
+    matrix = parse_matrix({**TUNED, "tune": {**TUNED["tune"], "extend": True}}, "t")
+    plan = matrix.plan("cpu")
+    best = {"transformer": 0.01, "lstm": 0.1}  # the LSTM's best is the grid's upper edge
+    latest = {c.key: _row(c, dev_loss=1 + abs(c.train.lr - best[c.model])) for c in plan.sweep}
+    extended = matrix.plan("cpu", latest)
+    more = [c for c in extended.sweep if c.sweep.get("extension")]
+    assert sorted((c.model, c.train.lr) for c in more) == [("lstm", 1.0), ("transformer", 1.0)]
+    assert {w.model for w in extended.waiting} == {"transformer", "lstm"}  # until it has rows
+    latest |= {c.key: _row(c, dev_loss=0.5 if c.model == "lstm" else 9.0) for c in more}
+    done = matrix.plan("cpu", latest)
+    assert not done.waiting and len(done.sweep) == 8  # once: 1.0 is an edge now, no 10.0
+    lr = {c.model: c.train.lr for c in done.seeds}
+    assert lr == {"transformer": 0.01, "lstm": 1.0}
+    assert all(c.tuned["extended"] == {"lr": [1.0]} for c in done.seeds)
+    assert len(done.seeds[0].tuned["dev_metric"]) == 4  # equal trials: 3 + 1 for each model
+
+
+def test_beyond_edge_keeps_the_grids_spacing():
+    from bench.matrix.tuning import beyond_edge
+
+    assert beyond_edge((0.001, 0.003, 0.01), 0.001) == 0.000333333
+    assert beyond_edge((0.001, 0.003, 0.01), 0.003) is None
+    assert beyond_edge((50, 200, 800), 800) == 3200
+    assert beyond_edge((0, 1, 2), 0) is None  # nothing valid below 0
+    assert beyond_edge((False, True), True) is None and beyond_edge((1, 2), 2) is None

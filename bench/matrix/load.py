@@ -46,10 +46,13 @@ from bench.cell.config import ConfigError, TrainConfig, check_number
 from bench.cell.spec import MODES, SECTIONS, CellSpec, setting_label, spec_from_values
 from bench.matrix import strict_yaml
 from bench.matrix.tuning import (
+    Choice,
     Evidence,
     TuneSpec,
     check_trials,
     choose,
+    extension,
+    extension_points,
     parse_tune,
     tuned_record,
 )
@@ -146,6 +149,7 @@ class Matrix:
         ``evidence`` gives a sweep row's dev interval (ties, floors: bench/matrix/tuning.py)."""
         latest = latest or {}
         jobs, sweep, waiting = [], [], []
+        base = self._base_choices(device, latest, evidence)
         for b_i, block in enumerate(self.blocks):
             for model in block.models:
                 where = f"{self.source}: tasks[{b_i}] ({block.name}), model {model}"
@@ -153,16 +157,26 @@ class Matrix:
                     if block.tune is None:
                         jobs += [(seed, b_i, model, combo, None) for seed in block.seeds]
                         continue
-                    check_trials(block.tune, block.models, f"{where}: tune")
                     setting = _sweep_setting(block, model, combo, f"{where}: tune.at")
                     cells = self._sweep(block, model, setting, device, where)
-                    sweep += cells
                     points = block.tune.points(model)
+                    group = base[(b_i, _task_key(setting))]
+                    ext: dict[str, list] = {}
+                    if group.complete:
+                        ext = extension(block.tune, group.choices, group.models)
+                        more = extension_points(group.choice_of(model), ext)
+                        cells += self._sweep(block, model, setting, device, where, more)
+                        points += more
+                    sweep += cells
                     rows = [latest.get(c.key) for c in cells]
-                    picked = choose(points, rows, block.tune, evidence)
+                    picked = choose(points, rows, block.tune, evidence) if group.complete else None
                     if picked is None:
                         stand_in = _with(combo, points[0])
-                        reason = "waiting for its sweep (or every sweep cell failed)"
+                        reason = (
+                            "waiting for its sweep (or every sweep cell failed)"
+                            if group.complete or group.choice_of(model) is None
+                            else "waiting for the other models' sweeps (the grid may extend)"
+                        )
                         waiting += [  # built now, so a bad seed-cell config fails before any run
                             Waiting(
                                 model, block.name, seed, block.tune, reason,
@@ -171,7 +185,7 @@ class Matrix:
                             for seed in block.seeds
                         ]  # fmt: skip
                         continue
-                    tuned = tuned_record(block.tune, picked, cells[0].train, model)
+                    tuned = tuned_record(block.tune, picked, cells[0].train, model, ext)
                     jobs += [
                         (seed, b_i, model, _with(combo, picked.point), tuned)
                         for seed in block.seeds
@@ -186,11 +200,42 @@ class Matrix:
             raise ConfigError(f"{self.source}: the matrix expands to 0 cells")
         return Plan(_unique(sweep), _unique(seeds), waiting)
 
+    def _base_choices(
+        self, device: str, latest: dict[str, dict], evidence: Evidence | None
+    ) -> dict[tuple[int, str], SweepGroup]:
+        """Per tuned block and task setting: each model's choice on its own grid (before any
+        extension), so that an edge choice of one model extends the grid for all."""
+        groups: dict[tuple[int, str], SweepGroup] = {}
+        for b_i, block in enumerate(self.blocks):
+            if block.tune is None:
+                continue
+            for model in block.models:
+                where = f"{self.source}: tasks[{b_i}] ({block.name}), model {model}"
+                check_trials(block.tune, block.models, f"{where}: tune")
+                for combo in _product(block.sections(model)):
+                    setting = _sweep_setting(block, model, combo, f"{where}: tune.at")
+                    group = groups.setdefault((b_i, _task_key(setting)), SweepGroup())
+                    if model in group.models:
+                        continue  # another combo of this model sweeps the same setting
+                    cells = self._sweep(block, model, setting, device, where)
+                    rows = [latest.get(c.key) for c in cells]
+                    group.add(model, choose(block.tune.points(model), rows, block.tune, evidence))
+        return groups
+
     def _sweep(
-        self, block: TaskBlock, model: str, combo: dict, device: str, where: str
+        self,
+        block: TaskBlock,
+        model: str,
+        combo: dict,
+        device: str,
+        where: str,
+        points: list[dict[str, Any]] | None = None,
     ) -> list[CellSpec]:
-        """One cell per grid point of ``block.tune``, at the tuning seed."""
+        """One cell per grid point of ``block.tune`` (or per extension point), at the
+        tuning seed."""
         assert block.tune is not None
+        extra = {} if points is None else {"extension": True}
+        points = block.tune.points(model) if points is None else points
         for key, _ in block.tune.grid_of(model):
             section, name = key.split(".", 1) if key.startswith("model.") else ("train", key)
             if _is_axis(section, name, block.sections(model)[section].get(name)):
@@ -198,9 +243,9 @@ class Matrix:
         return [
             dataclasses.replace(
                 self._spec(block, model, _with(combo, point), block.tune.seed, device, where),
-                sweep={**block.tune.describe(model), "point": point},
+                sweep={**block.tune.describe(model), "point": point, **extra},
             )
-            for point in block.tune.points(model)
+            for point in points
         ]
 
     def _spec(
@@ -212,6 +257,30 @@ class Matrix:
             )
         except ConfigError as err:
             raise ConfigError(f"{where}: {err}") from err
+
+
+@dataclass
+class SweepGroup:
+    """The models sweeping one task setting of a block, and their choices on their own
+    grids (None while a sweep has no rows)."""
+
+    models: list[str] = dataclasses.field(default_factory=list)
+    choices: list[Choice | None] = dataclasses.field(default_factory=list)
+
+    def add(self, model: str, choice: Choice | None) -> None:
+        self.models.append(model)
+        self.choices.append(choice)
+
+    @property
+    def complete(self) -> bool:
+        return all(c is not None for c in self.choices)
+
+    def choice_of(self, model: str) -> Choice | None:
+        return self.choices[self.models.index(model)]
+
+
+def _task_key(setting: dict[str, dict[str, Any]]) -> str:
+    return repr(sorted(setting.get("task", {}).items()))
 
 
 def _sweep_setting(

@@ -188,11 +188,13 @@ class MatrixRun:
             )  # fmt: skip
             plan = self.plan()  # again, under the lock
             result = MatrixResult()
+            label, tried = " (tuning sweep)", set()
+            while cells := [c for c in plan.sweep if c.key not in tried]:
+                result.rows += self._stage(plan, cells, label, opts, settings, stage_view)
+                tried |= {c.key for c in cells}
+                plan = self.plan()  # choose on the sweep's dev rows; an edge choice extends
+                label = " (grid extension)"  # the grid once: one more trial per model
             if plan.sweep:
-                result.rows += self._stage(
-                    plan, plan.sweep, " (tuning sweep)", opts, settings, stage_view
-                )
-                plan = self.plan()  # choose on the sweep's dev rows
                 for line in tuning_notes(plan):
                     note(line)
             label = " (seeds)" if plan.sweep else ""

@@ -18,7 +18,10 @@ grids of different sizes are refused. A choice is not a coin flip: grid points w
 intervals overlap the best one's (bench/matrix/dev_evidence.py; exactly equal values when a
 run has no per-example dev outcomes) are a tie, broken by ``tie_break`` (dev loss by
 default) and recorded as a tie. A setting where a model's dev interval stays at its floor at
-every grid point is flagged (``at_floor``): its choice is noise.
+every grid point is flagged (``at_floor``): its choice is noise. A choice at the end of a
+numeric grid of 3+ values extends the grid once past that end (``extend``, on by default):
+every model of the setting gets one more trial, its own choice moved there, so trials stay
+equal; seed cells wait until the extension has rows.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ METRICS = {
 }
 # every other key of ``tune`` is a train key (``lr``), a model key (``model.norm_first``) or
 # a model's name with its own keys
-TUNE_KEYS = ("metric", "seed", "at", "trials", "tie_break")
+TUNE_KEYS = ("metric", "seed", "at", "trials", "tie_break", "extend")
 Grid = tuple[tuple[str, tuple[Any, ...]], ...]  # key -> values, in order
 Evidence = Callable[[dict[str, Any], str], "dict[str, Any] | None"]  # (row, metric) -> interval
 
@@ -61,6 +64,7 @@ class TuneSpec:
     per_model: tuple[tuple[str, Grid], ...] = ()  # model -> its own keys and values
     trials: int | None = None  # points per model; None: every point of the grid
     tie_break: str = "dev_loss"
+    extend: bool = True  # a choice at a grid's edge extends that grid once, for every model
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -95,6 +99,8 @@ class TuneSpec:
             out["trials"] = len(self.points(model))
         if self.tie_break != "dev_loss":
             out["tie_break"] = self.tie_break
+        if not self.extend:
+            out["extend"] = False
         return out
 
 
@@ -135,7 +141,12 @@ def parse_tune(value: Any, where: str) -> TuneSpec | None:
             f"{where}.at: expected a mapping of axis keys to one value each, e.g. "
             f"{{delay: 256}}, got {at!r}"
         )
-    return TuneSpec(grid, metric, seed, tuple(at.items()), tuple(per_model), trials, tie_break)
+    extend = value.get("extend", True)
+    if not isinstance(extend, bool):
+        raise ConfigError(f"{where}.extend: expected true or false, got {extend!r}")
+    return TuneSpec(
+        grid, metric, seed, tuple(at.items()), tuple(per_model), trials, tie_break, extend
+    )
 
 
 def _grid(values: dict[str, Any], where: str, model_config: type | None) -> Grid:
@@ -276,12 +287,18 @@ def _at_floor(values: list, shown: list, metric: str) -> str | None:
 
 
 def tuned_record(
-    tune: TuneSpec, choice: Choice, train: TrainConfig, model: str | None = None
+    tune: TuneSpec,
+    choice: Choice,
+    train: TrainConfig,
+    model: str | None = None,
+    extended: dict[str, list[Any]] | None = None,
 ) -> dict[str, Any]:
     """What a seed cell's row says about how its values were chosen."""
     chosen, record = choice.point, choice.record
     wall = [r["wall_s"] for r in record if isinstance(r.get("wall_s"), (int, float))]
-    notes = {"tie": choice.tie} if choice.tie else {}
+    notes: dict[str, Any] = {"tie": choice.tie} if choice.tie else {}
+    if extended:
+        notes["extended"] = extended
     if choice.at_floor:
         notes["at_floor"] = choice.at_floor
     return {
@@ -297,6 +314,42 @@ def tuned_record(
             "sweep_wall_s": round(sum(wall), 3),
         },
     }
+
+
+def beyond_edge(values: tuple[Any, ...], value: Any) -> Any:
+    """The next value past ``value`` at an end of a numeric grid of 3+ values, spaced as the
+    grid's last step there (geometric for positive values, else arithmetic; an integer grid
+    stays integer); None when ``value`` is not at an end or nothing valid lies beyond it."""
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if len(values) < 3 or not numeric or value not in (values[0], values[-1]):
+        return None
+    ordered = sorted(values)
+    a, b = (ordered[1], ordered[0]) if value == ordered[0] else (ordered[-2], ordered[-1])
+    nxt = b * b / a if all(v > 0 for v in values) else b + (b - a)
+    nxt = round(nxt) if all(isinstance(v, int) for v in values) else float(f"{nxt:.6g}")
+    return None if nxt in values or nxt <= 0 else nxt
+
+
+def extension(tune: TuneSpec, choices: list[Choice], models: list[str]) -> dict[str, list[Any]]:
+    """Shared grid keys some model chose at an edge -> the values one step beyond (empty
+    when no choice is at an edge or ``tune.extend`` is off)."""
+    if not tune.extend:
+        return {}
+    out: dict[str, list[Any]] = {}
+    for choice, model in zip(choices, models, strict=True):
+        for key, values in tune.grid_of(model):
+            if key not in tune.keys:
+                continue  # a model's own knob: extending it would give that model more trials
+            nxt = beyond_edge(values, choice.point[key])
+            if nxt is not None and nxt not in out.get(key, []):
+                out.setdefault(key, []).append(nxt)
+    return out
+
+
+def extension_points(choice: Choice, ext: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    """A model's extra trials: its own choice moved to each value beyond an edge (one per
+    value, the same count for every model)."""
+    return [{**choice.point, key: v} for key, values in ext.items() for v in values]
 
 
 def at_edge(tune: TuneSpec, chosen: dict[str, Any], model: str | None = None) -> list[str]:
