@@ -10,8 +10,8 @@ import pandas as pd
 from bench.rundir.atomic import atomic_write_bytes
 from bench.rundir.layout import results_path
 from reports.document import Figure, Section
-from reports.render_html import render_html
-from reports.render_md import render_markdown
+from reports.render.html_page import render_html
+from reports.render.markdown import render_markdown
 from reports.rows import load_results
 from reports.sections import build_sections, intro
 

@@ -1,6 +1,7 @@
 """The report as data: sections of paragraphs, bullet lists, tables and figures.
 
-Renderers (``render_md``, ``render_html``) turn the same document into markdown and HTML.
+Sections (``reports.sections``) build it; renderers (``reports.render.markdown``,
+``reports.render.html_page``) turn the same document into markdown and HTML.
 Text may use ``code`` spans and **bold**, nothing else.
 """
 

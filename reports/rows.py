@@ -1,4 +1,5 @@
-"""Results rows as a DataFrame: loading, latest attempts, derived columns and ok/total counts."""
+"""Results rows as a DataFrame: loading, latest attempts, derived columns, ok/total counts and
+the per-group tables every section opens with (``group_table``)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,9 @@ FIELDS = (  # every report reads these; a row may lack any of them
 def load_results(directory: Path) -> pd.DataFrame:
     """Latest attempt of every cell in ``directory/results.jsonl``, normalised, with each
     cell's per-example outcomes (``per_example``) and attention measurements (``attention``,
-    ``intervention``: reports.alignment) where the directory has them; tuning sweep cells
-    are left out (reports/sections_tuning.py reads them)."""
-    from reports.alignment import attach_attention
+    ``intervention``: reports.attention_files) where the directory has them; tuning sweep cells
+    are left out (reports/sections/tuning.py reads them)."""
+    from reports.attention_files import attach_attention
 
     path = Path(directory) / RESULTS_FILE
     rows = read_rows(path)
@@ -186,6 +187,18 @@ def counts(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=[*by, "ok/total", "failures", "valid"])
+
+
+def group_table(df: pd.DataFrame, by: list[str], **aggs: tuple[str, object]) -> pd.DataFrame:
+    """``counts(df, by)`` joined with named aggregations over each group's ok rows.
+
+    ``aggs`` are pandas ``agg`` keywords, ``name=(column, function)``; a group without an ok
+    row keeps its counts and gets missing values.
+    """
+    out = counts(df, by)
+    if not aggs:
+        return out
+    return out.join(df[df["ok"]].groupby(by).agg(**aggs), on=by)
 
 
 def sort_models(models: list[str] | pd.Index) -> list[str]:

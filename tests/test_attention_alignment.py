@@ -248,7 +248,7 @@ def test_moving_the_attended_position_drops_accuracy_and_an_unused_head_does_not
 
 def test_attention_section_shows_table_chart_intervention_and_examples(tmp_path):
     from reports.document import Figure, Table
-    from reports.sections_quality import attention_section
+    from reports.sections.attention_section import attention_section
 
     directory = _run(tmp_path, acc=0.97, sharp=True)
     sec = attention_section(directory, load_results(directory))

@@ -287,6 +287,62 @@ def test_inside_bench_imports_point_down(package, forbidden):
     assert bad == []
 
 
+def _inside(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+REPORT_FILES = ("reports.build", "reports.tables")  # the report as files and W&B tables
+PAGES = ("reports.render.markdown", "reports.render.html_page")
+
+
+@pytest.mark.parametrize(
+    ("package", "forbidden"),
+    [
+        ("reports.render", ("reports.sections", "reports.claims", *REPORT_FILES)),
+        ("reports.claims", ("reports.sections", "reports.render", *REPORT_FILES)),
+        ("reports.sections", (*PAGES, *REPORT_FILES)),
+        ("reports.rows", ("reports.sections", "reports.render")),
+        ("reports.document", ("reports.sections", "reports.render")),
+    ],
+)
+def test_inside_reports_imports_point_down(package, forbidden):
+    """rows -> sections -> render (markdown, html): render draws what it is given and never
+    reaches into sections; a verdict needs no report; sections use render only for figures."""
+    bad = sorted(
+        f"{name} imports {dep}"
+        for name, deps in import_graph().items()
+        if _inside(name, package)
+        for dep in deps
+        if any(_inside(dep, f) for f in forbidden)
+    )
+    assert bad == []
+
+
+def test_report_sections_do_not_import_each_other():
+    """One module per section; only reports/sections/__init__.py puts them in order."""
+    graph = import_graph()
+    sections = {n for n in graph if n.startswith("reports.sections.")}
+    assert {"reports.sections.tuning", "reports.sections.counts"} <= sections
+    inside = sections | {"reports.sections"}
+    bad = sorted(f"{n} imports {d}" for n in sections for d in graph[n] & inside)
+    assert bad == []
+
+
+def test_no_two_report_modules_share_a_name():
+    """One name per job: reports/x.py and reports/claims/x.py would read as one module."""
+    names = [p.name for p in (ROOT / "reports").rglob("*.py") if p.name != "__init__.py"]
+    assert sorted(n for n in set(names) if names.count(n) > 1) == []
+
+
+def test_every_report_module_states_its_job():
+    missing = [
+        str(p.relative_to(ROOT))
+        for p in sorted((ROOT / "reports").rglob("*.py"))
+        if not ast.get_docstring(ast.parse(p.read_text(encoding="utf-8")))
+    ]
+    assert missing == []
+
+
 def test_the_cli_only_parses_calls_and_prints():
     """cli.py calls MatrixRun; the launchers, tuning and the run directory's files are not its
     business (it only catches the lock's LockedError), and it stays short."""

@@ -177,3 +177,21 @@ def test_long_range_rows_are_chosen_by_task_not_by_a_distance_field():
     df = long_range(normalise(pd.DataFrame([plain, delayed, failed])))
     assert sorted(df["distance"].tolist()) == [64, 64]
     assert set(df["task"]) == {"copy", "dependency"} and len(df) == 2
+
+
+def test_group_table_joins_ok_medians_to_the_counts():
+    """rows.group_table: ok/total, failures and validity per group, aggregates over ok rows
+    only; a group without an ok row keeps its counts."""
+    from reports.rows import group_table, normalise
+
+    rows = [
+        row("lstm", "copy", 0, token_acc=0.5),
+        row("lstm", "copy", 1, token_acc=0.7),
+        row("lstm", "copy", 2, status="failed:oom", token_acc=0.0),
+        row("transformer", "copy", 0, status="failed:nan"),
+    ]
+    out = group_table(normalise(pd.DataFrame(rows)), ["model"], acc=("token_acc", "median"))
+    assert list(out.columns) == ["model", "ok/total", "failures", "valid", "acc"]
+    lstm, tf = out.set_index("model").loc["lstm"], out.set_index("model").loc["transformer"]
+    assert (lstm["ok/total"], lstm["failures"], lstm["acc"]) == ("2/3", "oom×1", 0.6)
+    assert tf["ok/total"] == "0/1" and pd.isna(tf["acc"])

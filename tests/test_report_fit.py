@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from reports.fit import crossovers, fit_power_law
+from reports.length_series import series
 from reports.rows import normalise
-from reports.scaling import crossover_table, series
+from reports.sections.speed_memory import crossover_table
 from tests.fixtures.report_rows import LENGTHS, scaling_rows
 
 NS = [64, 128, 256, 512, 1024, 2048, 4096]

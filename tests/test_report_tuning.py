@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reports.build import write_report
 from reports.rows import load_results
-from reports.sections_tuning import recipe_table, sweep_rows, sweep_table
+from reports.sections.tuning import recipe_table, sweep_rows, sweep_table
 from tests.fixtures.report_rows import row, write_run
 
 GRID = [0.0003, 0.001, 0.003, 0.01]

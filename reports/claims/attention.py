@@ -1,6 +1,6 @@
 """The seed's fourth claim: attention focuses on the right input (copy, reverse, recall).
 
-Measured from ``cells/<key>/attention.npz`` (per-example sums: reports.alignment) and
+Measured from ``cells/<key>/attention.npz`` (per-example sums: reports.attention_files) and
 ``cells/<key>/intervention.json`` (decoding with one unit's weights replaced: bench
 .intervention). Intervals: two-level bootstrap over examples and seeds (stats.ratio_draws).
 """

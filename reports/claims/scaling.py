@@ -8,8 +8,8 @@ import pandas as pd
 from reports.claims.speed import ratio_interval, run_speeds, too_few_runs
 from reports.claims.stats import Slope, bonferroni, slope, slope_difference
 from reports.claims.verdict import FAIL, PASS, Verdict, against, combine, inconclusive
+from reports.length_series import N_OVER_D, Series, series
 from reports.numbers import fmt
-from reports.scaling import N_OVER_D, Series, series
 
 MIN_LENGTHS = 4
 MIN_SPAN = 8.0  # longest / shortest length of a complexity fit

@@ -1,4 +1,4 @@
-"""Report section on tuning: each model's sweep on dev, the chosen value, and every recipe.
+"""The Tuning section: each model's sweep on dev, the chosen value, and every recipe.
 
 Sweep rows (``sweep`` in the row, bench/matrix/tuning.py) are kept out of every other section by
 ``reports.rows.load_results``; this section reads them itself. Selection is on dev only,
@@ -17,7 +17,7 @@ from bench.matrix.tuning import best_index, edge_keys, metric_value
 from bench.rundir.layout import RESULTS_FILE
 from bench.rundir.rows import read_rows
 from reports.document import Bullets, Figure, Paragraph, Section, Table
-from reports.plots import color, figure, to_png
+from reports.render.plots import sweep_figure
 from reports.rows import normalise, order_by_model, sort_models
 
 RECIPE_KEYS = ("optimizer", "lr", "warmup", "schedule", "clip", "label_smoothing")
@@ -162,28 +162,6 @@ def _train_value(train: dict, key: str) -> object:
     if key == "clip" and key not in train:
         return train.get("grad_clip")  # rows written before train.grad_clip became clip
     return train.get(key)
-
-
-def sweep_figure(table: pd.DataFrame) -> bytes | None:
-    """Dev metric against the swept value, one line per model (single-key lr-like grids)."""
-    if table.empty:
-        return None
-    fig = figure(6.0, 3.2)
-    ax = fig.add_subplot()
-    for (task, model), g in table.groupby(["task", "model"], sort=False):
-        try:
-            x = [float(v.split("=")[1]) for v in g["value"]]
-        except (IndexError, ValueError):
-            return None  # several keys swept: the table says it all
-        ax.plot(x, g["dev"], marker="o", color=color(str(model)), label=f"{model} ({task})")
-        chosen = g["chosen"].ne("")
-        ax.scatter([xi for xi, c in zip(x, chosen, strict=True) if c], g["dev"][chosen],
-                   s=140, facecolors="none", edgecolors="black")  # fmt: skip
-    ax.set_xscale("log")
-    ax.set_xlabel(str(table["value"].iloc[0]).split("=")[0])
-    ax.set_ylabel(str(table["metric"].iloc[0]))
-    ax.legend(fontsize=8)
-    return to_png(fig)
 
 
 def tuning_section(directory: Path, df: pd.DataFrame) -> Section:

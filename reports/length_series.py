@@ -1,14 +1,14 @@
-"""Speed and memory against sequence length: per-model series, fitted exponents, crossovers."""
+"""Metrics against sequence length: one series per model (the sweep and width with the most
+lengths), its fitted power laws (``reports.fit``), and time per sequence."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from itertools import combinations
 
 import pandas as pd
 
-from reports.fit import PowerFit, crossovers, fit_power_law
+from reports.fit import PowerFit, fit_power_law
 from reports.rows import sort_models, speed_rows
 
 N_OVER_D = 2.0  # "n >> d": lengths at least this multiple of the model width
@@ -98,47 +98,3 @@ def series(df: pd.DataFrame, metric: str, task: str | None = None) -> dict[str, 
         width = None if pd.isna(width) else float(width)
         out[model] = Series(model, str(task), width, pts.reset_index(), m)
     return out
-
-
-def crossover_table(df: pd.DataFrame, metric: str = "train_tgt_tokens_per_s") -> pd.DataFrame:
-    """Lengths where one model overtakes another on ``metric`` (higher is better)."""
-    ser = series(df, metric)
-    task = next(iter(ser.values())).task if ser else None
-    in_task = df[df["task"].eq(task) & df["length"].notna()]
-    totals = in_task.groupby("model").size()
-    rows = []
-    for a, b in combinations(ser, 2):
-        pa, pb = ser[a].points, ser[b].points
-        shared = pa.merge(pb, on="length", suffixes=("_a", "_b")).sort_values("length")
-        if len(shared) < 2:
-            continue
-        found = crossovers(
-            shared["length"].tolist(), shared["value_a"].tolist(), shared["value_b"].tolist()
-        )
-        names = {"a": a, "b": b}
-        n_ok = int(shared["n_ok_a"].sum() + shared["n_ok_b"].sum())
-        n_total = int(totals.get(a, 0) + totals.get(b, 0))
-        for x, below, above in found:
-            rows.append(
-                {
-                    "models": f"{a} vs {b}",
-                    "ok/total": f"{n_ok}/{n_total}",
-                    "crossover length ≈": round(x, 1),
-                    "faster below": names[below],
-                    "faster above": names[above],
-                }
-            )
-        if not found:
-            lead = a if shared["value_a"].iloc[0] > shared["value_b"].iloc[0] else b
-            span = f"{int(shared['length'].min())}–{int(shared['length'].max())}"
-            rows.append(
-                {
-                    "models": f"{a} vs {b}",
-                    "ok/total": f"{n_ok}/{n_total}",
-                    "crossover length ≈": None,
-                    "faster below": f"{lead} at every measured length ({span})",
-                    "faster above": "-",
-                }
-            )
-    cols = ["models", "ok/total", "crossover length ≈", "faster below", "faster above"]
-    return pd.DataFrame(rows, columns=cols)

@@ -1,4 +1,5 @@
-"""Report figures as PNG bytes (matplotlib's object API: no pyplot state, no display needed)."""
+"""Report figures as PNG bytes (matplotlib's object API: no pyplot state, no display needed):
+the shared figure helpers and each section's charts (attention heatmaps: render/heatmaps.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from reports.fit import PowerFit
-from reports.scaling import Series
+from reports.length_series import Series
 
 COLORS = {"transformer": "#1f77b4", "lstm": "#ff7f0e", "convs2s": "#2ca02c"}
 DPI = 90
@@ -146,4 +147,26 @@ def alignment_bars(frame: pd.DataFrame) -> bytes:
     ax.set_ylabel("best-unit hit rate (95% interval)")
     ax.set_title("Does attention land on the gold source position?")
     ax.legend(fontsize=7)
+    return to_png(fig)
+
+
+def sweep_figure(table: pd.DataFrame) -> bytes | None:
+    """Dev metric against the swept value, one line per model (single-key lr-like grids)."""
+    if table.empty:
+        return None
+    fig = figure(6.0, 3.2)
+    ax = fig.add_subplot()
+    for (task, model), g in table.groupby(["task", "model"], sort=False):
+        try:
+            x = [float(v.split("=")[1]) for v in g["value"]]
+        except (IndexError, ValueError):
+            return None  # several keys swept: the table says it all
+        ax.plot(x, g["dev"], marker="o", color=color(str(model)), label=f"{model} ({task})")
+        chosen = g["chosen"].ne("")
+        ax.scatter([xi for xi, c in zip(x, chosen, strict=True) if c], g["dev"][chosen],
+                   s=140, facecolors="none", edgecolors="black")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_xlabel(str(table["value"].iloc[0]).split("=")[0])
+    ax.set_ylabel(str(table["metric"].iloc[0]))
+    ax.legend(fontsize=8)
     return to_png(fig)

@@ -1,4 +1,7 @@
-"""Evidence tables: each cell's score with its 95% interval, its floors, learned, saturated."""
+"""Evidence tables: each cell's score with its 95% interval, its floors, learned, saturated.
+
+Shared by the Long range and Translation sections (``reports.claims.evidence`` computes the
+scores)."""
 
 from __future__ import annotations
 

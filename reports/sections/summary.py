@@ -1,10 +1,34 @@
-"""Where and with what the rows were produced: device, threads, versions, code, dates."""
+"""The Summary section: claim verdicts with their numbers and rules, then the environment
+(device, threads, versions, code, dates) the rows were produced in."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from reports.document import Paragraph, Section, Table
+
 LIBRARIES = ("python", "torch", "lightning", "wandb", "sacrebleu", "pandas", "attnbench")
+
+
+def summary_section(df: pd.DataFrame, claims: pd.DataFrame) -> Section:
+    """Claim verdicts (``claims_table``), how each claim is judged, and the environment."""
+    return Section("Summary").add(
+        Paragraph(
+            "Claim verdicts, computed from this run directory only (`attnbench claims`). "
+            "PASS or FAIL only when the judged effect's 95% interval clears its threshold on "
+            "cells every model learned (above chance and shortcut floors) and that are not "
+            "saturated; INCONCLUSIVE says why."
+        ),
+        Table(claims[["claim", "verdict", "interval", "threshold", "reason"]], name="claims"),
+        Paragraph("The measurements behind each verdict:"),
+        Table(claims[["claim", "numbers"]], name="claim_numbers"),
+        Paragraph("How each claim is judged:"),
+        Table(
+            claims[["claim", "source", "predicate", "min evidence", "caveat"]], name="claim_rules"
+        ),
+        Paragraph("Environment:"),
+        Table(environment_table(df), name="environment"),
+    )
 
 
 def _values(s: pd.Series) -> str:

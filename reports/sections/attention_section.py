@@ -1,0 +1,159 @@
+"""The Attention section: does attention look at the right input? Hit rate and gold mass per
+model, cell and layer, the intervention table (both with intervals from
+``reports.claims.attention``), and heatmaps of a correct and a wrong example per model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reports.attention_files import example_artefacts, load_artefacts
+from reports.document import Figure, Paragraph, Section, Table
+from reports.render.heatmaps import chosen_maps, heatmaps
+from reports.render.plots import alignment_bars
+from reports.rows import preset_hint, sort_models
+
+MAX_CELLS = 6  # older runs' attention.json: cells whose maps are drawn
+
+
+def attention_section(directory: Path, df: pd.DataFrame) -> Section:
+    """Does attention look at the right input? Hit rate and gold mass per model, task and
+    layer, the intervention result, and heatmaps of a correct and a wrong example per model
+    (older runs: the recorded attention.json maps)."""
+    sec = Section("Attention")
+    frame = alignment_frame(df) if "attention" in df else pd.DataFrame()
+    if frame.empty:
+        return _legacy_attention(sec, directory, df)
+    sec.add(
+        Paragraph(
+            "Cross-attention (Transformer per layer and head, the LSTM's alignment, ConvS2S "
+            "per layer) of up to 64 held-out examples per cell, teacher-forced, against the "
+            "gold source position of each target step (copy: t; reverse: L−1−t; recall: the "
+            "queried value; EOS steps excluded). Hit rate: the argmax is the gold position; "
+            "gold mass: the weight on it, in multiples of uniform (1/S). 95% intervals "
+            "bootstrap examples and seeds; the best head is chosen on the same examples."
+        ),
+        Table(_shown(frame), "Hit rate and gold mass per model, cell and layer.", "attention"),
+        Figure("attention_hit_rate", alignment_bars(frame), "Best-unit hit rate per cell."),
+    )
+    inter = intervention_frame(df)
+    if len(inter):
+        sec.add(
+            Paragraph(
+                "Intervention (Jain & Wallace 2019): decoding with the best unit's weights "
+                "shifted one source position (or made uniform), against the same done to a "
+                "randomly chosen other unit; drops per target step of greedy accuracy and of "
+                "the correct token's teacher-forced probability. Focus that matters costs "
+                "accuracy when moved; decoration does not."
+            ),
+            Table(inter, "Accuracy drop per condition (95% intervals).", "attention_intervention"),
+        )
+    examples = example_artefacts(directory, df)
+    for i, (art, names) in enumerate(examples):
+        caption = f"{art.label}: " + ", ".join(f"`{n}`" for n in names)
+        sec.add(Figure(f"attention_{i}", heatmaps(art, names), caption))
+    shown = {(a.model, a.label.rsplit("(", 1)[-1].rstrip(")")) for a, _ in examples}
+    missing = [
+        f"{m}: no {label} example"
+        for m in sort_models(list(frame["model"].unique()))
+        for label in ("correct", "wrong")
+        if (m, label) not in shown
+    ]
+    if missing:
+        sec.add(Paragraph("Heatmaps not drawn: " + "; ".join(missing) + " was recorded."))
+    return sec
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[[c for c in frame.columns if not c.startswith("_")]]
+
+
+def _legacy_attention(sec: Section, directory: Path, df: pd.DataFrame) -> Section:
+    """Runs recorded before attention.npz: heatmaps of the attention.json maps."""
+    arts = load_artefacts(directory, df)
+    if not arts:
+        return sec.add(
+            Paragraph(
+                "No attention maps were recorded: no `cells/<key>/attention.npz` (or older "
+                "`attention.json`) exists for these rows. Copy, reverse and recall cells save "
+                f"them ({preset_hint('quick')})."
+            )
+        )
+    models = sorted({a.model for a in arts})
+    sec.add(Paragraph(f"{len(arts)} cells recorded attention maps ({', '.join(models)})."))
+    for i, art in enumerate(arts[:MAX_CELLS]):
+        caption = f"{art.label}: " + ", ".join(f"`{n}`" for n in chosen_maps(art))
+        sec.add(Figure(f"attention_{i}", heatmaps(art), caption))
+    if len(arts) > MAX_CELLS:
+        sec.add(Paragraph(f"{len(arts) - MAX_CELLS} more cells' maps are not shown."))
+    return sec
+
+
+def _iv(e) -> str:  # noqa: ANN001
+    return "-" if e is None else f"{e.estimate:.3f} [{e.interval[0]:.3f}, {e.interval[1]:.3f}]"
+
+
+def alignment_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Per model, cell and unit (each layer's head mean, and the best head): hit rate and
+    gold mass (× uniform) on all examples and on correct ones, with 95% intervals."""
+    from reports.claims.attention import attention_cells, unit_estimate
+
+    rows = []
+    for i, cell in enumerate(attention_cells(df)):
+        names = cell.units()
+        shown = [u for u in names if u.endswith("_mean") or u == cell.best]
+        shown += [u for u in names if u not in shown and not any(v.startswith(u) for v in shown)
+                  and "_h" not in u]  # single-head layers (LSTM, ConvS2S)  # fmt: skip
+        for u in sorted(set(shown), key=names.index):
+            est = {
+                (what, only): unit_estimate(cell.summaries, u, what, only, salt=1000 * i)
+                for what in ("hits", "mass_x")
+                for only in (False, True)
+            }
+            hit = est[("hits", False)]
+            rows.append(
+                {
+                    "model": cell.model,
+                    "cell": cell.label + ("" if cell.learned else " (not learned)"),
+                    "unit": u + (" (best)" if u == cell.best else ""),
+                    "hit rate": _iv(hit),
+                    "hit rate (correct ex.)": _iv(est[("hits", True)]),
+                    "gold mass × uniform": _iv(est[("mass_x", False)]),
+                    "gold mass × uniform (correct ex.)": _iv(est[("mass_x", True)]),
+                    "examples": int(sum(len(s["steps"]) for s in cell.summaries)),
+                    "_estimate": hit.estimate if hit else np.nan,
+                    "_low": hit.interval[0] if hit else np.nan,
+                    "_high": hit.interval[1] if hit else np.nan,
+                    "_best": u == cell.best,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def intervention_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Per cell: accuracy and correct-token probability drop per target step when the best
+    unit's (or a random other unit's) weights are shifted one position or made uniform."""
+    from reports.claims.attention import attention_cells, intervention_drop
+
+    rows = []
+    for i, cell in enumerate(attention_cells(df)):
+        if not cell.interventions:
+            continue
+        first = cell.interventions[0]
+        row = {
+            "model": cell.model,
+            "cell": cell.label,
+            "best unit": first.get("best"),
+            "random unit": first.get("random") or "- (no other)",
+        }
+        for j, cond in enumerate(("best_shift", "random_shift", "best_uniform", "random_uniform")):
+            row[f"acc drop {cond}"] = _iv(
+                intervention_drop(cell.interventions, cond, salt=100 * i + j)
+            )
+        row["p(correct) drop best_shift"] = _iv(
+            intervention_drop(cell.interventions, "best_shift", "prob", salt=100 * i + 9)
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -1,0 +1,105 @@
+"""The Translation section: BLEU and chrF per model with the sacrebleu signature, intervals
+against copy-the-source, example translations, and training cost next to the paper's."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reports.claims.cost import measured_cost, paper_cost
+from reports.claims.quality import seed_stats
+from reports.document import Paragraph, Section, Table
+from reports.evidence_table import evidence_table
+from reports.numbers import count, spread
+from reports.rows import group_table, order_by_model, preset_hint, sort_models
+
+
+def translation_section(df: pd.DataFrame) -> Section:
+    """BLEU and chrF per model with the sacrebleu signature, examples, training cost."""
+    sec = Section("Translation")
+    table = translation_table(df)
+    if table.empty:
+        return sec.add(Paragraph(f"No translation rows: {preset_hint('translate')}."))
+    sec.add(Table(table, "BLEU and chrF: median [min–max] over ok seeds.", "translation"))
+    evidence = evidence_table(df, ("translate",))
+    if len(evidence):
+        sec.add(
+            Table(
+                evidence,
+                "BLEU and chrF of the pooled seeds with 95% intervals (sacrebleu sentence "
+                "statistics, bootstrap over sentences and seeds) against copy-the-source: a "
+                "model counts only when both intervals clear it.",
+                "translation_evidence",
+            )
+        )
+    else:
+        sec.add(Paragraph("No per-example outputs (cells/<key>/eval.jsonl): no intervals."))
+    examples = examples_table(df)
+    if len(examples):
+        sec.add(
+            Table(
+                examples, "Example translations (lowest ok seed per model).", "translation_examples"
+            )
+        )
+    cost = measured_cost(df)
+    sec.add(
+        Paragraph(
+            "Training cost. The paper's Table 2 figures are time × GPUs × an assumed "
+            "sustained 9.5 TFLOPS per P100; ours are FLOPs per target token × tokens trained."
+        ),
+        Table(paper_cost(), "The paper's training FLOPs, recomputed.", "paper_cost"),
+        Table(cost, "Ours: medians over ok seeds.", "measured_cost")
+        if len(cost)
+        else Paragraph("No translate rows with both FLOPs and BLEU."),
+    )
+    return sec
+
+
+def translation_table(df: pd.DataFrame) -> pd.DataFrame:
+    """Per model on translate: BLEU and chrF median [min–max] over ok seeds, sizes, signature."""
+    rows = df[df["task"].eq("translate")]
+    if rows.empty:
+        return pd.DataFrame()
+    out = group_table(
+        rows,
+        ["model"],
+        params=("n_params", "median"),
+        eq=("equal_params", "first"),
+        sig=("sacrebleu_signature", lambda s: " / ".join(sorted(set(s.dropna())))),
+        decode=("decode", "first"),
+    )
+    bleu = seed_stats(rows, ["model"], "bleu")
+    chrf = seed_stats(rows, ["model"], "chrf")
+    out["BLEU [min–max]"] = [
+        spread(m, a, b) for m, a, b in zip(bleu["median"], bleu["min"], bleu["max"], strict=True)
+    ]
+    out["chrF [min–max]"] = [
+        spread(m, a, b) for m, a, b in zip(chrf["median"], chrf["min"], chrf["max"], strict=True)
+    ]
+    out["params"] = out["params"].map(count)
+    out["equal_params"] = out["eq"].map(
+        lambda x: f"{int(x):,}" if x == x and x is not None else "-"
+    )
+    out["decode"] = out["decode"].fillna("-")
+    out["sacrebleu signature"] = out["sig"].fillna("").replace("", "not recorded")
+    cols = ["model", "ok/total", "BLEU [min–max]", "chrF [min–max]", "params", "equal_params"]
+    return order_by_model(out, [])[[*cols, "decode", "sacrebleu signature", "failures", "valid"]]
+
+
+def examples_table(df: pd.DataFrame, per_model: int = 3) -> pd.DataFrame:
+    """A few example translations per model, from its lowest-seed ok row."""
+    rows = df[df["task"].eq("translate") & df["ok"]].sort_values("seed")
+    out = []
+    for model in sort_models(rows["model"].dropna().unique().tolist()):
+        r = rows[rows["model"].eq(model)].iloc[0]
+        examples = r["examples"] if isinstance(r["examples"], list) else []
+        for ex in examples[:per_model]:
+            out.append(
+                {
+                    "model": model,
+                    "seed": r["seed"],
+                    "source": ex.get("source", ""),
+                    "reference": ex.get("reference", ""),
+                    "hypothesis": ex.get("hypothesis", ""),
+                }
+            )
+    return pd.DataFrame(out)
