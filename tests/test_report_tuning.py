@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reports.build import write_report
 from reports.rows import load_results
-from reports.sections.tuning import recipe_table, sweep_rows, sweep_table
+from reports.sections.tuning import expected_best_table, recipe_table, sweep_rows, sweep_table
 from tests.fixtures.report_rows import row, write_run
 
 GRID = [0.0003, 0.001, 0.003, 0.01]
@@ -90,3 +90,22 @@ def test_sweeps_per_setting_and_at_one_setting_say_where_they_ran(tmp_path):
     table = sweep_table(sweep_rows(write_run(tmp_path / "b", at_one)))
     assert set(table["setting"]) == {"delay=256 (used at every delay)"}
     assert "setting" not in sweep_table(sweep_rows(write_run(tmp_path / "c", _rows()))).columns
+
+
+def test_the_runners_tie_choice_is_marked_and_expected_best_curves_are_shown(tmp_path):
+    rows = _rows()
+    tied = next(r for r in rows if r.get("tuned") and r["model"] == "transformer")
+    tied["config"]["train"]["lr"] = 0.003  # a tie of 0.001 and 0.003, broken by dev loss
+    tied["tuned"] = {
+        "grid": {"lr": GRID}, "chosen": {"lr": 0.003}, "metric": "dev_bleu",
+        "dev_metric": [{"lr": lr, "key": f"sweep-transformer-{lr}"} for lr in GRID],
+        "tie": {"points": [{"lr": 0.001}, {"lr": 0.003}], "broken_by": "dev_loss"},
+    }  # fmt: skip
+    directory = write_run(tmp_path, rows)
+    text = write_report(directory).markdown.read_text()
+    line = next(x for x in text.splitlines() if "| transformer" in x and "lr=0.003" in x)
+    assert "**chosen** (tie broken by dev_loss)" in line
+    assert "transformer (translate): a tie on dev_bleu between lr=0.001; lr=0.003" in text
+    curves = expected_best_table(sweep_rows(directory)).set_index("model")
+    assert curves.loc["transformer", "n=1"].startswith("2.5 ±")  # mean of 1, 4, 3, 2
+    assert curves.loc["transformer", "n=4"].startswith("3.")  # rising towards the best, 4

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.matrix.tuning import best_index, edge_keys, metric_value
+from bench.matrix.tuning import METRICS, best_index, edge_keys, metric_value
 from bench.rundir.layout import RESULTS_FILE
 from bench.rundir.rows import read_rows
 from reports.document import Bullets, Figure, Paragraph, Section, Table
+from reports.expected_max import expected_best
 from reports.render.plots import sweep_figure
 from reports.rows import normalise, order_by_model, sort_models
 
@@ -37,8 +38,9 @@ def sweep_rows(directory: Path) -> pd.DataFrame:
 def _group_id(row: dict) -> str:
     """Sweep cells of one model, task setting and grid (the swept keys left out)."""
     sweep = row["sweep"]
+    swept = sweep.get("space") or sweep["grid"]
     train = {k: v for k, v in (row["config"] or {}).get("train", {}).items()
-             if k not in sweep["grid"]}  # fmt: skip
+             if k not in swept}  # fmt: skip
     task = (row["config"] or {}).get("task", {})
     return json.dumps([row["model"], row["task"], task, train, sweep["grid"], sweep["metric"]],
                       sort_keys=True, default=str)  # fmt: skip
@@ -48,9 +50,26 @@ def _point_label(point: dict) -> str:
     return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in point.items())
 
 
-def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
-    """One line per sweep cell: model, task, swept value, dev metric, status, chosen, edge."""
+def seed_choices(df: pd.DataFrame) -> dict[str, str]:
+    """Sweep cell key -> how the seed cells' choice was made there ("tie broken by dev_loss",
+    "" for a clear best), from the seed rows' ``tuned`` records: the runner's own choice."""
+    out: dict[str, str] = {}
+    tuned = df["tuned"] if "tuned" in df else pd.Series([], dtype=object)
+    for t in tuned:
+        if not isinstance(t, dict):
+            continue
+        for rec in t.get("dev_metric", []):
+            if {k: rec.get(k) for k in t["chosen"]} == t["chosen"]:
+                tie = t.get("tie")
+                out[rec["key"]] = f"tie broken by {tie['broken_by']}" if tie else ""
+    return out
+
+
+def sweep_table(sweeps: pd.DataFrame, choices: dict[str, str] | None = None) -> pd.DataFrame:
+    """One line per sweep cell: model, task, swept value, dev metric, status, chosen, edge.
+    ``choices`` (``seed_choices``) marks what the runner chose; without it, the best value."""
     out = []
+    choices = choices or {}
     setting = _settings(sweeps)
     for _, g in sweeps.groupby(sweeps.apply(lambda r: _group_id(r.to_dict()), axis=1)):
         recs = g.to_dict("records")
@@ -59,7 +78,11 @@ def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
         points = [r["sweep"]["point"] for r in recs]
         values = [metric_value(r, metric) for r in recs]
         best = best_index(values, metric)
+        mine = [i for i, r in enumerate(recs) if r["key"] in choices]
+        best = mine[0] if mine else best
+        how = choices.get(recs[best]["key"], "") if best is not None else ""
         edge = best is not None and bool(edge_keys(grid, points[best]))
+        mark = "**chosen**" + (" (grid edge)" if edge else "") + (f" ({how})" if how else "")
         for i, (r, v) in enumerate(zip(recs, values, strict=True)):
             out.append(
                 {
@@ -71,7 +94,7 @@ def sweep_table(sweeps: pd.DataFrame) -> pd.DataFrame:
                     "metric": metric,
                     "dev": v,
                     "status": r["status"],
-                    "chosen": "**chosen**" + (" (grid edge)" if edge else "") if i == best else "",
+                    "chosen": mark if i == best else "",
                     "wall_s": r.get("wall_s"),
                     "_order": tuple(points[i].values()),
                 }
@@ -179,12 +202,13 @@ def tuning_section(directory: Path, df: pd.DataFrame) -> Section:
                 "tuning budget and chooses on dev."
             )
         )
-    table = sweep_table(sweeps)
+    table = sweep_table(sweeps, seed_choices(df) if len(df) else {})
     sec.add(
         Paragraph(
-            "Every model got the same sweep (same grid, steps, batch and seed); the value with "
-            "the best dev metric was chosen (a failed cell counts as worst). Test numbers of "
-            "sweep cells are not shown: choices are made on dev only."
+            "Every model got the same number of trials (same steps, batch and seed); the "
+            "value with the best dev metric was chosen (a failed cell counts as worst), and "
+            "values whose dev intervals overlap the best one's were a tie, broken by dev loss. "
+            "Test numbers of sweep cells are not shown: choices are made on dev only."
         ),
         Table(
             table,
@@ -214,4 +238,71 @@ def tuning_section(directory: Path, df: pd.DataFrame) -> Section:
             "tuning_budget",
         ),
     )
+    curves = expected_best_table(sweeps)
+    if len(curves):
+        sec.add(
+            Paragraph(
+                "Expected best dev score of n trials drawn from each model's sweep (Dodge et "
+                "al. 2019, ± its standard deviation): a curve still rising at the last n needed "
+                "more tuning than it got; at equal n the models had an equal tuning budget."
+            ),
+            Table(curves, "Expected best dev score against trials.", "tuning_expected_best"),
+        )
+    notes = tuning_notes(df) if len(df) else []
+    if notes:
+        sec.add(Bullets(notes))
     return sec
+
+
+def expected_best_table(sweeps: pd.DataFrame) -> pd.DataFrame:
+    """Per task, setting and model: E[best of n trials] ± sd for n = 1 .. its trials."""
+    setting = _settings(sweeps)
+    out = []
+    for _, g in sweeps.groupby(sweeps.apply(lambda r: _group_id(r.to_dict()), axis=1)):
+        recs = g.to_dict("records")
+        metric = recs[0]["sweep"]["metric"]
+        values = [metric_value(r, metric) for r in recs]
+        values = [float("nan") if v is None else v for v in values]
+        if all(v != v for v in values):  # every trial failed
+            continue
+        curve = expected_best(values, METRICS[metric] == "max")
+        out.append(
+            {
+                "task": recs[0]["task"],
+                "setting": setting[recs[0]["key"]][0],
+                "model": recs[0]["model"],
+                "metric": metric,
+                **{
+                    f"n={int(c.trials)}": f"{c.expected_best:.3g} ± {c.std:.2g}"
+                    for c in curve.itertuples()
+                },
+            }
+        )
+    if not out:
+        return pd.DataFrame()
+    frame = order_by_model(pd.DataFrame(out), ["task", "setting"]).reset_index(drop=True)
+    if not frame["setting"].astype(bool).any():
+        frame = frame.drop(columns="setting")
+    return frame.fillna("")
+
+
+def tuning_notes(df: pd.DataFrame) -> list[str]:
+    """Ties and floors the runner recorded in the seed rows, once per model and setting."""
+    seen: dict[str, str] = {}
+    for r in df.to_dict("records"):
+        t = r.get("tuned")
+        if not isinstance(t, dict):
+            continue
+        where = f"{r['model']} ({r['task']}"
+        where += "".join(f", {k}={v}" for k, v in (t.get("at") or {}).items()) + ")"
+        if t.get("at_floor"):
+            seen[where + "f"] = f"{where}: {t['at_floor']}."
+        if t.get("tie"):
+            points = "; ".join(_point_label(p) for p in t["tie"]["points"])
+            seen[where + "t"] = (
+                f"{where}: a tie on {t['metric']} between {points} (overlapping dev intervals), "
+                f"broken by {t['tie']['broken_by']}."
+            )
+        if t.get("extended"):
+            seen[where + "e"] = f"{where}: the grid extended once past its edge: {t['extended']}."
+    return list(seen.values())
