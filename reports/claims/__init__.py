@@ -212,8 +212,23 @@ def _missing_rows(v: Verdict) -> bool:
     return v.reason.startswith(("no ", "needs ", "too few"))
 
 
+QUALITY = ("Long-range", "Training-ease", "Translation", "T2-cost", "Attention-alignment")
+
+
+def stable_text(v: Verdict) -> str:
+    """The verdict table's "stable across budget" cell."""
+    if "stable" not in v.details:
+        return "-"
+    stable, rungs = v.details["stable"], v.details.get("rungs") or []
+    if stable is None:
+        return "one point"
+    steps = f"{rungs[-2]['step']}, {rungs[-1]['step']}" if len(rungs) >= 2 else ""
+    return ("yes" if stable else "no") + (f" (¾ and end: {steps})" if steps else "")
+
+
 def claims_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: id, verdict, interval, threshold, reason, numbers and the claim."""
+    """One row per claim: id, verdict, interval, threshold, stable across budget, reason,
+    numbers and the claim."""
     return pd.DataFrame(
         [
             {
@@ -221,6 +236,7 @@ def claims_table(df: pd.DataFrame) -> pd.DataFrame:
                 "verdict": v.verdict,
                 "interval": interval_text(v.interval),
                 "threshold": "-" if v.threshold is None else f"{v.threshold:g}",
+                "stable across budget": stable_text(v),
                 "reason": v.reason,
                 "numbers": v.numbers,
                 "predicate": c.predicate,
@@ -234,9 +250,12 @@ def claims_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def claims_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """``attnbench claims --json``: claim, verdict, interval, threshold, reason, numbers."""
-    return [
-        {
+    """``attnbench claims --json``: claim, verdict, interval, threshold, reason, numbers; a
+    quality claim adds ``rungs`` ([{step, interval, verdict, metric}]), ``stable`` (the same
+    verdict at ¾ and the end; null when it rests on one point) and ``n_seeds``."""
+    out = []
+    for c, v in evaluate_claims(df):
+        rec = {
             "claim": c.id,
             "verdict": v.verdict,
             "interval": _finite_pair(v.interval),
@@ -244,8 +263,14 @@ def claims_records(df: pd.DataFrame) -> list[dict[str, Any]]:
             "reason": v.reason,
             "numbers": v.numbers,
         }
-        for c, v in evaluate_claims(df)
-    ]
+        if c.id in QUALITY:
+            rec |= {
+                "rungs": v.details.get("rungs", []),
+                "stable": v.details.get("stable"),
+                "n_seeds": v.details.get("n_seeds"),
+            }
+        out.append(rec)
+    return out
 
 
 def interval_text(interval: tuple[float, float] | None) -> str:
