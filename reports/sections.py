@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.claims import claims_table
+from reports.claims import VERDICT_COLUMNS, claims_table
 from reports.document import Paragraph, Section, Table
 from reports.environment import environment_table
 from reports.sections_perf import memory_section, sizes_section, speed_section
@@ -34,7 +34,7 @@ def summary_section(df: pd.DataFrame, claims: pd.DataFrame) -> Section:
             "cells every model learned (above chance and shortcut floors) and that are not "
             "saturated; INCONCLUSIVE says why."
         ),
-        Table(claims[["claim", "verdict", "interval", "threshold", "reason"]], name="claims"),
+        Table(claims[list(VERDICT_COLUMNS)], name="claims"),
         Paragraph("The measurements behind each verdict:"),
         Table(claims[["claim", "numbers"]], name="claim_numbers"),
         Paragraph("How each claim is judged:"),

@@ -212,6 +212,8 @@ def _missing_rows(v: Verdict) -> bool:
     return v.reason.startswith(("no ", "needs ", "too few"))
 
 
+# the report's verdict table: these columns of ``claims_table``, in this order
+VERDICT_COLUMNS = ("claim", "verdict", "interval", "threshold", "stable across budget", "reason")
 QUALITY = ("Long-range", "Training-ease", "Translation", "T2-cost", "Attention-alignment")
 
 
