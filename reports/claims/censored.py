@@ -261,6 +261,19 @@ def judge_ease(runs: pd.DataFrame, frac: float = 1.0) -> Verdict:
     judged, texts = [], []
     for m in others:
         g = runs[runs["model"].isin(["transformer", m])]
+        arrived = g.groupby("setting")["censored"].transform(lambda c: (~c).any())
+        g = g[arrived.astype(bool)]  # a setting nobody finished says nothing about the ratio
+        if g.empty:
+            n = runs[runs["model"].isin(["transformer", m])].groupby("model").size()
+            cens = ", ".join(f"{k} {int(n[k])}/{int(n[k])}" for k in sorted(n.index))
+            judged.append(
+                Verdict(
+                    INCONCLUSIVE,
+                    f"censoring leaves transformer vs {m} undecidable: no run reached the "
+                    f"target (runs censored: {cens})",
+                )
+            )
+            continue
         settings = sorted(set(g["setting"]))
         X = np.column_stack(
             [g["setting"].eq(s).to_numpy(float) for s in settings]
