@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from reports.claims import attention, cost, quality, scaling, speed
+from reports.claims.rungs import at
 from reports.claims.verdict import INCONCLUSIVE, Verdict
 from reports.rows import preset_hint
 
@@ -224,7 +225,7 @@ def stable_text(v: Verdict) -> str:
     stable, rungs = v.details["stable"], v.details.get("rungs") or []
     if stable is None:
         return "one point"
-    steps = f"{rungs[-2]['step']}, {rungs[-1]['step']}" if len(rungs) >= 2 else ""
+    steps = f"{at(rungs[-2])}, {at(rungs[-1])}" if len(rungs) >= 2 else ""
     return ("yes" if stable else "no") + (f" (¾ and end: {steps})" if steps else "")
 
 

@@ -199,7 +199,7 @@ def check_training_ease(df: pd.DataFrame) -> Verdict:
     budgets = {train_steps(r) for r in rows.to_dict("records")} - {None}
     total = budgets.pop() if len(budgets) == 1 else None
     rungs = [
-        rung(round(f * total) if total else f, judge_ease(runs, f), "log time to target")
+        rung(round(f * total) if total else None, judge_ease(runs, f), "log time to target", f)
         for f in FRACTIONS
     ]  # each run censored at that fraction of its own run time (≈ that step)
     n = int(runs.groupby(["setting", "model"]).size().min()) if len(runs) else 0

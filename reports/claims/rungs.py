@@ -53,15 +53,18 @@ def dev_at(row: dict[str, Any], step: int) -> float | None:
     return float(curve[DEV_METRIC][before[-1]])
 
 
-def rung(step: float | None, v: Verdict, metric: str) -> dict[str, Any]:
+def rung(step: int | None, v: Verdict, metric: str, fraction: float | None = None) -> dict:
+    """One rung of ``claims --json``: its step (None where the runs' budgets differ: then
+    ``fraction`` of each run's budget), the judged interval and the verdict there."""
     iv = v.interval
     finite = iv is not None and all(np.isfinite(x) for x in iv)
-    return {
-        "step": step if step is None or not float(step).is_integer() else int(step),
+    out = {
+        "step": None if step is None else int(step),
         "interval": [float(iv[0]), float(iv[1])] if finite else None,
         "verdict": v.verdict,
         "metric": metric,
     }
+    return out if fraction is None else {**out, "fraction": fraction}
 
 
 def at_rungs(
@@ -98,8 +101,8 @@ def stabilise(
     where = change_point(rungs)
     return Verdict(
         INCONCLUSIVE,
-        f"budget-dependent: {end.verdict} at the end (step {last['step']}) but "
-        f"{three_q['verdict']} at ¾ (step {three_q['step']}); {where}",
+        f"budget-dependent: {end.verdict} at the end ({at(last)}) but "
+        f"{three_q['verdict']} at ¾ ({at(three_q)}); {where}",
         end.numbers,
         end.interval,
         end.threshold,
@@ -110,18 +113,23 @@ def stabilise(
 def change_point(rungs: list[dict[str, Any]]) -> str:
     """Where the curves cross (the judged interval's midpoint changes sign), else where the
     verdict last changed."""
-    mids = [
-        (r["step"], (r["interval"][0] + r["interval"][1]) / 2)
-        for r in rungs
-        if r["interval"] is not None
-    ]
-    for (s0, m0), (s1, m1) in zip(mids[::-1][1:], mids[::-1], strict=False):
+    mids = [(r, (r["interval"][0] + r["interval"][1]) / 2) for r in rungs if r["interval"]]
+    for (r0, m0), (r1, m1) in zip(mids[::-1][1:], mids[::-1], strict=False):
         if np.sign(m0) != np.sign(m1):
-            return f"the curves cross between step {s0} and step {s1}"
+            return f"the curves cross between {at(r0)} and {at(r1)}"
     for r0, r1 in zip(rungs[::-1][1:], rungs[::-1], strict=False):
         if r0["verdict"] != r1["verdict"]:
-            return f"the verdict changes between step {r0['step']} and step {r1['step']}"
+            return f"the verdict changes between {at(r0)} and {at(r1)}"
     return "the verdict is not the same at ¾ and at the end"
+
+
+def at(r: dict[str, Any]) -> str:
+    """Where a rung is: ``step 150``, or ``0.75 of each run's budget``."""
+    return (
+        f"step {r['step']}"
+        if r.get("step") is not None
+        else f"{r['fraction']:g} of each run's budget"
+    )
 
 
 def decided(v: Verdict) -> bool:

@@ -288,4 +288,6 @@ def logrank_p(
 
     if all(np.asarray(a[1], bool)) and all(np.asarray(b[1], bool)):
         return 1.0
-    return float(sps.logrank(data(a), data(b)).pvalue)
+    with np.errstate(invalid="ignore", divide="ignore"):  # no variance: no evidence
+        p = float(sps.logrank(data(a), data(b)).pvalue)
+    return p if np.isfinite(p) else 1.0
