@@ -281,22 +281,24 @@ def attention_rows(
     n: int = 64,
     steps: int = 8,
     model: str = "transformer",
+    seed_sd: float = SEED_SD,
 ) -> list[dict]:
     """Copy rows (length ``steps``, 10 symbols) with attention summaries: the best head hits
     the gold position with probability ``hit`` and puts ``mass_x``× uniform weight on it, a
     second head hits with 0.2; moving the best (random) head's weights loses ``drop[0]``
-    (``drop[1]``) of the tokens."""
+    (``drop[1]``) of the tokens. Each seed's rates move by ``seed_sd`` (seeds differ)."""
     rows = []
     for s in range(seeds):
         cfg = {"task": {"length": steps, "min_length": steps, "n_symbols": 10}}
         row = base(model, "copy", s, config=cfg, seq_len=steps)
         tokens = g.binomial(steps + 1, acc, n).astype(float)
         other = g.binomial(steps, 0.2, n)
-        best = g.binomial(steps, hit, n)
+        best = g.binomial(steps, float(np.clip(hit + g.normal(0, seed_sd), 0, 1)), n)
         mass = np.clip(g.normal(mass_x, 0.2 * mass_x, n), 0, None) * steps
         full = np.full(n, float(steps))
 
         def cond(p: float, full: np.ndarray = full) -> dict:
+            p = float(np.clip(p + g.normal(0, seed_sd), 0, 1)) if p else p
             kept = g.binomial(steps, 1 - p, n).astype(float)
             return {"correct": kept, "total": full, "prob": kept * 0.9}
 
