@@ -42,20 +42,37 @@ def frame(rows: list[dict], per_example: list | None = None) -> pd.DataFrame:
     )
 
 
+SEED_SD = 0.03  # between-seed spread of a cell's accuracy (the reference's is larger: NULL_SD)
+NULL_SD = (
+    0.2  # the reference's: per-seed accuracy 0.32–0.72 at one setting (3 seeds' range ≈ 1.7 sd)
+)
+
+
 def accuracy_row(
-    model: str, task: str, seed: int, p: float, g: np.random.Generator, n: int = 256, **kw
+    model: str,
+    task: str,
+    seed: int,
+    p: float,
+    g: np.random.Generator,
+    n: int = 256,
+    seed_sd: float = SEED_SD,
+    floors: dict[str, float] | None = None,
+    **kw,
 ) -> dict:
-    """A dependency/recall-like row: n one-unit answers, each right with probability p."""
-    correct = (g.random(n) < p).astype(float)
+    """A dependency/recall-like row: n one-unit answers, each right with this seed's own
+    probability (``p`` moved by the between-seed spread ``seed_sd``, as real seeds differ)."""
+    p_seed = float(np.clip(p + g.normal(0, seed_sd), 0.0, 1.0)) if 0 < p < 1 else p
+    correct = (g.random(n) < p_seed).astype(float)
     d = kw.pop("distance", 16)
     cfg = {"task": {"distance": d, "n_verbs": 4, "n_classes": 2}, "train": {"steps": 100}}
+    cfg["train"] = {"steps": kw.pop("steps", 100)}
     status = kw.pop("status", "ok")
     row = base(model, task, seed, config=cfg, distance=d, status=status, **kw)
     if status == "ok":
         row |= {
             "answer_acc": correct.mean(),
             "eval_examples": n,
-            "floors": {"chance": 0.125, "lemma_only": 0.5},
+            "floors": floors or {"chance": 0.125, "lemma_only": 0.5},
             "floor_metric": "answer_acc",
             "_per_example": np.column_stack([correct, np.ones(n)]),
         }
@@ -206,19 +223,55 @@ def translate_rows(
     return rows
 
 
-def time_to_target_rows(ratio: float, g: np.random.Generator, seeds: int = 3) -> list[dict]:
+def time_to_target_rows(
+    ratio: float, g: np.random.Generator, seeds: int = 3, median_s: float = 30.0
+) -> list[dict]:
     """Learned accuracy rows in three settings; the Transformer's time to target is
-    ``ratio`` × the others' (log-normal run noise)."""
+    ``ratio`` × the others' (log-normal run noise, spread 0.25). Each run lasts 50 s: one
+    that would get there later is censored (``median_s`` 45: about a third of the runs)."""
     rows = []
     for d in (16, 32, 64):
         for model in MODELS:
             scale = ratio if model == "transformer" else 1.0
             for s in range(seeds):
                 r = accuracy_row(model, "dependency", s, 0.97, g, distance=d)
-                r["time_to_target_s"] = 30.0 * scale * np.exp(g.normal(0, 0.25))
+                t = median_s * scale * np.exp(g.normal(0, 0.25))
+                r["time_to_target_s"] = t if t <= 50.0 else None
                 r["train_step_s"] = 0.5
                 rows.append(r)
     return rows
+
+
+def reach_rows(
+    slopes: dict[str, float],
+    g: np.random.Generator,
+    seeds: int = 3,
+    delays: tuple[int, ...] = (64, 128, 256),
+    steps: int = 400,
+    first: float = 60.0,
+    spread: float = 0.3,
+    offset: dict[str, float] | None = None,
+) -> list[dict]:
+    """Copy-memory-like rows at ``delays``: steps to target = ``first`` × offset ×
+    (delay / 64)^slope × log-normal noise (``spread``, between seeds), logged every 10 steps;
+    a run that would get there after ``steps`` never does (censored)."""
+    rows = []
+    for model, b in slopes.items():
+        for d in delays:
+            for s in range(seeds):
+                t = first * (offset or {}).get(model, 1.0) * (d / delays[0]) ** b
+                t = 10 * np.ceil(t * np.exp(g.normal(0, spread)) / 10)
+                r = accuracy_row(model, "dependency", s, 0.9, g, distance=d, steps=steps)
+                r |= {"steps_to_target": t if t <= steps else None, "target_value": 0.99}
+                rows.append(r)
+    return rows
+
+
+def dev_curve(values: list[float], steps: int = 100, every: int = 25) -> dict:
+    """A dev curve with one point every ``every`` steps, interpolating ``values``."""
+    at = list(range(every, steps + 1, every))
+    acc = np.interp(np.linspace(0, 1, len(at)), np.linspace(0, 1, len(values)), values)
+    return {"step": at, "dev_loss": [1.0] * len(at), "dev_tf_token_acc": acc.round(6).tolist()}
 
 
 def attention_rows(
@@ -231,22 +284,24 @@ def attention_rows(
     n: int = 64,
     steps: int = 8,
     model: str = "transformer",
+    seed_sd: float = SEED_SD,
 ) -> list[dict]:
     """Copy rows (length ``steps``, 10 symbols) with attention summaries: the best head hits
     the gold position with probability ``hit`` and puts ``mass_x``× uniform weight on it, a
     second head hits with 0.2; moving the best (random) head's weights loses ``drop[0]``
-    (``drop[1]``) of the tokens."""
+    (``drop[1]``) of the tokens. Each seed's rates move by ``seed_sd`` (seeds differ)."""
     rows = []
     for s in range(seeds):
         cfg = {"task": {"length": steps, "min_length": steps, "n_symbols": 10}}
         row = base(model, "copy", s, config=cfg, seq_len=steps)
         tokens = g.binomial(steps + 1, acc, n).astype(float)
         other = g.binomial(steps, 0.2, n)
-        best = g.binomial(steps, hit, n)
+        best = g.binomial(steps, float(np.clip(hit + g.normal(0, seed_sd), 0, 1)), n)
         mass = np.clip(g.normal(mass_x, 0.2 * mass_x, n), 0, None) * steps
         full = np.full(n, float(steps))
 
         def cond(p: float, full: np.ndarray = full) -> dict:
+            p = float(np.clip(p + g.normal(0, seed_sd), 0, 1)) if p else p
             kept = g.binomial(steps, 1 - p, n).astype(float)
             return {"correct": kept, "total": full, "prob": kept * 0.9}
 

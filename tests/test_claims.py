@@ -161,3 +161,33 @@ def test_report_ends_with_verdicts_readable_in_80_columns(tmp_path):
     for c in CLAIMS:  # each claim's verdict on the line that names it, its reason right below
         i = next(i for i, line in enumerate(lines) if line.startswith(c.id + "  "))
         assert lines[i + 1].startswith("  why: ")
+
+
+def test_quality_claims_in_json_carry_rungs_stability_and_seeds(tmp_path):
+    """Long-range from censored steps to target: four rungs of the 400-step budget, stable,
+    with the seeds it rests on; the report's verdict table says whether it is stable."""
+    rows = sim.reach_rows(
+        {"transformer": 0.0, "lstm": 1.5, "convs2s": 1.5},
+        np.random.default_rng(0),
+        steps=800,
+        spread=0.25,
+    )
+    for r in rows:
+        r.pop("_per_example", None)
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = CliRunner().invoke(app, ["claims", str(tmp_path), "--json"])
+    assert result.exit_code == 0, result.output
+    by = {r["claim"]: r for r in json.loads(result.output)}
+    lr = by["Long-range"]
+    assert lr["verdict"] == "PASS" and lr["stable"] is True and lr["n_seeds"] == 3
+    assert [r["step"] for r in lr["rungs"]] == [200, 400, 600, 800]
+    assert {"step", "interval", "verdict"} <= set(lr["rungs"][0])
+    assert "rungs" not in by["Parallel-speed"]
+    table = claims_table(sim.frame(rows)).set_index("claim")
+    assert table.loc["Long-range", "stable across budget"].startswith("yes")
+
+
+def test_long_range_never_reached_says_how_many_runs_were_censored():
+    rows = sim.reach_rows({m: 1.0 for m in sim.MODELS}, np.random.default_rng(0), steps=20)
+    v = {c.id: v for c, v in evaluate_claims(sim.frame(rows))}["Long-range"]
+    assert v.verdict == "INCONCLUSIVE" and "transformer 9/9 runs censored" in v.reason, v.reason

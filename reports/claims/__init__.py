@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from reports.claims import attention, cost, quality, scaling, speed
+from reports.claims.rungs import at
 from reports.claims.verdict import INCONCLUSIVE, Verdict
 from reports.rows import preset_hint
 
@@ -212,8 +213,25 @@ def _missing_rows(v: Verdict) -> bool:
     return v.reason.startswith(("no ", "needs ", "too few"))
 
 
+# the report's verdict table: these columns of ``claims_table``, in this order
+VERDICT_COLUMNS = ("claim", "verdict", "interval", "threshold", "stable across budget", "reason")
+QUALITY = ("Long-range", "Training-ease", "Translation", "T2-cost", "Attention-alignment")
+
+
+def stable_text(v: Verdict) -> str:
+    """The verdict table's "stable across budget" cell."""
+    if "stable" not in v.details:
+        return "-"
+    stable, rungs = v.details["stable"], v.details.get("rungs") or []
+    if stable is None:
+        return "one point"
+    steps = f"{at(rungs[-2])}, {at(rungs[-1])}" if len(rungs) >= 2 else ""
+    return ("yes" if stable else "no") + (f" (¾ and end: {steps})" if steps else "")
+
+
 def claims_table(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: id, verdict, interval, threshold, reason, numbers and the claim."""
+    """One row per claim: id, verdict, interval, threshold, stable across budget, reason,
+    numbers and the claim."""
     return pd.DataFrame(
         [
             {
@@ -221,6 +239,7 @@ def claims_table(df: pd.DataFrame) -> pd.DataFrame:
                 "verdict": v.verdict,
                 "interval": interval_text(v.interval),
                 "threshold": "-" if v.threshold is None else f"{v.threshold:g}",
+                "stable across budget": stable_text(v),
                 "reason": v.reason,
                 "numbers": v.numbers,
                 "predicate": c.predicate,
@@ -234,9 +253,12 @@ def claims_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def claims_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """``attnbench claims --json``: claim, verdict, interval, threshold, reason, numbers."""
-    return [
-        {
+    """``attnbench claims --json``: claim, verdict, interval, threshold, reason, numbers; a
+    quality claim adds ``rungs`` ([{step, interval, verdict, metric}]), ``stable`` (the same
+    verdict at ¾ and the end; null when it rests on one point) and ``n_seeds``."""
+    out = []
+    for c, v in evaluate_claims(df):
+        rec = {
             "claim": c.id,
             "verdict": v.verdict,
             "interval": _finite_pair(v.interval),
@@ -244,8 +266,14 @@ def claims_records(df: pd.DataFrame) -> list[dict[str, Any]]:
             "reason": v.reason,
             "numbers": v.numbers,
         }
-        for c, v in evaluate_claims(df)
-    ]
+        if c.id in QUALITY:
+            rec |= {
+                "rungs": v.details.get("rungs", []),
+                "stable": v.details.get("stable"),
+                "n_seeds": v.details.get("n_seeds"),
+            }
+        out.append(rec)
+    return out
 
 
 def interval_text(interval: tuple[float, float] | None) -> str:

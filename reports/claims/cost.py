@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.claims.quality import MIN_SEEDS, translation_cells
+from reports.claims.quality import MIN_SEEDS, dev_rungs, translation_cells
 from reports.claims.stats import bonferroni, percentile_interval
 from reports.claims.verdict import FAIL, PASS, Verdict, inconclusive
 from reports.rows import ok_rows, sort_models
@@ -62,6 +62,15 @@ def measured_cost(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def check_t2_cost(df: pd.DataFrame) -> Verdict:
+    """The cost comparison (``_t2_cost``), judged for stability on the dev curves."""
+    v, by_model = _t2_cost(df)
+    if by_model is None or v.interval is None:
+        return v
+    pairs = [("transformer", m) for m in by_model if m != "transformer"]
+    return dev_rungs(df, by_model, v, pairs)
+
+
+def _t2_cost(df: pd.DataFrame) -> tuple[Verdict, dict | None]:
     """The Transformer reaches a higher BLEU (paired interval above 0) for no more training
     FLOPs than each other model; FAIL when it is worse for at least as many FLOPs."""
     paper = paper_cost()
@@ -70,10 +79,10 @@ def check_t2_cost(df: pd.DataFrame) -> Verdict:
         for _, r in paper.iterrows()
     )
     if not paper["agree"].all():
-        return Verdict(FAIL, "the recomputation disagrees with Table 2", paper_text)
+        return Verdict(FAIL, "the recomputation disagrees with Table 2", paper_text), None
     by_model, size, why = translation_cells(df)
     if by_model is None:
-        return inconclusive(why, paper_text)
+        return inconclusive(why, paper_text), None
     flops = measured_cost(df).set_index("model")["train FLOPs"]
     numbers = (
         paper_text
@@ -86,14 +95,16 @@ def check_t2_cost(df: pd.DataFrame) -> Verdict:
         )
     )
     if why:
-        return inconclusive(why, numbers)
+        return inconclusive(why, numbers), None
     if "transformer" not in by_model or len(by_model) < 2:
         return inconclusive(
             "needs learned translate cells of the Transformer and another model", numbers
-        )
+        ), None
     short = [f"{c.where()} {c.seeds} seeds" for c in by_model.values() if c.seeds < MIN_SEEDS]
     if short:
-        return inconclusive(f"too few seeds (need ≥ {MIN_SEEDS}): " + "; ".join(short), numbers)
+        return inconclusive(
+            f"too few seeds (need ≥ {MIN_SEEDS}): " + "; ".join(short), numbers
+        ), None
     t = by_model["transformer"]
     others = [m for m in by_model if m != "transformer"]
     conf = bonferroni(len(others))
@@ -112,12 +123,14 @@ def check_t2_cost(df: pd.DataFrame) -> Verdict:
     fails = [o for o in outcomes if o[0] == FAIL]
     if fails:
         _, m, iv = fails[0]
-        return Verdict(FAIL, f"lower BLEU than {m} for at least its FLOPs", numbers, iv, 0.0)
+        return Verdict(
+            FAIL, f"lower BLEU than {m} for at least its FLOPs", numbers, iv, 0.0
+        ), by_model
     if all(o[0] == PASS for o in outcomes):
         _, m, iv = min(outcomes, key=lambda o: o[2][0])
         return Verdict(
             PASS, "higher BLEU than every other model for no more FLOPs", numbers, iv, 0.0
-        )
+        ), by_model
     _, m, iv = next(o for o in outcomes if o[0] != PASS)
     return inconclusive(
         f"vs {m}: BLEU difference [{iv[0]:+.2f}, {iv[1]:+.2f}] straddles 0 or trades off "
@@ -125,4 +138,4 @@ def check_t2_cost(df: pd.DataFrame) -> Verdict:
         numbers,
         iv,
         0.0,
-    )
+    ), by_model

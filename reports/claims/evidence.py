@@ -1,8 +1,10 @@
 """Evidence gates: each cell's score with its interval, its floors, and whether it counts.
 
-A *cell* is one model at one configuration, over its seeds. Its score interval comes from
-the per-example outcomes in ``cells/<key>/eval.jsonl`` (bootstrap over examples and seeds;
-a failed seed scores the task's chance level, it does not vanish). A model has *learned*
+A *cell* is one model at one configuration, over its seeds. Its score interval is a t
+interval on the per-seed scores (``stats.seed_interval``: with 3 seeds the between-seed spread
+dominates, and a bootstrap of 3 values is far too narrow); with one seed, or seeds that agree
+exactly, the per-example outcomes in ``cells/<key>/eval.jsonl`` are bootstrapped instead. A
+failed seed scores the task's chance level, it does not vanish. A model has *learned*
 a cell when the interval's lower end clears every floor (chance and shortcut baselines
 measured on the same examples); a *setting* (one task configuration shared by several
 models) is *saturated* when every model's interval reaches the ceiling.
@@ -11,7 +13,7 @@ models) is *saturated* when every model's interval reaches the ceiling.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -145,6 +147,7 @@ class CellScore:
     approx: bool
     draws: np.ndarray
     extra: dict[str, Any]  # translation: chrF estimate, interval and draws
+    seed_values: dict[Any, float] = field(default_factory=dict)  # seed -> its score
 
     @property
     def best_floor(self) -> tuple[str, float]:
@@ -246,29 +249,37 @@ def _meta(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _accuracy_score(rows: list[dict[str, Any]], n_boot: int, salt: int) -> CellScore | None:
     meta = _meta(rows)
-    seeds, approx = [], False
+    seeds, approx, labels = [], False, []
     for r in rows:
         if r.get("ok"):
             arr, rough = accuracy_outcomes(r)
             if arr is not None and len(arr):
                 seeds.append(arr)
+                labels.append(r.get("seed"))
                 approx |= rough
     if not seeds:
         return None
     chance = meta["floors"].get("chance", 0.0)
     n = int(np.median([len(s) for s in seeds]))
-    seeds += [np.array([[chance, 1.0]] * n)] * meta["n_failed"]  # failed seeds score chance
+    failed = [r.get("seed") for r in rows if not r.get("ok")]
+    seeds += [np.array([[chance, 1.0]] * n)] * len(failed)  # failed seeds score chance
+    labels += failed
     draws = ratio_draws(seeds, n_boot, rng(salt))
-    total = np.concatenate(seeds)
-    estimate = float(total[:, 0].sum() / total[:, 1].sum())
+    per_seed: dict[Any, float] = {}
+    for i, (lab, s) in enumerate(zip(labels, seeds, strict=True)):
+        per_seed[lab if lab not in per_seed else f"{lab}#{i}"] = float(
+            s[:, 0].sum() / s[:, 1].sum()
+        )
+    interval = stats.seed_interval(list(per_seed.values()))
     return CellScore(
         **meta,
         metric=floor_metric(rows[0]),
-        estimate=estimate,
-        interval=percentile_interval(draws),
+        estimate=float(np.mean(list(per_seed.values()))),
+        interval=interval or percentile_interval(draws),
         approx=approx,
         draws=draws,
         extra={},
+        seed_values=per_seed,
     )
 
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
+from reports.claims.censored import check_long_range_cost, ease_runs, judge_ease
 from reports.claims.evidence import CellScore, by_setting, cell_scores, saturated
+from reports.claims.rungs import FRACTIONS, dev_at, rung, rung_steps, stabilise, train_steps
 from reports.claims.stats import (
     bonferroni,
     fisher_greater,
-    mean_interval,
     percentile_interval,
     slope,
+    welch_interval,
 )
-from reports.claims.verdict import FAIL, Verdict, against, combine, inconclusive
+from reports.claims.verdict import FAIL, INCONCLUSIVE, Verdict, against, combine, inconclusive
 from reports.rows import LONG_RANGE_TASKS, long_range, sort_models
 
 OTHERS = ("lstm", "convs2s")
@@ -48,27 +52,51 @@ def _diff_text(model: str, interval: tuple[float, float], est: float) -> str:
     return f"transformer − {model} {est:+.3f} [{interval[0]:+.3f}, {interval[1]:+.3f}]"
 
 
+def _seed_means(cells: list[CellScore]) -> list[float]:
+    """One value per seed label: its score averaged over the given cells (distances). Runs
+    at different distances are independent, so these are independent per-seed values."""
+    by_seed: dict = {}
+    for c in cells:
+        for seed, v in c.seed_values.items():
+            by_seed.setdefault(seed, []).append(v)
+    return [float(np.mean(v)) for v in by_seed.values()]
+
+
 def _versus(
     pairs: dict[str, list[tuple[CellScore, CellScore]]], what: str, numbers: str
 ) -> Verdict:
-    """Transformer minus each other model, averaged over the usable settings; Bonferroni over
+    """Transformer minus each other model, averaged over the usable settings: a Welch t
+    interval on per-seed means (seeds dominate the uncertainty at 3 seeds); Bonferroni over
     the compared models. PASS: better than every one; FAIL: worse than any; else straddles."""
     conf = bonferroni(len(pairs))
     judged: list[Verdict] = []
     texts = []
     for model, cells in pairs.items():
-        diffs = np.mean([t.draws - o.draws for t, o in cells], axis=0)
-        est = float(np.mean([t.estimate - o.estimate for t, o in cells]))
-        interval = percentile_interval(diffs, conf)
-        texts.append(_diff_text(model, interval, est))
+        t_vals = _seed_means([t for t, _ in cells])
+        o_vals = _seed_means([o for _, o in cells])
+        est = float(np.mean(t_vals) - np.mean(o_vals))
+        interval = welch_interval(t_vals, o_vals, conf)
+        if not np.isfinite(interval[0]):  # no spread or one seed: the example bootstrap
+            diffs = np.mean([t.draws - o.draws for t, o in cells], axis=0)
+            interval = percentile_interval(diffs, conf)
+        texts.append(_diff_text(model, interval, est) + f" ({len(t_vals)} vs {len(o_vals)} seeds)")
         judged.append(against(interval, 0.0, "", f"{what} transformer − {model}", confidence=conf))
-    numbers = numbers + "; " + "; ".join(texts) + f" ({conf:.1%} each, Bonferroni)"
+    numbers = numbers + "; " + "; ".join(texts) + f" ({conf:.1%} each, Welch t, Bonferroni)"
     return combine(judged, numbers, 0.0)
 
 
 def check_long_range(df: pd.DataFrame) -> Verdict:
+    """How the cost grows with distance (``censored.check_long_range_cost``), with the
+    accuracy at the end of the budget alongside: accuracy at one budget is not the verdict."""
+    v = check_long_range_cost(df)
+    acc = check_accuracy_at_distance(df)
+    numbers = f"{v.numbers}; accuracy at the end of the budget: {acc.verdict} ({acc.reason})"
+    return replace(v, numbers=numbers)
+
+
+def check_accuracy_at_distance(df: pd.DataFrame) -> Verdict:
     """At distances every model learned and that are not saturated, the Transformer's
-    accuracy beats the LSTM's and ConvS2S's (difference interval above 0)."""
+    accuracy beats the LSTM's and ConvS2S's (Welch interval on per-seed means above 0)."""
     rows = long_range(df)
     if rows.empty or "transformer" not in set(rows["model"]):
         return inconclusive(
@@ -142,54 +170,40 @@ def _slopes(cells: list[CellScore]) -> str:
 
 
 def check_training_ease(df: pd.DataFrame) -> Verdict:
-    """On settings every model learned: the Transformer reaches the shared target sooner
-    (log time ratio per seed, interval below 0) and does not diverge more (Fisher)."""
+    """The Transformer reaches the shared target sooner (censored log time ratio interval
+    below 0 for each other model, ``censored.judge_ease``) and does not diverge more (Fisher),
+    judged at the budget rungs."""
     ok_models = set(df["model"])
     if "transformer" not in ok_models or not set(OTHERS) & ok_models:
         return inconclusive("needs rows of the Transformer and the LSTM or ConvS2S")
-    cells = cell_scores(df)
-    learned_settings, blockers = [], []
-    for setting in by_setting(cells).values():
-        models = {c.model for c in setting}
-        if "transformer" not in models or not set(OTHERS) & models:
-            continue
-        missing = [("not learned", c.not_learned_text()) for c in setting if not c.learned]
-        if missing:
-            blockers += missing
-        else:
-            learned_settings.append(setting[0].setting)
+    from reports.claims.evidence import setting_id
+
+    rows = df[df["task"].notna() & df["task"].ne("translate")]
+    models_by = rows.groupby([setting_id(r) for r in rows.to_dict("records")])["model"].agg(set)
+    settings = [s for s, ms in models_by.items() if "transformer" in ms and set(OTHERS) & ms]
     diverge = _divergence(df)
-    if not learned_settings:
+    if not settings:
         return inconclusive(
-            _first_reason(blockers, "no setting shared by the Transformer and another model"),
-            diverge["text"],
+            "no setting shared by the Transformer and another model", diverge["text"]
         )
-    ratios = _time_ratios(df, learned_settings)
-    numbers = diverge["text"] + "; " + ratios["text"]
+    runs = ease_runs(rows, settings)
+    end = judge_ease(runs)
+    numbers = diverge["text"] + "; " + end.numbers
     if diverge["worse"]:
         return Verdict(
             FAIL,
             f"the Transformer diverges significantly more often ({diverge['worse']})",
             numbers,
         )
-    if not ratios["pairs"]:
-        return inconclusive(
-            "no learned setting where a model reached the shared target (time_to_target)",
-            numbers,
-        )
-    conf = bonferroni(len(ratios["pairs"]))
-    judged = []
-    for model, groups in ratios["pairs"].items():
-        interval = mean_interval(np.concatenate(groups), conf)
-        if not np.isfinite(interval[0]):
-            return inconclusive(f"too few seed pairs vs {model} (need ≥ 2)", numbers)
-        judged.append(
-            against(
-                interval, 0.0, "", f"log time-to-target ratio transformer/{model}", "below", conf
-            )
-        )
-    numbers += f" ({conf:.1%} each)"
-    return combine(judged, numbers, 0.0)
+    end = replace(end, numbers=numbers)
+    budgets = {train_steps(r) for r in rows.to_dict("records")} - {None}
+    total = budgets.pop() if len(budgets) == 1 else None
+    rungs = [
+        rung(round(f * total) if total else None, judge_ease(runs, f), "log time to target", f)
+        for f in FRACTIONS
+    ]  # each run censored at that fraction of its own run time (≈ that step)
+    n = int(runs.groupby(["setting", "model"]).size().min()) if len(runs) else 0
+    return stabilise(end, rungs, n)
 
 
 def _divergence(df: pd.DataFrame) -> dict:
@@ -209,48 +223,6 @@ def _divergence(df: pd.DataFrame) -> dict:
             if p < (1 - bonferroni(len(others))):
                 worse.append(f"vs {m}: Fisher one-sided p = {p:.3g}")
     return {"text": text, "worse": "; ".join(worse)}
-
-
-def _time_ratios(df: pd.DataFrame, settings: list[str]) -> dict:
-    """log(time to target) Transformer minus other, paired by seed within each setting.
-
-    A run that never reached the target counts its whole training time (a lower bound, so
-    the ratio is conservative); seeds where neither model reached it carry no information.
-    """
-    from reports.claims.evidence import setting_id
-
-    rows = df[df["ok"]].copy()
-    rows["setting"] = [setting_id(r) for r in rows.to_dict("records")]
-    rows = rows[rows["setting"].isin(settings)]
-    steps = rows["config"].map(lambda c: ((c or {}).get("train") or {}).get("steps"))
-    train_s = pd.to_numeric(rows["train_step_s"], errors="coerce") * pd.to_numeric(steps)
-    reached = pd.to_numeric(rows["time_to_target_s"], errors="coerce")
-    rows["t"] = reached.where(reached.notna(), train_s)
-    rows["reached"] = reached.notna()
-    pairs: dict[str, list[np.ndarray]] = {}
-    texts = []
-    for model in OTHERS:
-        groups = []
-        for _, g in rows.groupby("setting"):
-            t = g[g["model"].eq("transformer")].set_index("seed")
-            o = g[g["model"].eq(model)].set_index("seed")
-            shared = [
-                s
-                for s in t.index.intersection(o.index)
-                if t.loc[s, "reached"] or o.loc[s, "reached"]
-            ]
-            vals = [np.log(t.loc[s, "t"] / o.loc[s, "t"]) for s in shared]
-            vals = [v for v in vals if np.isfinite(v)]
-            if vals:
-                groups.append(np.array(vals))
-        if groups:
-            pairs[model] = groups
-            allv = np.concatenate(groups)
-            texts.append(
-                f"time to target transformer/{model}: geometric mean ratio "
-                f"{np.exp(allv.mean()):.2f}× over {len(allv)} seed pairs in {len(groups)} settings"
-            )
-    return {"pairs": pairs, "text": "; ".join(texts) or "no run reached the shared target"}
 
 
 def equal_params(rows: pd.DataFrame) -> tuple[pd.DataFrame, str] | None:
@@ -320,7 +292,47 @@ def check_translation(df: pd.DataFrame) -> Verdict:
         numbers += f"; BLEU {a} − {b} [{interval[0]:+.2f}, {interval[1]:+.2f}]"
         judged.append(against(interval, 0.0, "", f"BLEU {a} − {b}", confidence=conf))
     numbers += f" ({conf:.1%} each, paired over sentences, seeds resampled)"
-    return combine(judged, numbers, 0.0)
+    return dev_rungs(df, by_model, combine(judged, numbers, 0.0), order)
+
+
+def dev_rungs(
+    df: pd.DataFrame, cells: dict[str, CellScore], end: Verdict, pairs: list[tuple[str, str]]
+) -> Verdict:
+    """``end`` (the claim's verdict on test) judged for stability against the rows' dev
+    curves: at ¼, ½ and ¾ of the budget, each ``a − b`` dev teacher-forced accuracy as a
+    Welch interval on per-seed values (Bonferroni over pairs)."""
+    from reports.claims.evidence import setting_id
+
+    rows = {
+        m: [r for r in df.to_dict("records") if r["model"] == m and setting_id(r) == c.setting]
+        for m, c in cells.items()
+    }
+    n_seeds = min(c.seeds for c in cells.values()) if cells else None
+    steps = {train_steps(r) for rs in rows.values() for r in rs}
+    if len(steps) != 1 or None in steps:
+        return stabilise(end, [], n_seeds)
+    total = steps.pop()
+    conf = bonferroni(len(pairs))
+    out = []
+    for step in rung_steps(total)[:-1]:
+        vals = {m: [dev_at(r, step) for r in rs if r.get("ok")] for m, rs in rows.items()}
+        if any(not v or any(x is None for x in v) for v in vals.values()):
+            return stabilise(end, [], n_seeds)
+        judged = [
+            against(
+                welch_interval(vals[a], vals[b], conf),
+                0.0,
+                "",
+                f"dev acc {a} − {b}",
+                confidence=conf,
+            )
+            if np.isfinite(welch_interval(vals[a], vals[b], conf)[0])
+            else Verdict(INCONCLUSIVE, "no spread between seeds")
+            for a, b in pairs
+        ]
+        out.append(rung(step, combine(judged, "", 0.0), "dev_tf_token_acc difference"))
+    out.append(rung(total, end, end.details.get("metric", "test metric")))
+    return stabilise(end, out, n_seeds)
 
 
 def _paired_tests(by_model: dict[str, CellScore]) -> str:

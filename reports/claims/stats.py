@@ -158,3 +158,136 @@ def welch_interval(
         return (float("nan"), float("nan"))
     ci = sps.ttest_ind(a, b, equal_var=False).confidence_interval(confidence)
     return (float(ci.low), float(ci.high))
+
+
+def seed_interval(
+    values: Sequence[float], confidence: float = 1 - ALPHA
+) -> tuple[float, float] | None:
+    """t interval of the mean of per-seed values (``mean_interval``); None with fewer than two
+    seeds or no spread between them (then the caller falls back to its example bootstrap)."""
+    low, high = mean_interval(values, confidence)
+    return None if not np.isfinite(low) else (low, high)
+
+
+@dataclass(frozen=True)
+class CensoredFit:
+    """A right-censored log-normal regression (accelerated failure time): coefficients of
+    log(time) on ``X`` with t intervals, and how many runs were censored."""
+
+    coef: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    sigma: float
+    n: int
+    n_censored: int
+    df: int
+
+
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+MIN_SIGMA = 0.05  # log-time spread floor: times are logged every few steps, never exact
+
+
+def censored_regression(
+    log_t: Sequence[float],
+    censored: Sequence[bool],
+    X: np.ndarray,
+    confidence: float = 1 - ALPHA,
+) -> CensoredFit | None:
+    """Maximum-likelihood fit of log(t) = X·b + σ·ε, ε ~ N(0, 1), where a censored run only
+    says log(t) > its value (the likelihood uses the normal log survival function for it).
+
+    Hand-rolled because scipy has censored *distribution* fits (``CensoredData`` with
+    ``rv_continuous.fit``) but no censored regression: a slope against distance, or a model
+    effect within settings, needs covariates. The likelihood is maximised with
+    ``scipy.optimize.minimize`` (analytic gradient), standard errors come from the Hessian
+    of the negative log-likelihood (central differences of that gradient), and intervals use
+    a t quantile with (uncensored runs − parameters) degrees of freedom: a small-sample
+    correction, since a censored run carries less information than an observed one. None
+    when fewer uncensored runs than parameters + 1, or when the fit does not converge to a
+    finite, positive-definite optimum.
+    """
+    from scipy.optimize import minimize
+    from scipy.special import log_ndtr
+
+    y = np.asarray(log_t, float)
+    cens = np.asarray(censored, bool)
+    X = np.asarray(X, float)
+    n, p = X.shape
+    obs = ~cens
+    df = int(obs.sum()) - p
+    if df < 1 or np.linalg.matrix_rank(X[obs]) < p:
+        return None
+
+    def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        """Negative log-likelihood and its gradient in (b, log(σ − MIN_SIGMA))."""
+        b, log_s = theta[:-1], theta[-1]
+        s = MIN_SIGMA + np.exp(log_s)
+        z = (y - X @ b) / s
+        log_pdf = -0.5 * z**2 - _LOG_SQRT_2PI  # scipy.stats.norm.logpdf, without its overhead
+        log_sf = log_ndtr(-z)  # scipy.stats.norm.logsf
+        ll = np.where(obs, log_pdf - np.log(s), log_sf)
+        mills = np.exp(log_pdf - log_sf)  # φ/(1 − Φ), censored runs
+        d_mu = np.where(obs, z, mills) / s  # d ll / d (X·b)
+        d_s = np.where(obs, (z**2 - 1), mills * z) / s  # d ll / d σ
+        grad = np.append(X.T @ d_mu, d_s.sum() * np.exp(log_s))
+        return -float(ll.sum()), -grad
+
+    b0 = np.linalg.lstsq(X, y, rcond=None)[0]
+    s0 = max(float(np.std(y - X @ b0)), 0.1)
+    res = minimize(nll, np.append(b0, np.log(s0)), jac=True, method="BFGS")
+    if not np.all(np.isfinite(res.x)):
+        return None
+    h = np.empty((p + 1, p + 1))  # Hessian: central differences of the analytic gradient
+    for k in range(p + 1):
+        e = np.zeros(p + 1)
+        e[k] = 1e-5
+        h[k] = (nll(res.x + e)[1] - nll(res.x - e)[1]) / 2e-5
+    h = (h + h.T) / 2
+    try:
+        cov = np.linalg.inv(h)
+    except np.linalg.LinAlgError:
+        return None
+    var = np.diag(cov)[:p]
+    if not np.all(np.isfinite(var)) or np.any(var <= 0):
+        return None
+    se = np.sqrt(var)
+    t = sps.t.ppf(0.5 + confidence / 2, df)
+    coef = res.x[:p]
+    return CensoredFit(
+        coef,
+        coef - t * se,
+        coef + t * se,
+        MIN_SIGMA + float(np.exp(res.x[-1])),
+        n,
+        int(cens.sum()),
+        df,
+    )
+
+
+def km_median(times: Sequence[float], censored: Sequence[bool]) -> float:
+    """Kaplan–Meier median time (``scipy.stats.ecdf`` of ``CensoredData``); inf when more
+    than half the runs never got there."""
+    t = np.asarray(times, float)
+    c = np.asarray(censored, bool)
+    if not len(t):
+        return float("nan")
+    data = sps.CensoredData(uncensored=t[~c], right=t[c])
+    sf = sps.ecdf(data).sf
+    below = sf.quantiles[sf.probabilities <= 0.5]
+    return float(below.min()) if below.size else float("inf")
+
+
+def logrank_p(
+    a: tuple[Sequence[float], Sequence[bool]], b: tuple[Sequence[float], Sequence[bool]]
+) -> float:
+    """Two-sided p of the log-rank test (``scipy.stats.logrank``) of two censored samples."""
+
+    def data(x: tuple[Sequence[float], Sequence[bool]]) -> sps.CensoredData:
+        t, c = np.asarray(x[0], float), np.asarray(x[1], bool)
+        return sps.CensoredData(uncensored=t[~c], right=t[c])
+
+    if all(np.asarray(a[1], bool)) and all(np.asarray(b[1], bool)):
+        return 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):  # no variance: no evidence
+        p = float(sps.logrank(data(a), data(b)).pvalue)
+    return p if np.isfinite(p) else 1.0
