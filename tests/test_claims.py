@@ -191,3 +191,15 @@ def test_long_range_never_reached_says_how_many_runs_were_censored():
     rows = sim.reach_rows({m: 1.0 for m in sim.MODELS}, np.random.default_rng(0), steps=20)
     v = {c.id: v for c, v in evaluate_claims(sim.frame(rows))}["Long-range"]
     assert v.verdict == "INCONCLUSIVE" and "transformer 9/9 runs censored" in v.reason, v.reason
+
+
+def test_rungs_read_the_dev_rungs_every_cell_writes():
+    from bench.cell.dev import rung_steps as bench_rungs
+    from reports.claims.rungs import dev_at, rung_steps
+
+    assert all(bench_rungs(n) == sorted(set(rung_steps(n))) for n in (1, 2, 7, 200, 250, 2000))
+    rungs = {"step": [50, 100, 150, 200], "dev_tf_token_acc": [0.2, 0.4, 0.6, 0.8]}
+    curve = {"step": [20, 40, 60], "dev_tf_token_acc": [0.1, 0.15, 0.25]}
+    row = {"dev_rungs": rungs, "config": {"train": {"steps": 200}}}
+    assert [dev_at(row, s) for s in rung_steps(200)] == [0.2, 0.4, 0.6, 0.8]
+    assert dev_at({**row, "dev_curve": curve}, 60) == 0.25 and dev_at({"curve": {}}, 50) is None

@@ -10,7 +10,6 @@ the test split is decoded once, at the end of the cell (bench/cell/execute.py ``
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -38,7 +37,7 @@ RUNGS = (0.25, 0.5, 0.75, 1.0)  # fractions of the budget with per-example dev e
 
 def rung_steps(steps: int) -> list[int]:
     """The training steps at which dev outcomes are kept: ``RUNGS`` of ``steps``."""
-    return sorted({max(1, math.ceil(f * steps)) for f in RUNGS})
+    return sorted({max(1, round(f * steps)) for f in RUNGS})  # as reports.claims.rungs
 
 
 @torch.no_grad()

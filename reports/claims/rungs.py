@@ -2,10 +2,11 @@
 
 A verdict is PASS or FAIL only when it is decided on the same side at the last two rungs
 (¾ and the end); otherwise it is INCONCLUSIVE "budget-dependent", naming where it changes.
-Rungs come from what the rows measured along training: the dev curve (``dev_curve``, written
-when ``train.eval_every`` > 0) or the step at which a run reached its target (``curve``,
-``steps_to_target``: a run that has not reached it by a rung is censored there). A claim whose
-rows have neither rests on one point, and says so: rungs are never invented.
+Rungs come from what the rows measured along training: the dev curve (``dev_curve``, when
+``train.eval_every`` > 0, and ``dev_rungs``, which every cell writes at these rungs) or the
+step at which a run reached its target (``curve``, ``steps_to_target``: a run that has not
+reached it by a rung is censored there). A claim whose rows have neither rests on one point,
+and says so: rungs are never invented.
 """
 
 from __future__ import annotations
@@ -33,10 +34,17 @@ def rung_steps(steps: int) -> list[int]:
 
 
 def dev_curve(row: dict[str, Any]) -> dict[str, list] | None:
-    curve = row.get("dev_curve")
-    if isinstance(curve, dict) and curve.get("step") and curve.get(DEV_METRIC):
-        return curve
-    return None
+    """The row's dev metric along training: the ``eval_every`` curve and the budget rungs
+    every cell measures (``dev_rungs``, bench/cell/dev.py), merged by step."""
+    points: dict[int, float] = {}
+    for name in ("dev_curve", "dev_rungs"):
+        curve = row.get(name)
+        if isinstance(curve, dict) and curve.get("step") and curve.get(DEV_METRIC):
+            points.update(zip(curve["step"], curve[DEV_METRIC], strict=False))
+    if not points:
+        return None
+    steps = sorted(points)
+    return {"step": steps, DEV_METRIC: [points[s] for s in steps]}
 
 
 def dev_at(row: dict[str, Any], step: int) -> float | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reports.claims import VERDICT_COLUMNS
 from reports.document import Paragraph, Section, Table
 
 LIBRARIES = ("python", "torch", "lightning", "wandb", "sacrebleu", "pandas", "attnbench")
@@ -19,7 +20,7 @@ def summary_section(df: pd.DataFrame, claims: pd.DataFrame) -> Section:
             "cells every model learned (above chance and shortcut floors) and that are not "
             "saturated; INCONCLUSIVE says why."
         ),
-        Table(claims[["claim", "verdict", "interval", "threshold", "reason"]], name="claims"),
+        Table(claims[list(VERDICT_COLUMNS)], name="claims"),
         Paragraph("The measurements behind each verdict:"),
         Table(claims[["claim", "numbers"]], name="claim_numbers"),
         Paragraph("How each claim is judged:"),
