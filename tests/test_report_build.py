@@ -177,3 +177,11 @@ def test_long_range_rows_are_chosen_by_task_not_by_a_distance_field():
     df = long_range(normalise(pd.DataFrame([plain, delayed, failed])))
     assert sorted(df["distance"].tolist()) == [64, 64]
     assert set(df["task"]) == {"copy", "dependency"} and len(df) == 2
+
+
+def test_counts_give_the_runners_total_overhead():
+    from reports.sections import time_totals
+
+    df = pd.DataFrame({"wall_s": [10.0, 20.0, 5.0], "overhead_s": [0.5, 1.5, None]})
+    assert time_totals(df).startswith("Time: 30 s in 2 cells and 2 s of runner overhead")
+    assert "not recorded" in time_totals(df.assign(overhead_s=None))

@@ -139,6 +139,7 @@ def run_cells(
         attempt = states.get(cell.key, CellState()).attempts + 1
         with lock:
             notify("start", cell, {"attempt": attempt})
+        launched = time.monotonic()
         with disk_guard(opts.out_dir / RESULTS_FILE):
             row = run_in_subprocess(
                 cell, attempt, opts, lambda p, c=cell: notify("progress", c, p), stop
@@ -148,6 +149,7 @@ def run_cells(
                 raise DiskFullError(where, free_bytes(where))
             row["parallel_cells"] = opts.jobs
             with lock:
+                set_overhead(row, launched)
                 append_row(opts.out_dir / RESULTS_FILE, row)
                 outcome.rows.append(row)
                 notify("done", cell, row)
@@ -183,6 +185,12 @@ def _run_parallel(
             for fut in futures:
                 fut.cancel()
             raise
+
+
+def set_overhead(row: dict[str, Any], launched: float) -> None:
+    """``overhead_s``: seconds from launching the cell (``time.monotonic()``) to its row,
+    outside the cell's own ``wall_s`` (process start, imports, W&B, writing the row)."""
+    row["overhead_s"] = round(max(time.monotonic() - launched - (row.get("wall_s") or 0.0), 0.0), 3)
 
 
 def raise_interrupt(signum: int, frame: object) -> None:

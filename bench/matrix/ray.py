@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -25,6 +26,7 @@ from bench.matrix.local import (
     cell_states,
     raise_interrupt,
     run_in_subprocess,
+    set_overhead,
 )
 from bench.rundir.layout import RESULTS_FILE
 from bench.rundir.rows import append_row
@@ -32,6 +34,7 @@ from bench.rundir.rows import append_row
 
 def _run_remote(spec: dict[str, Any], key: str, attempt: int, opts: dict[str, Any]) -> dict:
     """Body of the Ray task: rebuild the cell and run it in a worker subprocess."""
+    launched = time.monotonic()
     from bench.cell.plugins import load_plugins
     from bench.cell.spec import spec_from_dict
 
@@ -40,7 +43,9 @@ def _run_remote(spec: dict[str, Any], key: str, attempt: int, opts: dict[str, An
     if cell.key != key:
         raise RuntimeError(f"cell key mismatch on the Ray worker: {key} rebuilt as {cell.key}")
     run_opts = RunOptions(**{**opts, "out_dir": Path(opts["out_dir"])})
-    return run_in_subprocess(cell, attempt, run_opts)
+    row = run_in_subprocess(cell, attempt, run_opts)
+    set_overhead(row, launched)  # measured on the worker node: the driver's queue is not counted
+    return row
 
 
 def resources(cell: CellSpec, cpus_per_cell: float | None) -> dict[str, float]:
