@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.cell.spec import CellSpec, base_row, utc_now
+from bench.matrix.forkserver import ForkedWorker, forkable
 from bench.rundir.atomic import atomic_write_text
 from bench.rundir.diskfull import DiskFullError, disk_guard, free_bytes, row_hit_full_disk
 from bench.rundir.layout import JOB_FILE, RESULTS_FILE
 from bench.rundir.layout import cell_dir as cell_dir_of
 from bench.rundir.rows import append_row, read_rows
+from bench.tracking import shared_service
 
 KILL_GRACE_S = 5.0
 
@@ -42,6 +44,9 @@ class RunOptions:
     jobs: int = 1
     """Cells run at once (``--jobs``): for a GPU that one small model leaves idle. Their
     timings share the device, so rows of ``parallel_cells`` > 1 are not speed evidence."""
+    fork_server: bool = True
+    """Fork each cell's worker from a parent that has imported torch, Lightning and the
+    project (bench/matrix/forkserver.py); off: a fresh ``python -m bench.cell.worker``."""
 
 
 @dataclass
@@ -156,11 +161,12 @@ def run_cells(
 
     previous = signal.signal(signal.SIGTERM, raise_interrupt)
     try:
-        if opts.jobs <= 1:
-            for cell in cells:
-                run_one(cell)
-        else:
-            _run_parallel(cells, run_one, opts.jobs, stop)
+        with shared_service(opts.wandb):
+            if opts.jobs <= 1:
+                for cell in cells:
+                    run_one(cell)
+            else:
+                _run_parallel(cells, run_one, opts.jobs, stop)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return outcome
@@ -231,14 +237,19 @@ def run_in_subprocess(
     log_path = cell_dir / f"attempt-{attempt}.log"
     started = utc_now()
     t0 = time.monotonic()
+    env = {**os.environ, **worker_threads(opts.jobs), "PYTHONUNBUFFERED": "1"}
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.cell.worker", str(job)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, **worker_threads(opts.jobs), "PYTHONUNBUFFERED": "1"},
-        )
+        proc: subprocess.Popen | ForkedWorker
+        if opts.fork_server and forkable(cell):
+            proc = ForkedWorker(job, log_path, env, opts.wandb)
+        else:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.cell.worker", str(job)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+            )
         status = None
         try:
             while proc.poll() is None:
@@ -299,12 +310,17 @@ def worker_threads(jobs: int) -> dict[str, str]:
     return dict.fromkeys(THREAD_VARS, str(max(1, (cores or 1) // jobs)))
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(proc: subprocess.Popen | ForkedWorker) -> None:
     """SIGTERM the worker's process group, then SIGKILL what is left after a grace period."""
     for sig, wait in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, KILL_GRACE_S)):
         try:
             os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
+        except ProcessLookupError:  # a forked worker not yet in its own group: the process
+            try:
+                os.kill(proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                return
+        except PermissionError:
             return
         try:
             proc.wait(timeout=wait)

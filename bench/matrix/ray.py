@@ -42,7 +42,9 @@ def _run_remote(spec: dict[str, Any], key: str, attempt: int, opts: dict[str, An
     cell = spec_from_dict(spec)
     if cell.key != key:
         raise RuntimeError(f"cell key mismatch on the Ray worker: {key} rebuilt as {cell.key}")
-    run_opts = RunOptions(**{**opts, "out_dir": Path(opts["out_dir"])})
+    # a fresh worker process per cell here: a fork server's children would re-import the Ray
+    # worker's own main module (multiprocessing prepares each child from it)
+    run_opts = RunOptions(**{**opts, "out_dir": Path(opts["out_dir"]), "fork_server": False})
     row = run_in_subprocess(cell, attempt, run_opts)
     set_overhead(row, launched)  # measured on the worker node: the driver's queue is not counted
     return row
