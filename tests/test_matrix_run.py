@@ -15,6 +15,7 @@ from bench.cell.spec import base_row
 from bench.matrix.run import MatrixRun, RunSettings
 from bench.rundir.layout import matrix_path, results_path
 from bench.rundir.rows import read_rows
+from ui.matrix_view import status_table
 
 TUNED = {
     "name": "tuned",
@@ -67,6 +68,11 @@ def test_a_tuned_matrix_sweeps_then_runs_the_seeds_at_each_models_choice(tuned, 
     assert meta["name"] == "tuned" and len(meta["keys"]) == 12
     cells, stale = MatrixRun.of_directory(out).status()
     assert [c.status for c in cells] == ["ok"] * 12 and stale == 0
+    assert all(r["overhead_s"] >= 0 for r in read_rows(results_path(out)))
+    assert {c.wall_s for c in cells} == {0.1} and all(c.overhead_s >= 0 for c in cells)
+    _, counts = status_table("t", cells)
+    assert counts.startswith("ok: 12
+time: 1 s in 12 cells, 0 s overhead")
     again = MatrixRun(str(tuned), out, device="cpu").run(RunSettings(wandb="disabled"))
     assert again.rows == []  # resumed: nothing left
 

@@ -195,3 +195,11 @@ def test_group_table_joins_ok_medians_to_the_counts():
     lstm, tf = out.set_index("model").loc["lstm"], out.set_index("model").loc["transformer"]
     assert (lstm["ok/total"], lstm["failures"], lstm["acc"]) == ("2/3", "oom×1", 0.6)
     assert tf["ok/total"] == "0/1" and pd.isna(tf["acc"])
+
+
+def test_counts_give_the_runners_total_overhead():
+    from reports.sections.counts import time_totals
+
+    df = pd.DataFrame({"wall_s": [10.0, 20.0, 5.0], "overhead_s": [0.5, 1.5, None]})
+    assert time_totals(df).startswith("Time: 30 s in 2 cells and 2 s of runner overhead")
+    assert "not recorded" in time_totals(df.assign(overhead_s=None))

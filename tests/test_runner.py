@@ -60,6 +60,19 @@ def cli(*args: str, **kw) -> subprocess.Popen:
     )
 
 
+def workers_of(out: Path) -> list[int]:
+    """Processes writing their output into a log under ``out``: the cell workers, whether
+    started fresh or forked by the fork server (whose command line names no job)."""
+    found = []
+    for fd in Path("/proc").glob("[0-9]*/fd/1"):
+        try:
+            if fd.resolve().is_relative_to(out.resolve()):
+                found.append(int(fd.parts[2]))
+        except OSError:  # the process ended, or is not ours to read
+            continue
+    return found
+
+
 def rows(out: Path) -> list[dict]:
     return [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
 
@@ -162,12 +175,9 @@ def test_sigkill_mid_matrix_then_resume_gives_each_row_once(tmp_path):
     assert 1 <= len(first) < 4
     # the orphaned worker dies with its parent (PR_SET_PDEATHSIG, or its start-up check)
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        leftover = subprocess.run(["pgrep", "-f", f"bench.cell.worker {out}"], capture_output=True)
-        if leftover.returncode == 1:
-            break
+    while time.monotonic() < deadline and workers_of(out):
         time.sleep(0.2)
-    assert leftover.returncode == 1, "a worker outlived its killed parent"
+    assert workers_of(out) == [], "a worker outlived its killed parent"
     resume = cli("matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled", env=env())
     text, _ = resume.communicate(timeout=300)
     assert resume.returncode == 0, text
@@ -275,13 +285,13 @@ def test_sigterm_with_jobs_stops_every_running_cell_and_writes_no_row(tmp_path):
     while time.monotonic() < deadline and len(list(out.glob("cells/*/progress"))) < 2:
         time.sleep(0.2)
     assert len(list(out.glob("cells/*/progress"))) == 2  # both cells were running at once
+    assert len(workers_of(out)) == 2  # (the check below can see them)
     proc.send_signal(signal.SIGTERM)
     text, _ = proc.communicate(timeout=60)
     assert proc.returncode == 130, text
     assert "--jobs 2" in text  # the printed resume command keeps it
     assert not (out / "results.jsonl").exists() or rows(out) == []
-    workers = subprocess.run(["pgrep", "-f", f"bench.cell.worker {out}"], capture_output=True)
-    assert workers.stdout == b"", "a worker outlived the interrupted matrix"
+    assert workers_of(out) == [], "a worker outlived the interrupted matrix"
 
 
 def test_jobs_refused_with_ray(tmp_path):

@@ -74,7 +74,22 @@ def status_table(title: str, cells: list[CellStatus]) -> tuple[Table, str]:
         else:  # a seed cell waiting for its sweep
             label, key = c.cell.label(), "after the sweep"
         table.add_row(label, f"[{style}]{c.status}[/]", str(c.attempts), key)
-    return table, ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    line = ", ".join(f"{k}: {v}" for k, v in sorted(counts.items()))
+    return table, "\n".join(filter(None, [line, time_line(cells)]))
+
+
+def time_line(cells: list[CellStatus]) -> str:
+    """Seconds in the cells (``wall_s``) and around them (``overhead_s``: process start,
+    imports, W&B, the row) over the cells with a row; empty when none has one."""
+    timed = [c for c in cells if c.overhead_s is not None]
+    if not timed:
+        return ""
+    wall = sum(c.wall_s or 0.0 for c in timed)
+    over = sum(c.overhead_s or 0.0 for c in timed)
+    return (
+        f"time: {wall:.0f} s in {len(timed)} cells, {over:.0f} s overhead "
+        f"({over / len(timed):.1f} s per cell)"
+    )
 
 
 def stage_view(

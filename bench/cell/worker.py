@@ -29,12 +29,14 @@ def _die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
-def main(job_path: str) -> int:
+def main(job_path: str, parent_pid: int | None = None) -> int:
+    """Run the job's cell; ``parent_pid``: the process to die with (default the job's
+    runner; a worker forked by bench/matrix/forkserver.py names the fork server)."""
     job = json.loads(Path(job_path).read_text(encoding="utf-8"))
     from bench.cell.rank import is_rank_zero
 
     if is_rank_zero():  # DDP ranks > 0 are children of rank 0, not of the runner
-        _die_with_parent(job["parent_pid"])
+        _die_with_parent(job["parent_pid"] if parent_pid is None else parent_pid)
     load_plugins()
     from bench.cell.execute import execute_cell
     from bench.cell.spec import spec_from_dict

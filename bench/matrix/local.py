@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.cell.spec import CellSpec, base_row, utc_now
+from bench.matrix.forkserver import ForkedWorker, forkable
 from bench.rundir.atomic import atomic_write_text
 from bench.rundir.diskfull import DiskFullError, disk_guard, free_bytes, row_hit_full_disk
 from bench.rundir.layout import JOB_FILE, RESULTS_FILE
 from bench.rundir.layout import cell_dir as cell_dir_of
 from bench.rundir.rows import append_row, read_rows
+from bench.tracking import shared_service
 
 KILL_GRACE_S = 5.0
 
@@ -42,6 +44,9 @@ class RunOptions:
     jobs: int = 1
     """Cells run at once (``--jobs``): for a GPU that one small model leaves idle. Their
     timings share the device, so rows of ``parallel_cells`` > 1 are not speed evidence."""
+    fork_server: bool = True
+    """Fork each cell's worker from a parent that has imported torch, Lightning and the
+    project (bench/matrix/forkserver.py); off: a fresh ``python -m bench.cell.worker``."""
 
 
 @dataclass
@@ -139,6 +144,7 @@ def run_cells(
         attempt = states.get(cell.key, CellState()).attempts + 1
         with lock:
             notify("start", cell, {"attempt": attempt})
+        launched = time.monotonic()
         with disk_guard(opts.out_dir / RESULTS_FILE):
             row = run_in_subprocess(
                 cell, attempt, opts, lambda p, c=cell: notify("progress", c, p), stop
@@ -148,17 +154,19 @@ def run_cells(
                 raise DiskFullError(where, free_bytes(where))
             row["parallel_cells"] = opts.jobs
             with lock:
+                set_overhead(row, launched)
                 append_row(opts.out_dir / RESULTS_FILE, row)
                 outcome.rows.append(row)
                 notify("done", cell, row)
 
     previous = signal.signal(signal.SIGTERM, raise_interrupt)
     try:
-        if opts.jobs <= 1:
-            for cell in cells:
-                run_one(cell)
-        else:
-            _run_parallel(cells, run_one, opts.jobs, stop)
+        with shared_service(opts.wandb):
+            if opts.jobs <= 1:
+                for cell in cells:
+                    run_one(cell)
+            else:
+                _run_parallel(cells, run_one, opts.jobs, stop)
     finally:
         signal.signal(signal.SIGTERM, previous)
     return outcome
@@ -183,6 +191,12 @@ def _run_parallel(
             for fut in futures:
                 fut.cancel()
             raise
+
+
+def set_overhead(row: dict[str, Any], launched: float) -> None:
+    """``overhead_s``: seconds from launching the cell (``time.monotonic()``) to its row,
+    outside the cell's own ``wall_s`` (process start, imports, W&B, writing the row)."""
+    row["overhead_s"] = round(max(time.monotonic() - launched - (row.get("wall_s") or 0.0), 0.0), 3)
 
 
 def raise_interrupt(signum: int, frame: object) -> None:
@@ -223,14 +237,19 @@ def run_in_subprocess(
     log_path = cell_dir / f"attempt-{attempt}.log"
     started = utc_now()
     t0 = time.monotonic()
+    env = {**os.environ, **worker_threads(opts.jobs), "PYTHONUNBUFFERED": "1"}
     with open(log_path, "w", encoding="utf-8") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.cell.worker", str(job)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, **worker_threads(opts.jobs), "PYTHONUNBUFFERED": "1"},
-        )
+        proc: subprocess.Popen | ForkedWorker
+        if opts.fork_server and forkable(cell):
+            proc = ForkedWorker(job, log_path, env, opts.wandb)
+        else:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bench.cell.worker", str(job)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+            )
         status = None
         try:
             while proc.poll() is None:
@@ -245,7 +264,10 @@ def run_in_subprocess(
                         on_progress(json.loads(progress_file.read_text()))
                     except (OSError, ValueError):
                         pass
-                time.sleep(0.25)
+                try:  # back as soon as the worker ends, not at the next quarter second
+                    proc.wait(timeout=0.25)
+                except subprocess.TimeoutExpired:
+                    pass
         except BaseException:  # Ctrl-C / SIGTERM: end the worker, write nothing
             _kill_group(proc)
             raise
@@ -291,12 +313,17 @@ def worker_threads(jobs: int) -> dict[str, str]:
     return dict.fromkeys(THREAD_VARS, str(max(1, (cores or 1) // jobs)))
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(proc: subprocess.Popen | ForkedWorker) -> None:
     """SIGTERM the worker's process group, then SIGKILL what is left after a grace period."""
     for sig, wait in ((signal.SIGTERM, KILL_GRACE_S), (signal.SIGKILL, KILL_GRACE_S)):
         try:
             os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
+        except ProcessLookupError:  # a forked worker not yet in its own group: the process
+            try:
+                os.kill(proc.pid, sig)
+            except (ProcessLookupError, PermissionError):
+                return
+        except PermissionError:
             return
         try:
             proc.wait(timeout=wait)

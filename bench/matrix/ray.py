@@ -1,7 +1,10 @@
 """Fan a matrix out over a Ray cluster: one Ray task per cell, rows written by the driver.
 
 Each Ray task runs its cell exactly as the local launcher does (a worker subprocess with a
-timeout), and returns the row; only the driver appends to ``results.jsonl``, so resume,
+timeout) in a scratch directory of its node, and returns the row with every file the cell
+wrote (``cells/<key>/``, its W&B offline run), size-capped; the driver writes them into its
+run directory, each atomically, before the row, so no shared filesystem is needed and a row
+whose files did not arrive is not ``ok``. Only the driver appends to ``results.jsonl``, so resume,
 retry and ``matrix status`` work unchanged. Each task asks for the resources its cell
 needs (all of a node's CPUs for a CPU cell by default, ``trainer.devices`` GPUs for a
 CUDA cell), so timed cells never share a device. A Ray worker that dies yields a
@@ -11,7 +14,10 @@ CUDA cell), so timed cells never share a device. A Ray worker that dies yields a
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -25,13 +31,22 @@ from bench.matrix.local import (
     cell_states,
     raise_interrupt,
     run_in_subprocess,
+    set_overhead,
 )
-from bench.rundir.layout import RESULTS_FILE
+from bench.rundir.atomic import atomic_write_bytes
+from bench.rundir.layout import EVAL_FILE, RESULTS_FILE, cell_dir, cell_file, wandb_dir
 from bench.rundir.rows import append_row
 
+EVIDENCE_CAP_BYTES = 512 * 2**20
+"""The most a cell's files may weigh on their way from a node to the driver."""
 
-def _run_remote(spec: dict[str, Any], key: str, attempt: int, opts: dict[str, Any]) -> dict:
-    """Body of the Ray task: rebuild the cell and run it in a worker subprocess."""
+
+def _run_remote(
+    spec: dict[str, Any], key: str, attempt: int, opts: dict[str, Any]
+) -> tuple[dict, dict[str, bytes] | None]:
+    """Body of the Ray task: rebuild the cell, run it in a worker subprocess in a scratch
+    directory of this node, and return its row and its files (``evidence``)."""
+    launched = time.monotonic()
     from bench.cell.plugins import load_plugins
     from bench.cell.spec import spec_from_dict
 
@@ -39,8 +54,60 @@ def _run_remote(spec: dict[str, Any], key: str, attempt: int, opts: dict[str, An
     cell = spec_from_dict(spec)
     if cell.key != key:
         raise RuntimeError(f"cell key mismatch on the Ray worker: {key} rebuilt as {cell.key}")
-    run_opts = RunOptions(**{**opts, "out_dir": Path(opts["out_dir"])})
-    return run_in_subprocess(cell, attempt, run_opts)
+    scratch = Path(tempfile.mkdtemp(prefix=f"attnbench-{key}-"))  # never the driver's path
+    try:
+        # a fresh worker process per cell here: a fork server's children would re-import the
+        # Ray worker's own main module (multiprocessing prepares each child from it)
+        run_opts = RunOptions(**{**opts, "out_dir": scratch, "fork_server": False})
+        row = run_in_subprocess(cell, attempt, run_opts)
+        files = evidence(scratch, key, attempt)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    set_overhead(row, launched)  # measured on the worker node: the driver's queue is not counted
+    return row, files
+
+
+def evidence(out_dir: Path, key: str, attempt: int) -> dict[str, bytes] | None:
+    """Every file a cell attempt wrote under ``cells/<key>/`` and its W&B offline run, by
+    path relative to ``out_dir``; None when they weigh more than ``EVIDENCE_CAP_BYTES``."""
+    roots = [cell_dir(out_dir, key), *wandb_dir(out_dir).glob(f"offline-run-*-{key}-{attempt}")]
+    files: dict[str, bytes] = {}
+    size = 0
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and path.name != "progress":
+                size += path.stat().st_size
+                if size > EVIDENCE_CAP_BYTES:
+                    return None
+                files[str(path.relative_to(out_dir))] = path.read_bytes()
+    return files
+
+
+def bring_home(out_dir: Path, row: dict[str, Any], files: dict[str, bytes] | None) -> dict:
+    """Write a cell's files into the driver's run directory (each atomically) and return its
+    row, made ``failed:exception`` when its files did not all arrive."""
+    lost = None
+    if files is None:
+        lost = f"the cell's files weigh more than the {EVIDENCE_CAP_BYTES // 2**20} MiB cap"
+    else:
+        root = out_dir.resolve()
+        for rel, data in files.items():
+            target = (root / rel).resolve()
+            if not target.is_relative_to(root):
+                lost = f"the cell sent a file outside the run directory: {rel}"
+                break
+            atomic_write_bytes(target, data)
+        eval_file = str(cell_file(Path(), row["key"], EVAL_FILE))
+        if lost is None and row.get("status") == "ok" and eval_file not in files:
+            lost = f"the cell's {EVAL_FILE} did not arrive from its node"
+    if lost is None:
+        return row
+    return {
+        **row,
+        "status": "failed:exception",
+        "error_class": "EvidenceLost",
+        "error": f"{lost}; its row cannot be evidence",
+    }
 
 
 def resources(cell: CellSpec, cpus_per_cell: float | None) -> dict[str, float]:
@@ -89,7 +156,8 @@ def run_cells_ray(
             for ref in done:
                 cell, attempt = pending.pop(ref)
                 try:
-                    row = ray.get(ref)
+                    row, files = ray.get(ref)
+                    row = bring_home(opts.out_dir, row, files)
                 except Exception as err:  # the Ray worker or its node died
                     row = _killed_row(cell, attempt, opts, err)
                 append_row(opts.out_dir / RESULTS_FILE, row)

@@ -81,11 +81,14 @@ class MatrixResult:
 @dataclass(frozen=True)
 class CellStatus:
     """A cell of a run directory: the cell (or a seed cell waiting for its sweep), its status
-    (``pending``, ``waiting`` or the latest row's) and its attempts."""
+    (``pending``, ``waiting`` or the latest row's), its attempts, and the latest row's
+    ``wall_s`` and ``overhead_s`` (None before a row, or in a row older than the field)."""
 
     cell: CellSpec | Waiting
     status: str
     attempts: int
+    wall_s: float | None = None
+    overhead_s: float | None = None
 
 
 StageView = Callable[[Stage], AbstractContextManager[Notify]]
@@ -248,7 +251,10 @@ class MatrixRun:
         cells = []
         for cell in plan.sweep + plan.seeds:
             st = states.get(cell.key, CellState())
-            cells.append(CellStatus(cell, st.status, st.attempts))
+            row = st.latest or {}
+            cells.append(
+                CellStatus(cell, st.status, st.attempts, row.get("wall_s"), row.get("overhead_s"))
+            )
         cells += [CellStatus(w, "waiting", 0) for w in plan.waiting]
         meta = read_matrix_meta(self.out) or {}
         stale = set(meta.get("keys", [])) - {c.key for c in plan.sweep + plan.seeds}

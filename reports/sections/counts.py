@@ -41,4 +41,18 @@ def counts_section(df: pd.DataFrame) -> Section:
             "`task metric`: BLEU, answer accuracy or token accuracy.",
             name="counts",
         ),
+        Paragraph(time_totals(df)),
+    )
+
+
+def time_totals(df: pd.DataFrame) -> str:
+    """Total seconds in the cells (``wall_s``) and spent by the runner around them
+    (``overhead_s``: process start, imports, W&B, the row), latest attempts."""
+    timed = df[pd.to_numeric(df["overhead_s"], errors="coerce").notna()]
+    if timed.empty:
+        return "Runner overhead: not recorded (rows older than `overhead_s`)."
+    wall, over = (pd.to_numeric(timed[c]).sum() for c in ("wall_s", "overhead_s"))
+    return (
+        f"Time: {wall:.0f} s in {len(timed)} cells and {over:.0f} s of runner overhead "
+        f"around them ({over / len(timed):.1f} s per cell: process start, imports, W&B)."
     )

@@ -1,0 +1,94 @@
+"""bench/matrix/forkserver.py: forked cell workers give the rows fresh ones and `attnbench
+run` give (timings aside), the fork server has imported the libraries but not CUDA."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from bench.cell.spec import CellSpec, make_spec
+from bench.matrix.forkserver import context, forkable
+from bench.matrix.local import RunOptions, run_cells, run_in_subprocess
+from bench.rundir.layout import results_path
+from bench.rundir.rows import read_rows
+from cli import app
+
+SETS = [
+    "model.d_model=16", "model.n_layers=1", "train.steps=8", "train.batch_size=8",
+    "train.timing_warmup=2", "train.timing_blocks=3", "train.log_every=2", "task.length=4",
+    "task.min_length=2", "task.eval_size=16",
+]  # fmt: skip
+TIMED = re.compile(r"(tokens_per_s|_s$|_utc$|latency|noisy|mem_mb|^parallel_cells$)")
+"""Fields that are timings or measurements of this machine's moment, and the runner's own."""
+
+
+def _comparable(row: dict) -> dict:
+    row = json.loads(json.dumps(row, default=str))  # as results.jsonl holds it
+    curve = row.get("curve") or {}
+    return {
+        **{k: v for k, v in row.items() if not TIMED.search(k)},
+        "curve": {k: v for k, v in curve.items() if k != "time_s"},
+    }
+
+
+def _probe() -> None:
+    """In a forked child: exit 0 when the libraries are imported and CUDA is not."""
+    import torch
+
+    preloaded = {"torch", "lightning.pytorch", "bench.cell.execute"} <= set(sys.modules)
+    sys.exit(0 if preloaded and not torch.cuda.is_initialized() else 3)
+
+
+def test_the_fork_server_imported_the_libraries_and_not_cuda():
+    child = context("disabled").Process(target=_probe)
+    child.start()
+    child.join(300)
+    assert child.exitcode == 0
+
+
+def test_multi_process_cells_start_fresh():
+    spec = make_spec("lstm", "copy", SETS, 0, "cpu", "speed")
+    assert forkable(spec)
+    ddp = make_spec("lstm", "copy", [*SETS, "trainer.devices=2", "trainer.strategy=ddp"], 0, "cpu")
+    assert not forkable(ddp)
+
+
+@pytest.fixture(scope="module")
+def spec() -> CellSpec:
+    return make_spec("lstm", "copy", SETS, 0, "cpu", "speed")
+
+
+def test_forked_fresh_and_attnbench_run_rows_are_identical_but_for_timings(spec, tmp_path):
+    runs = {}
+    for name, fork in (("forked", True), ("fresh", False)):
+        opts = RunOptions(out_dir=tmp_path / name, wandb="offline", fork_server=fork)
+        run_cells([spec], opts)
+        runs[name] = read_rows(results_path(opts.out_dir))
+    single = tmp_path / "single"
+    args = ["run", "lstm", "copy", "--out", str(single), "--wandb", "offline", "--device", "cpu"]
+    result = CliRunner().invoke(app, [*args, "--no-progress", *(f"--set={s}" for s in SETS)])
+    assert result.exit_code == 0, result.output
+    runs["attnbench run"] = read_rows(results_path(single))
+    assert [len(rows) for rows in runs.values()] == [1, 1, 1]
+    rows = {name: rows[0] for name, rows in runs.items()}
+    assert rows["forked"]["status"] == "ok" and rows["forked"]["wandb_error"] is None
+    for name in ("fresh", "attnbench run"):
+        assert _comparable(rows[name]) == _comparable(rows["forked"]), name
+    # memory starts from the same baseline: a forked worker's untouched library pages are not
+    # counted as the cell's (refault_parent_pages; without it, +33 MB here)
+    forked, fresh = rows["forked"]["peak_mem_mb"], rows["fresh"]["peak_mem_mb"]
+    assert abs(forked - fresh) <= max(10.0, 0.25 * fresh), (forked, fresh)
+    assert rows["forked"]["overhead_s"] >= 0
+    offline = list(Path(tmp_path / "forked" / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(offline) == 1 and offline[0].stat().st_size > 0
+
+
+def test_a_forked_worker_that_is_killed_or_times_out_gives_a_failed_row(spec, tmp_path):
+    opts = RunOptions(out_dir=tmp_path, wandb="disabled", timeout_s=0.5)
+    row = run_in_subprocess(spec, 1, opts)
+    assert row["status"] == "failed:timeout" and "timeout of 0.5 s" in row["error"]
