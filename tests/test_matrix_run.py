@@ -71,8 +71,7 @@ def test_a_tuned_matrix_sweeps_then_runs_the_seeds_at_each_models_choice(tuned, 
     assert all(r["overhead_s"] >= 0 for r in read_rows(results_path(out)))
     assert {c.wall_s for c in cells} == {0.1} and all(c.overhead_s >= 0 for c in cells)
     _, counts = status_table("t", cells)
-    assert counts.startswith("ok: 12
-time: 1 s in 12 cells, 0 s overhead")
+    assert counts.startswith("ok: 12\ntime: 1 s in 12 cells, 0 s overhead")
     again = MatrixRun(str(tuned), out, device="cpu").run(RunSettings(wandb="disabled"))
     assert again.rows == []  # resumed: nothing left
 

@@ -58,4 +58,3 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             else:
                 warnings.warn(f"{path}:{n}: skipping a truncated or corrupt row", stacklevel=2)
     return rows
-
