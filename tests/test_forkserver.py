@@ -92,3 +92,33 @@ def test_a_forked_worker_that_is_killed_or_times_out_gives_a_failed_row(spec, tm
     opts = RunOptions(out_dir=tmp_path, wandb="disabled", timeout_s=0.5)
     row = run_in_subprocess(spec, 1, opts)
     assert row["status"] == "failed:timeout" and "timeout of 0.5 s" in row["error"]
+
+
+def test_a_script_without_a_main_guard_runs_its_matrix_once(tmp_path):
+    """multiprocessing's forkserver re-imports a main script in each child; a user script
+    calling MatrixRun without ``if __name__ == "__main__":`` must not run again per cell."""
+    import subprocess
+    import textwrap
+
+    import yaml
+
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump({
+        "name": "script", "models": ["lstm"], "seeds": [0, 1],
+        "train": {"steps": 4, "batch_size": 4, "log_every": 2, "timing_blocks": 1,
+                  "timing_warmup": 0, "eval_batch_size": 8},
+        "model": {"lstm": {"d_model": 8, "n_layers": 1}},
+        "tasks": [{"name": "copy", "task": {"length": 4, "min_length": 2, "eval_size": 8}}],
+    }))  # fmt: skip
+    script = tmp_path / "run_it.py"
+    script.write_text(textwrap.dedent(f"""
+        from bench.matrix.run import MatrixRun, RunSettings
+        run = MatrixRun({str(tmp_path / "m.yaml")!r}, {str(tmp_path / "out")!r}, device="cpu")
+        result = run.run(RunSettings(wandb="disabled"))
+        print("STATUSES", sorted(r["status"] for r in result.rows))
+    """))  # fmt: skip
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=root, env={**__import__("os").environ,
+                                                      "PYTHONPATH": str(root)})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("STATUSES") == 1 and "['ok', 'ok']" in done.stdout, done.stdout

@@ -22,6 +22,8 @@ import multiprocessing
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.context import ForkServerContext
 from pathlib import Path
 
@@ -59,7 +61,8 @@ class ForkedWorker:
         self.process = context(wandb).Process(
             target=_worker_main, args=(str(job), str(log), env, os.getcwd()), name="cell-worker"
         )
-        self.process.start()
+        with _main_not_rerun():
+            self.process.start()
 
     @property
     def pid(self) -> int:
@@ -77,6 +80,29 @@ class ForkedWorker:
         if self.process.exitcode is None:
             raise subprocess.TimeoutExpired("forked cell worker", timeout or 0.0)
         return self.process.exitcode
+
+
+@contextmanager
+def _main_not_rerun() -> Iterator[None]:
+    """Start a worker without re-running the parent's main script in it.
+
+    multiprocessing's forkserver prepares each child like ``spawn``: a main module run by
+    path (``python my_script.py``) is imported again in the child, and a script that calls
+    ``MatrixRun(...).run()`` without an ``if __name__ == "__main__":`` guard would start a
+    matrix inside every cell's worker (each then dies without a row or a log line). The
+    worker's target lives in this module and needs nothing from ``__main__``, so the path is
+    hidden while the process starts; a main run with ``-m`` is imported by name, as before.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or path is None or getattr(main.__spec__, "name", None) is not None:
+        yield
+        return
+    del main.__file__
+    try:
+        yield
+    finally:
+        main.__file__ = path
 
 
 def _worker_main(job: str, log: str, env: dict[str, str], cwd: str) -> None:
