@@ -20,8 +20,8 @@ run has no per-example dev outcomes) are a tie, broken by ``tie_break`` (dev los
 default) and recorded as a tie. A setting where a model's dev interval stays at its floor at
 every grid point is flagged (``at_floor``): its choice is noise. A choice at the end of a
 numeric grid of 3+ values extends the grid once past that end (``extend``, on by default):
-every model of the setting gets one more trial, its own choice moved there, so trials stay
-equal; seed cells wait until the extension has rows.
+every model of the setting gets one more trial per value past an end, its own choice moved
+there, so trials stay equal; seed cells wait until the extension has rows.
 """
 
 from __future__ import annotations
