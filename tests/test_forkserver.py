@@ -88,9 +88,12 @@ def test_forked_fresh_and_attnbench_run_rows_are_identical_but_for_timings(spec,
     assert len(offline) == 1 and offline[0].stat().st_size > 0
 
 
-def test_a_forked_worker_that_is_killed_or_times_out_gives_a_failed_row(spec, tmp_path):
+def test_a_forked_worker_that_is_killed_or_times_out_gives_a_failed_row(tmp_path):
+    # long enough that a preloaded, forked worker cannot finish inside the timeout
+    sets = [s for s in SETS if not s.startswith("train.steps=")] + ["train.steps=100000"]
+    long = make_spec("lstm", "copy", sets, 0, "cpu", "speed")
     opts = RunOptions(out_dir=tmp_path, wandb="disabled", timeout_s=0.5)
-    row = run_in_subprocess(spec, 1, opts)
+    row = run_in_subprocess(long, 1, opts)
     assert row["status"] == "failed:timeout" and "timeout of 0.5 s" in row["error"]
 
 
