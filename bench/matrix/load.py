@@ -158,18 +158,20 @@ class Matrix:
                         jobs += [(seed, b_i, model, combo, None) for seed in block.seeds]
                         continue
                     setting = _sweep_setting(block, model, combo, f"{where}: tune.at")
-                    cells = self._sweep(block, model, setting, device, where)
-                    points = block.tune.points(model)
                     group = base[(b_i, _task_key(setting))]
+                    cells = list(group.cells_of(model))
+                    points = block.tune.points(model)
                     ext: dict[str, list] = {}
+                    picked = group.choice_of(model) if group.complete else None
                     if group.complete:
                         ext = extension(block.tune, group.choices, group.models)
+                    if ext:  # choose again over the grid and its extension
                         more = extension_points(group.choice_of(model), ext)
                         cells += self._sweep(block, model, setting, device, where, more)
                         points += more
+                        rows = [latest.get(c.key) for c in cells]
+                        picked = choose(points, rows, block.tune, evidence)
                     sweep += cells
-                    rows = [latest.get(c.key) for c in cells]
-                    picked = choose(points, rows, block.tune, evidence) if group.complete else None
                     if picked is None:
                         stand_in = _with(combo, points[0])
                         reason = (
@@ -219,7 +221,8 @@ class Matrix:
                         continue  # another combo of this model sweeps the same setting
                     cells = self._sweep(block, model, setting, device, where)
                     rows = [latest.get(c.key) for c in cells]
-                    group.add(model, choose(block.tune.points(model), rows, block.tune, evidence))
+                    choice = choose(block.tune.points(model), rows, block.tune, evidence)
+                    group.add(model, choice, cells)
         return groups
 
     def _sweep(
@@ -266,10 +269,15 @@ class SweepGroup:
 
     models: list[str] = dataclasses.field(default_factory=list)
     choices: list[Choice | None] = dataclasses.field(default_factory=list)
+    cells: list[list[CellSpec]] = dataclasses.field(default_factory=list)  # each model's grid
 
-    def add(self, model: str, choice: Choice | None) -> None:
+    def add(self, model: str, choice: Choice | None, cells: list[CellSpec]) -> None:
         self.models.append(model)
         self.choices.append(choice)
+        self.cells.append(cells)
+
+    def cells_of(self, model: str) -> list[CellSpec]:
+        return self.cells[self.models.index(model)]
 
     @property
     def complete(self) -> bool:
