@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from models.convs2s import ConvS2S, ConvS2SConfig
 from models.decoding import beam_search, greedy_decode, prefix_greedy_decode
-from models.lstm import LSTMConfig, LSTMSeq2Seq
+from models.lstm import LSTMConfig, LSTMSeq2Seq, UniLSTMConfig
 from models.protocol import ModelConfig, missing_hooks
 from models.seq2seq import Seq2Seq
 from models.transformer import Transformer, TransformerConfig
@@ -25,12 +25,20 @@ MODELS: dict[str, Entry] = {
         LSTMConfig,
         "LSTM encoder-decoder with Luong attention (recurrence, path length O(n))",
     ),
+    "lstm_uni": Entry(
+        LSTMSeq2Seq,
+        UniLSTMConfig,
+        "control: the LSTM with a unidirectional encoder (no backward pass, no end-state "
+        "shortcut from the right)",
+    ),
     "convs2s": Entry(
         ConvS2S,
         ConvS2SConfig,
         "Gehring et al. 2017 convolutional seq2seq (path length O(n/k))",
     ),
 }
+
+CONTROLS = frozenset({"lstm_uni"})  # run only where a matrix names them (not by default)
 
 
 def model_entry(name: str) -> Entry:
@@ -55,6 +63,7 @@ def build_model(name: str, cfg: object, vocab_size: int, pad_id: int = 0) -> Seq
 
 
 __all__ = [
+    "CONTROLS",
     "MODELS",
     "Entry",
     "ModelConfig",

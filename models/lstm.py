@@ -107,6 +107,15 @@ class LSTMConfig:
         return enc + dec
 
 
+@dataclass(frozen=True)
+class UniLSTMConfig(LSTMConfig):
+    """The unidirectional-LSTM control (``lstm_uni``): the encoder reads left to right only,
+    so nothing reaches a position from its right but through the decoder's attention."""
+
+    bidirectional: bool = False
+    """Bidirectional encoder (off: the control's point; on: it is the plain ``lstm``)."""
+
+
 class LSTMSeq2Seq(Seq2Seq):
     """Luong-attention LSTM encoder-decoder with the shared attnbench interface."""
 

@@ -9,6 +9,7 @@ from registry import Entry, lookup
 from tasks.base import BOS, EOS, PAD, Batch, Task
 from tasks.copy import CopyConfig, CopyTask
 from tasks.dependency import DependencyConfig, DependencyTask
+from tasks.match import MatchConfig, MatchTask
 from tasks.recall import RecallConfig, RecallTask
 from tasks.reverse import ReverseConfig, ReverseTask
 from tasks.translate import TranslateConfig, TranslateTask
@@ -26,6 +27,11 @@ TASKS: dict[str, Entry] = {
         DependencyTask,
         DependencyConfig,
         "agreement across distance distractors, with attractors (answer accuracy)",
+    ),
+    "match": Entry(
+        MatchTask,
+        MatchConfig,
+        "find where the marked symbol recurs distance later, answer the next one (long range)",
     ),
     "recall": Entry(
         RecallTask,

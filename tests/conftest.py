@@ -11,7 +11,7 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 
 from models import build_model  # noqa: E402
 from models.convs2s import ConvS2SConfig  # noqa: E402
-from models.lstm import LSTMConfig  # noqa: E402
+from models.lstm import LSTMConfig, UniLSTMConfig  # noqa: E402
 from models.transformer import TransformerConfig  # noqa: E402
 
 VOCAB = 13
@@ -20,6 +20,7 @@ TINY = {
         d_model=32, n_heads=2, d_ff=64, n_enc_layers=2, n_dec_layers=2, dropout=0.0
     ),
     "lstm": LSTMConfig(d_model=32, n_layers=2, dropout=0.0),
+    "lstm_uni": UniLSTMConfig(d_model=32, n_layers=2, dropout=0.0),
     "convs2s": ConvS2SConfig(
         d_embed=16,
         d_hidden=32,

@@ -47,7 +47,10 @@ def flat(text: str) -> str:
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["run", "gru", "copy"], "unknown model 'gru'; choose one of: convs2s, lstm, transformer"),
+        (
+            ["run", "gru", "copy"],
+            "unknown model 'gru'; choose one of: convs2s, lstm, lstm_uni, transformer",
+        ),
         (["run", "lstm", "sorting"], "unknown task 'sorting'; choose one of: copy"),
         (["run", "lstm", "copy", "--set", "model.width=3"], "unknown key model.width; valid keys"),
         (["run", "lstm", "copy", "--device", "tpu"], "'tpu' is not one of"),

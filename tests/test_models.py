@@ -117,7 +117,7 @@ def test_beam_search_scores_at_least_greedy(tiny_model):
 
 
 def test_unknown_model_lists_choices():
-    with pytest.raises(ValueError, match="choose one of: convs2s, lstm, transformer"):
+    with pytest.raises(ValueError, match="choose one of: convs2s, lstm, lstm_uni, transformer"):
         model_entry("gru")
 
 

@@ -167,16 +167,24 @@ def test_reports_import_neither_torch_nor_wandb():
 
 
 def test_long_range_rows_are_chosen_by_task_not_by_a_distance_field():
-    from reports.rows import long_range, normalise
+    """Long range: match (pair inside), dependency, recall. Copy-memory and the
+    pair-at-the-ends probe are their own blocks, and plain copy rows belong to no block."""
+    from reports.rows import copy_memory, long_range, normalise, shortcut_probe
 
     plain = row("lstm", "copy", length=16, distance=16)  # copy records distance = length
     delayed = row("lstm", "copy", length=16, token_acc=0.5)
     delayed["config"]["task"]["delay"] = 48
     failed = row("lstm", "dependency", 1, status="failed:timeout", distance=64)
     failed["distance"] = None  # a failed row may lack the field: the config supplies it
-    df = long_range(normalise(pd.DataFrame([plain, delayed, failed])))
-    assert sorted(df["distance"].tolist()) == [64, 64]
-    assert set(df["task"]) == {"copy", "dependency"} and len(df) == 2
+    inside = row("lstm", "match", 2, distance=32)
+    ends = row("lstm", "match", 3, distance=32)
+    ends["config"]["task"]["placement"] = "ends"
+    df = normalise(pd.DataFrame([plain, delayed, failed, inside, ends]))
+    lr = long_range(df)
+    assert sorted(lr["distance"].tolist()) == [32, 64]
+    assert set(lr["task"]) == {"match", "dependency"}
+    assert shortcut_probe(df)["seed"].tolist() == [3]
+    assert copy_memory(df)["distance"].tolist() == [64]
 
 
 def test_group_table_joins_ok_medians_to_the_counts():

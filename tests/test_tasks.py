@@ -9,6 +9,7 @@ from tasks import BOS, EOS, PAD, TASKS, build_task, task_entry
 from tasks.base import eval_sizes, sequence_scores, summarise_scores
 from tasks.copy import CopyConfig, CopyTask
 from tasks.dependency import DependencyConfig, DependencyTask
+from tasks.match import MatchConfig, MatchTask
 from tasks.recall import RecallConfig, RecallTask
 from tasks.reverse import ReverseConfig, ReverseTask
 
@@ -17,6 +18,8 @@ GENERATED = {
     "reverse": (ReverseTask, ReverseConfig(length=9, min_length=3, eval_size=50)),
     "dependency": (DependencyTask, DependencyConfig(distance=6, attractor_prob=0.3, eval_size=50)),
     "recall": (RecallTask, RecallConfig(distance=5, n_keys=12, eval_size=50)),
+    "match": (MatchTask, MatchConfig(distance=8, context=10, eval_size=50)),
+    "match-ends": (MatchTask, MatchConfig(distance=8, placement="ends", eval_size=50)),
 }
 
 
@@ -47,7 +50,7 @@ def test_registry_and_errors():
     assert build_task("copy", CopyConfig(), 0).vocab_size == 3 + CopyConfig().n_symbols
 
 
-@pytest.mark.parametrize("name", ["copy", "reverse", "dependency", "recall"])
+@pytest.mark.parametrize("name", ["copy", "reverse", "dependency", "recall", "match"])
 def test_generated_tasks_share_their_plumbing(name):
     from tasks.base import AnswerTask, GeneratedTask, SequenceTask
 
@@ -71,8 +74,8 @@ def test_minimum_checks_name_the_knob():
         check_minimums(cfg, eval_size=1, n_values=2)
 
 
-def test_registry_lists_five_tasks_with_descriptions():
-    assert set(TASKS) == {"copy", "reverse", "dependency", "recall", "translate"}
+def test_registry_lists_six_tasks_with_descriptions():
+    assert set(TASKS) == {"copy", "reverse", "dependency", "match", "recall", "translate"}
     assert all(entry.description for entry in TASKS.values())
 
 
@@ -119,6 +122,11 @@ def test_teacher_forcing_pair_and_token_ranges(name):
         (RecallConfig, {"distance": 200}, "task.n_keys must be >= distance=200"),
         (RecallConfig, {"n_values": 1}, "task.n_values must be >= 2"),
         (CopyConfig, {"delay": -1}, "task.delay must be >= 0, got -1"),
+        (MatchConfig, {"placement": "middle"}, "unknown task.placement 'middle'; choose one of"),
+        (MatchConfig, {"distance": 1}, "task.distance must be >= 2, got 1"),
+        (MatchConfig, {"distance": 2, "jitter": 0.5}, "allows a distance below 2"),
+        (MatchConfig, {"jitter": 1.0}, r"task.jitter must be in \[0, 1\)"),
+        (MatchConfig, {"n_symbols": 2}, "task.n_symbols must be >= 3"),
         (ReverseConfig, {"length": 0}, "task.length must be >= 1, got 0"),
         (ReverseConfig, {"min_length": 9, "length": 4}, "task.min_length must be in"),
     ],

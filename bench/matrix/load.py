@@ -56,7 +56,7 @@ from bench.matrix.tuning import (
     parse_tune,
     tuned_record,
 )
-from models import MODELS
+from models import CONTROLS, MODELS
 
 PRESETS_DIR = Path(__file__).resolve().parents[2] / "matrices"  # top level, no package
 TOP_KEYS = (
@@ -394,7 +394,8 @@ def load_matrix(ref: str) -> Matrix:
 def parse_matrix(data: Any, source: str) -> Matrix:
     """Strictly parse a matrix mapping (see the module docstring for the format)."""
     top = _mapping(data, source, TOP_KEYS)
-    models = _names(top.get("models", sorted(MODELS)), f"{source}: models", MODELS)
+    default = sorted(set(MODELS) - CONTROLS)  # controls (lstm_uni) run only when named
+    models = _names(top.get("models", default), f"{source}: models", MODELS)
     seeds = _ints(top.get("seeds", [0]), f"{source}: seeds")
     equal = _optional_int(top.get("equal_params"), f"{source}: equal_params")
     timeout = top.get("timeout_s", 1800)

@@ -176,7 +176,7 @@ def check_long_range_cost(df: pd.DataFrame) -> Verdict:
     runs = long_range_runs(df)
     if runs.empty or "transformer" not in set(runs["model"]):
         return Verdict(
-            INCONCLUSIVE, "no long-range rows of the Transformer (dependency, recall, copy delay)"
+            INCONCLUSIVE, "no long-range rows of the Transformer (match, dependency, recall)"
         )
     few = []
     for (task, m), g in runs.groupby(["task", "model"]):

@@ -99,9 +99,7 @@ def check_accuracy_at_distance(df: pd.DataFrame) -> Verdict:
     accuracy beats the LSTM's and ConvS2S's (Welch interval on per-seed means above 0)."""
     rows = long_range(df)
     if rows.empty or "transformer" not in set(rows["model"]):
-        return inconclusive(
-            "no long-range rows of the Transformer (dependency, recall, copy delay)"
-        )
+        return inconclusive("no long-range rows of the Transformer (match, dependency, recall)")
     cells = cell_scores(rows)
     usable: dict[str, list[tuple[CellScore, CellScore]]] = {}
     blockers: list[tuple[str, str]] = []  # (not learned | saturated, which cell)

@@ -11,7 +11,12 @@ from matplotlib.figure import Figure
 from reports.fit import PowerFit
 from reports.length_series import Series
 
-COLORS = {"transformer": "#1f77b4", "lstm": "#ff7f0e", "convs2s": "#2ca02c"}
+COLORS = {
+    "transformer": "#1f77b4",
+    "lstm": "#ff7f0e",
+    "lstm_uni": "#d62728",
+    "convs2s": "#2ca02c",
+}
 DPI = 90
 
 

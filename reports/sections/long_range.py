@@ -1,5 +1,6 @@
-"""The Long range section: accuracy against dependency distance per model and task (95%
-interval bands, best floor), each cell's evidence, and medians over seeds per cell."""
+"""The Long range section: accuracy against distance per block (the Long-range evidence, the
+end-state shortcut probe, copy-memory), model and task (95% interval bands, best floor), each
+cell's evidence, and medians over seeds per cell."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from reports.evidence_table import evidence_frame, evidence_table
 from reports.numbers import spread
 from reports.render.plots import accuracy_vs_distance
 from reports.rows import (
+    DISTANCE_BLOCKS,
     group_table,
-    long_range,
     order_by_model,
     preset_hint,
     primary_metric,
@@ -21,39 +22,55 @@ from reports.rows import (
 
 
 def long_range_section(df: pd.DataFrame) -> Section:
-    """Accuracy against dependency distance per model and task, spread over seeds."""
+    """Accuracy against distance per block (the Long-range evidence, the shortcut probe,
+    copy-memory), model and task, spread over seeds."""
     sec = Section("Long range")
-    rows = long_range(df)
-    if rows.empty:
+    blocks = [(title, rows(df), what) for title, rows, what in DISTANCE_BLOCKS]
+    if all(rows.empty for _, rows, _ in blocks):
         return sec.add(
             Paragraph(
-                "No long-range rows (dependency, recall, or copy with a delay): "
+                "No distance rows (match, dependency, recall, or copy with a delay): "
                 f"{preset_hint('longrange')}."
             )
         )
-    cells = evidence_frame(rows)
-    for task, g in cells.groupby("task", sort=True) if len(cells) else []:
-        g = g.set_index("model").loc[sort_models(g["model"].unique().tolist())].reset_index()
-        metric = primary_metric(str(task))
-        png = accuracy_vs_distance(g, str(task), metric)
-        sec.add(Figure(f"longrange_{task}", png, f"{task}: {metric} against distance."))
-    sec.add(
-        Table(
-            evidence_table(rows, tuple(rows["task"].unique())),
-            "Score with its 95% interval (bootstrap over examples and seeds; a failed seed "
-            "scores chance), the best floor (chance or a shortcut on the same examples), and "
-            "whether the cell is evidence: learned (interval above the floor) and not "
-            "saturated (every model's interval reaching 0.98).",
-            "long_range_evidence",
-        ),
-        Table(long_range_table(df), "Median [min–max] over ok seeds per cell.", "long_range"),
-    )
+    for title, rows, what in blocks:
+        if rows.empty:
+            continue
+        sec.add(Paragraph(f"**{title}** ({what})."))
+        cells = evidence_frame(rows)
+        slug = _slug(title)
+        for task, g in cells.groupby("task", sort=True) if len(cells) else []:
+            g = g.set_index("model").loc[sort_models(g["model"].unique().tolist())].reset_index()
+            metric = primary_metric(str(task))
+            png = accuracy_vs_distance(g, str(task), metric)
+            name = "longrange" if slug == "long_range" else f"longrange_{slug}"
+            sec.add(Figure(f"{name}_{task}", png, f"{title}, {task}: {metric} against distance."))
+        sec.add(
+            Table(
+                evidence_table(rows, tuple(rows["task"].unique())),
+                f"{title}: score with its 95% interval (bootstrap over examples and seeds; a "
+                "failed seed scores chance), the best floor (chance or a shortcut on the same "
+                "examples), and whether the cell is evidence: learned (interval above the "
+                "floor) and not saturated (every model's interval reaching 0.98).",
+                f"{slug}_evidence",
+            ),
+            Table(
+                long_range_table(rows),
+                f"{title}: median [min–max] over ok seeds per cell.",
+                slug,
+            ),
+        )
     return sec
 
 
-def long_range_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Accuracy (task metric) per task x model x distance: median [min–max] over ok seeds."""
-    rows = long_range(df)
+def _slug(title: str) -> str:
+    """A table or figure name from a block title: 'Long range' -> 'long_range'."""
+    return "_".join(title.split(":")[0].lower().split())
+
+
+def long_range_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Accuracy (task metric) per task x model x distance of one block's rows: median
+    [min–max] over ok seeds."""
     if rows.empty:
         return pd.DataFrame()
     stats = seed_stats(rows, ["task", "model", "distance"])
