@@ -1,11 +1,13 @@
 """The Long range section: accuracy against dependency distance per model and task (95%
-interval bands, best floor), each cell's evidence, and medians over seeds per cell."""
+interval bands, best floor), dev learning curves per distance, each cell's evidence, and
+medians over seeds per cell."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from reports.claims.quality import seed_stats
+from reports.dev_curves import dev_figures
 from reports.document import Figure, Paragraph, Section, Table
 from reports.evidence_table import evidence_frame, evidence_table
 from reports.numbers import spread
@@ -37,6 +39,7 @@ def long_range_section(df: pd.DataFrame) -> Section:
         metric = primary_metric(str(task))
         png = accuracy_vs_distance(g, str(task), metric)
         sec.add(Figure(f"longrange_{task}", png, f"{task}: {metric} against distance."))
+    sec.add(*dev_figures(rows, "dev_longrange"))
     sec.add(
         Table(
             evidence_table(rows, tuple(rows["task"].unique())),
