@@ -33,18 +33,18 @@ def rung_steps(steps: int) -> list[int]:
     return [max(1, int(round(f * steps))) for f in FRACTIONS]
 
 
-def dev_curve(row: dict[str, Any]) -> dict[str, list] | None:
-    """The row's dev metric along training: the ``eval_every`` curve and the budget rungs
+def dev_curve(row: dict[str, Any], metric: str = DEV_METRIC) -> dict[str, list] | None:
+    """The row's dev ``metric`` along training: the ``eval_every`` curve and the budget rungs
     every cell measures (``dev_rungs``, bench/cell/dev.py), merged by step."""
     points: dict[int, float] = {}
     for name in ("dev_curve", "dev_rungs"):
         curve = row.get(name)
-        if isinstance(curve, dict) and curve.get("step") and curve.get(DEV_METRIC):
-            points.update(zip(curve["step"], curve[DEV_METRIC], strict=False))
+        if isinstance(curve, dict) and curve.get("step") and curve.get(metric):
+            points.update(zip(curve["step"], curve[metric], strict=False))
     if not points:
         return None
     steps = sorted(points)
-    return {"step": steps, DEV_METRIC: [points[s] for s in steps]}
+    return {"step": steps, metric: [points[s] for s in steps]}
 
 
 def dev_at(row: dict[str, Any], step: int) -> float | None:

@@ -4,7 +4,10 @@ the shared figure helpers and each section's charts (attention heatmaps: render/
 from __future__ import annotations
 
 import io
+import math
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -17,6 +20,10 @@ COLORS = {
     "lstm_uni": "#d62728",
     "convs2s": "#2ca02c",
 }
+
+if TYPE_CHECKING:
+    from reports.dev_curves import Panel
+
 DPI = 90
 
 
@@ -128,6 +135,38 @@ def learning_curves(rows: pd.DataFrame, task: str) -> bytes:
         ax.grid(True, alpha=0.3)
     a1.legend(fontsize=8)
     fig.suptitle(f"{task}: learning curves (dotted: failed runs)")
+    return to_png(fig)
+
+
+def dev_curves(panels: list[Panel], task: str, metric: str) -> bytes:
+    """Dev ``metric`` against step, one panel per setting: each model's mean over seeds with
+    its interval band (an accuracy's clipped to [0, 1]), the budget rungs as dotted lines."""
+    acc = "acc" in metric
+    cols = min(len(panels), 3)
+    fig = figure(max(6.0, 4.2 * cols), 3.3 * math.ceil(len(panels) / cols))
+    grid = fig.subplots(math.ceil(len(panels) / cols), cols, sharey=True)
+    axes = np.atleast_1d(grid).ravel()  # (rows·cols,) row-major; the unused ones hidden below
+    for ax, p in zip(axes, panels, strict=False):
+        for model, b in p.bands.groupby("model", sort=False):
+            c = color(str(model))
+            ax.plot(b["step"], b["mean"], "o-", ms=3, color=c, label=f"{model} ({b['n'].max()})")
+            lo, hi = (b["low"].clip(0, 1), b["high"].clip(0, 1)) if acc else (b["low"], b["high"])
+            ax.fill_between(b["step"], lo, hi, color=c, alpha=0.2, linewidth=0)
+        for name, step in p.rungs:
+            ax.axvline(step, color="grey", linestyle=":", linewidth=1)
+            ax.text(step, 1.0, name, transform=ax.get_xaxis_transform(), ha="center",
+                    va="bottom", fontsize=7, color="grey")  # fmt: skip
+        ax.set_title(p.label or task, fontsize=9, pad=12)
+        if acc:
+            ax.set_ylim(0, 1.02)
+        ax.set_xlabel("step")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7, title="model (seeds)", title_fontsize=7)
+    for ax in axes[len(panels) :]:
+        ax.set_visible(False)
+    for ax in axes[::cols]:
+        ax.set_ylabel(metric)
+    fig.suptitle(f"{task}: {metric} against step (mean over seeds, 95% t band)", fontsize=10)
     return to_png(fig)
 
 

@@ -1,12 +1,13 @@
 """The Long range section: accuracy against distance per block (the Long-range evidence, the
-end-state shortcut probe, copy-memory), model and task (95% interval bands, best floor), each
-cell's evidence, and medians over seeds per cell."""
+end-state shortcut probe, copy-memory), model and task (95% interval bands, best floor), dev
+learning curves per distance, each cell's evidence, and medians over seeds per cell."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from reports.claims.quality import seed_stats
+from reports.dev_curves import dev_figures
 from reports.document import Figure, Paragraph, Section, Table
 from reports.evidence_table import evidence_frame, evidence_table
 from reports.numbers import spread
@@ -45,6 +46,7 @@ def long_range_section(df: pd.DataFrame) -> Section:
             png = accuracy_vs_distance(g, str(task), metric)
             name = "longrange" if slug == "long_range" else f"longrange_{slug}"
             sec.add(Figure(f"{name}_{task}", png, f"{title}, {task}: {metric} against distance."))
+        sec.add(*dev_figures(rows, "dev_longrange" if slug == "long_range" else f"dev_{slug}"))
         sec.add(
             Table(
                 evidence_table(rows, tuple(rows["task"].unique())),

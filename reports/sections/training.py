@@ -1,14 +1,22 @@
-"""The Training section: learning curves, time to target, failed runs per model and every
-failed cell."""
+"""The Training section: learning curves (training loss; dev accuracy of the tasks that are
+neither long-range nor translation, whose dev curves are in their own sections), time to
+target, failed runs per model and every failed cell."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from reports.dev_curves import dev_figures
 from reports.document import Figure, Paragraph, Section, Table
 from reports.numbers import fmt
 from reports.render.plots import learning_curves
-from reports.rows import group_table, order_by_model, preset_hint, sort_models
+from reports.rows import (
+    DISTANCE_BLOCKS,
+    group_table,
+    order_by_model,
+    preset_hint,
+    sort_models,
+)
 
 FAILURE_KINDS = ("nan", "oom", "timeout", "exception", "killed")
 
@@ -28,6 +36,9 @@ def training_section(df: pd.DataFrame) -> Section:
         sec.add(Figure(f"curves_{task}", png, f"{task}: training loss against step and time."))
     if with_curves.empty:
         sec.add(Paragraph("No loss curves recorded in these rows."))
+    shown = [i for _, rows, _ in DISTANCE_BLOCKS for i in rows(df).index]  # Long range draws them
+    other = df[df["task"].ne("translate") & ~df.index.isin(shown)]
+    sec.add(*dev_figures(other, "dev"))
     sec.add(
         Table(
             time_to_target_table(df),

@@ -1,5 +1,6 @@
 """The Translation section: BLEU and chrF per model with the sacrebleu signature, intervals
-against copy-the-source, example translations, and training cost next to the paper's."""
+against copy-the-source, dev learning curves, example translations, and training cost next
+to the paper's."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pandas as pd
 
 from reports.claims.cost import measured_cost, paper_cost
 from reports.claims.quality import seed_stats
+from reports.dev_curves import dev_figures
 from reports.document import Paragraph, Section, Table
 from reports.evidence_table import evidence_table
 from reports.numbers import count, spread
@@ -33,6 +35,7 @@ def translation_section(df: pd.DataFrame) -> Section:
         )
     else:
         sec.add(Paragraph("No per-example outputs (cells/<key>/eval.jsonl): no intervals."))
+    sec.add(*dev_figures(df[df["task"].eq("translate")], "dev"))
     examples = examples_table(df)
     if len(examples):
         sec.add(

@@ -1,0 +1,131 @@
+"""Dev learning curves: each model's dev metric against step, one panel per setting
+(``claims.evidence.setting_id``), the mean over its ok seeds with a 95% t interval
+(``stats.mean_interval``), read as the claims read them (``claims.rungs.dev_curve``), with
+the budget rungs at which quality verdicts are judged."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from reports.claims.evidence import budget, setting_id
+from reports.claims.rungs import DEV_METRIC, FRACTIONS, dev_curve, rung_steps, train_steps
+from reports.claims.stats import mean_interval
+from reports.document import Block, Figure, Paragraph
+from reports.render.plots import dev_curves
+from reports.rows import sort_models
+
+BAND_COLUMNS = ["model", "step", "mean", "low", "high", "n"]
+RUNG_NAMES = dict(zip(FRACTIONS, ("¼", "½", "¾", "end"), strict=True))
+NO_DEV = (
+    "No dev learning-curve figure: no ok row here carries dev evaluations (`dev_curve` or "
+    "`dev_rungs`; rows written before cells recorded them)."
+)
+
+
+@dataclass(frozen=True)
+class Panel:
+    """One setting's dev curves: its label, its rungs and each model's band over seeds."""
+
+    label: str  # what tells it from the task's other settings, e.g. "delay=64" ("" if alone)
+    rungs: list[tuple[str, int]]  # (¼ | ½ | ¾ | end, step)
+    bands: pd.DataFrame  # BAND_COLUMNS; models in report order, steps ascending
+
+
+def dev_points(rows: pd.DataFrame, metric: str = DEV_METRIC) -> pd.DataFrame:
+    """One line per ok row and dev point: setting, model, seed, step, value."""
+    out = []
+    for r in rows[rows["ok"]].to_dict("records"):
+        curve = dev_curve(r, metric)
+        if curve is None:
+            continue
+        sid = setting_id(r)
+        out += [
+            {"setting": sid, "model": r["model"], "seed": r["seed"], "step": s, "value": v}
+            for s, v in zip(curve["step"], curve[metric], strict=True)
+        ]
+    return pd.DataFrame(out, columns=["setting", "model", "seed", "step", "value"])
+
+
+def bands(points: pd.DataFrame) -> pd.DataFrame:
+    """Per model and step: the mean over seeds, its 95% t interval (NaN with one seed; the
+    mean itself when the seeds agree exactly) and the number of seeds."""
+    out = []
+    for (model, step), g in points.groupby(["model", "step"]):
+        v = g["value"].to_numpy(float)
+        low, high = mean_interval(v)
+        if len(v) > 1 and not np.isfinite(low):  # seeds agree exactly: a zero-width band
+            low = high = float(v.mean())
+        out.append([model, int(step), float(v.mean()), low, high, len(v)])
+    frame = pd.DataFrame(out, columns=BAND_COLUMNS)
+    rank = {m: i for i, m in enumerate(sort_models(frame["model"].unique().tolist()))}
+    frame = frame.assign(_rank=frame["model"].map(rank)).sort_values(["_rank", "step"])
+    return frame.drop(columns="_rank").reset_index(drop=True)
+
+
+def dev_panels(rows: pd.DataFrame, metric: str = DEV_METRIC) -> list[Panel]:
+    """One panel per setting of ``rows`` with dev points, by distance, then length."""
+    points = dev_points(rows, metric)
+    if points.empty:
+        return []
+    ok = rows[rows["ok"]]
+    first = {}  # setting -> its first row
+    for r in ok.to_dict("records"):
+        first.setdefault(setting_id(r), r)
+    labels = setting_labels({s: first[s] for s in points["setting"].unique()})
+    order = sorted(labels, key=lambda s: (_num(first[s]["distance"]), _num(first[s]["length"])))
+    panels = []
+    for s in order:
+        steps = train_steps(first[s])
+        rungs = list(zip(RUNG_NAMES.values(), rung_steps(steps), strict=True)) if steps else []
+        panels.append(Panel(labels[s], rungs, bands(points[points["setting"].eq(s)])))
+    return panels
+
+
+def setting_labels(first: dict[str, dict]) -> dict[str, str]:
+    """Each setting's task config, budget, device, mode and size, keeping what differs."""
+    parts = {}
+    for s, r in first.items():
+        cfg = r.get("config") if isinstance(r.get("config"), dict) else {}
+        parts[s] = {
+            **(cfg.get("task") or {}),
+            **budget(cfg),
+            **{k: r.get(k) for k in ("device", "mode", "equal_params")},
+        }
+    keys = dict.fromkeys(k for p in parts.values() for k in p)
+    differ = [k for k in keys if len({repr(p.get(k)) for p in parts.values()}) > 1]
+    return {s: ", ".join(f"{k}={p.get(k)}" for k in differ) for s, p in parts.items()}
+
+
+def dev_figures(rows: pd.DataFrame, prefix: str) -> list[Block]:
+    """A dev-curve figure per task of ``rows`` (named ``{prefix}_{task}``), or the sentence
+    saying why there is none; nothing for no rows."""
+    if rows.empty:
+        return []
+    out: list[Block] = []
+    for task, g in rows.groupby("task", sort=True):
+        panels = dev_panels(g)
+        if panels:
+            png = dev_curves(panels, str(task), DEV_METRIC)
+            out.append(Figure(f"{prefix}_{task}", png, caption(panels, str(task))))
+    return out or [Paragraph(NO_DEV)]
+
+
+def caption(panels: list[Panel], task: str) -> str:
+    """What the figure shows: the metric, the seeds behind each line, the band and rungs."""
+    seeds = [int(b["n"].max()) for p in panels for _, b in p.bands.groupby("model")]
+    n = f"{min(seeds)}" if min(seeds) == max(seeds) else f"{min(seeds)}–{max(seeds)}"
+    n += " ok seed" if max(seeds) == 1 else " ok seeds"
+    return (
+        f"{task}: dev teacher-forced token accuracy (`{DEV_METRIC}`) against training step, "
+        f"one panel per setting. Lines: the mean over {n} per model; shaded: its "
+        "95% t interval over seeds (none with one seed). Dotted lines: the budget rungs (¼, "
+        "½, ¾, end) at which the quality claims are judged."
+    )
+
+
+def _num(x: object) -> float:
+    """A sort key: the number, missing last."""
+    return float(x) if x is not None and not pd.isna(x) else float("inf")
