@@ -304,6 +304,14 @@ def matrix_run(
             "timings share the device and do not count as speed evidence.",
         ),
     ] = 1,
+    fork_server: Annotated[
+        bool,
+        typer.Option(
+            help="local: fork each cell from a parent that has imported the libraries; off: "
+            "each cell in a fresh `python -m bench.cell.worker` process, slower to start "
+            "(use it to rule the fork server out when a timing looks wrong).",
+        ),
+    ] = True,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
     from bench.matrix.run import RunSettings
@@ -313,7 +321,7 @@ def matrix_run(
     with _refusing():
         settings = RunSettings(
             wandb.value, timeout, retry_failed, launcher.value, address, cpus_per_cell,
-            force, jobs, wait,
+            force, jobs, wait, fork_server,
         )  # fmt: skip
     resume = run_.resume_command(settings)
 

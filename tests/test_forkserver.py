@@ -1,5 +1,6 @@
 """bench/matrix/forkserver.py: forked cell workers give the rows fresh ones and `attnbench
-run` give (timings aside), the fork server has imported the libraries but not CUDA."""
+run` give (timings aside), the fork server has imported the libraries but not CUDA, and
+`matrix run --no-fork-server` starts every cell fresh."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from bench.cell.spec import CellSpec, make_spec
@@ -23,7 +25,7 @@ SETS = [
     "train.timing_warmup=2", "train.timing_blocks=3", "train.log_every=2", "task.length=4",
     "task.min_length=2", "task.eval_size=16",
 ]  # fmt: skip
-TIMED = re.compile(r"(tokens_per_s|_s$|_utc$|latency|noisy|mem_mb|^parallel_cells$)")
+TIMED = re.compile(r"(tokens_per_s|_s$|_utc$|latency|noisy|mem_mb|^parallel_cells$|^worker$)")
 """Fields that are timings or measurements of this machine's moment, and the runner's own."""
 
 
@@ -77,6 +79,7 @@ def test_forked_fresh_and_attnbench_run_rows_are_identical_but_for_timings(spec,
     assert [len(rows) for rows in runs.values()] == [1, 1, 1]
     rows = {name: rows[0] for name, rows in runs.items()}
     assert rows["forked"]["status"] == "ok" and rows["forked"]["wandb_error"] is None
+    assert (rows["forked"]["worker"], rows["fresh"]["worker"]) == ("forked", "fresh")
     for name in ("fresh", "attnbench run"):
         assert _comparable(rows[name]) == _comparable(rows["forked"]), name
     # memory starts from the same baseline: a forked worker's untouched library pages are not
@@ -95,6 +98,28 @@ def test_a_forked_worker_that_is_killed_or_times_out_gives_a_failed_row(tmp_path
     opts = RunOptions(out_dir=tmp_path, wandb="disabled", timeout_s=0.5)
     row = run_in_subprocess(long, 1, opts)
     assert row["status"] == "failed:timeout" and "timeout of 0.5 s" in row["error"]
+    assert row["worker"] == "forked"
+
+
+TINY_MATRIX = {
+    "name": "tiny", "models": ["lstm"], "seeds": [0, 1],
+    "train": {"steps": 4, "batch_size": 4, "log_every": 2, "timing_blocks": 1,
+              "timing_warmup": 0, "eval_batch_size": 8},
+    "model": {"lstm": {"d_model": 8, "n_layers": 1}},
+    "tasks": [{"name": "copy", "task": {"length": 4, "min_length": 2, "eval_size": 8}}],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("flag", "worker"), [([], "forked"), (["--no-fork-server"], "fresh")])
+def test_matrix_run_forks_its_cells_unless_told_not_to(flag, worker, tmp_path):
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text(yaml.safe_dump(TINY_MATRIX))
+    out = tmp_path / "out"
+    args = ["matrix", "run", str(matrix), "--out", str(out), "--wandb", "disabled"]
+    result = CliRunner().invoke(app, [*args, "--device", "cpu", *flag])
+    assert result.exit_code == 0, result.output
+    rows = read_rows(results_path(out))
+    assert [(r["status"], r["worker"]) for r in rows] == [("ok", worker)] * 2
 
 
 def test_a_script_without_a_main_guard_runs_its_matrix_once(tmp_path):
@@ -103,15 +128,7 @@ def test_a_script_without_a_main_guard_runs_its_matrix_once(tmp_path):
     import subprocess
     import textwrap
 
-    import yaml
-
-    (tmp_path / "m.yaml").write_text(yaml.safe_dump({
-        "name": "script", "models": ["lstm"], "seeds": [0, 1],
-        "train": {"steps": 4, "batch_size": 4, "log_every": 2, "timing_blocks": 1,
-                  "timing_warmup": 0, "eval_batch_size": 8},
-        "model": {"lstm": {"d_model": 8, "n_layers": 1}},
-        "tasks": [{"name": "copy", "task": {"length": 4, "min_length": 2, "eval_size": 8}}],
-    }))  # fmt: skip
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump(TINY_MATRIX))
     script = tmp_path / "run_it.py"
     script.write_text(textwrap.dedent(f"""
         from bench.matrix.run import MatrixRun, RunSettings

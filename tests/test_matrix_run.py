@@ -113,3 +113,4 @@ def test_resume_command_keeps_the_options(tuned, tmp_path):
     assert run.resume_command(RunSettings(jobs=2)) == (
         f"attnbench matrix run {tuned} --out {tmp_path / 'o'} --only seed=0 --jobs 2"
     )
+    assert run.resume_command(RunSettings(fork_server=False)).endswith(" --no-fork-server")

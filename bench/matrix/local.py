@@ -46,7 +46,8 @@ class RunOptions:
     timings share the device, so rows of ``parallel_cells`` > 1 are not speed evidence."""
     fork_server: bool = True
     """Fork each cell's worker from a parent that has imported torch, Lightning and the
-    project (bench/matrix/forkserver.py); off: a fresh ``python -m bench.cell.worker``."""
+    project (bench/matrix/forkserver.py); off: a fresh ``python -m bench.cell.worker``.
+    Rows say which started the cell (``worker``: "forked" or "fresh")."""
 
 
 @dataclass
@@ -211,7 +212,8 @@ def run_in_subprocess(
     stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Run one cell in a worker process (own process group) and return its row; ``stop``
-    set (another thread's Ctrl-C) ends the worker and raises KeyboardInterrupt."""
+    set (another thread's Ctrl-C) ends the worker and raises KeyboardInterrupt. The row's
+    ``worker`` says how the process started: "forked" by the fork server or "fresh"."""
     cell_dir = cell_dir_of(opts.out_dir, cell.key)
     cell_dir.mkdir(parents=True, exist_ok=True)
     job = cell_dir / JOB_FILE
@@ -238,9 +240,10 @@ def run_in_subprocess(
     started = utc_now()
     t0 = time.monotonic()
     env = {**os.environ, **worker_threads(opts.jobs), "PYTHONUNBUFFERED": "1"}
+    worker = "forked" if opts.fork_server and forkable(cell) else "fresh"
     with open(log_path, "w", encoding="utf-8") as log:
         proc: subprocess.Popen | ForkedWorker
-        if opts.fork_server and forkable(cell):
+        if worker == "forked":
             proc = ForkedWorker(job, log_path, env, opts.wandb)
         else:
             proc = subprocess.Popen(
@@ -272,7 +275,7 @@ def run_in_subprocess(
             _kill_group(proc)
             raise
     if status is None and row_file.exists():
-        return json.loads(row_file.read_text(encoding="utf-8"))
+        return {**json.loads(row_file.read_text(encoding="utf-8")), "worker": worker}
     row = base_row(cell, attempt, opts.matrix_name)
     row["started_utc"] = started
     if status is None:
@@ -291,6 +294,7 @@ def run_in_subprocess(
             "error": f"{reason}\n{tail}",
             "wall_s": round(time.monotonic() - t0, 3),
             "ended_utc": utc_now(),
+            "worker": worker,
         }
     )
     return row

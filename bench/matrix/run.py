@@ -43,6 +43,7 @@ class RunSettings:
     force: bool = False  # run cells over the memory estimate (an OOM becomes a row)
     jobs: int = 1  # local: cells at once
     wait: bool = False  # wait for another runner holding the directory
+    fork_server: bool = True  # local: fork cells from a pre-imported parent; off: fresh processes
 
     def __post_init__(self) -> None:
         if self.launcher not in LAUNCHERS:
@@ -187,7 +188,7 @@ class MatrixRun:
         with run_lock(self.out, settings.wait, waiting):
             opts = RunOptions(
                 self.out, mode, settings.timeout_s or self.matrix.timeout_s,
-                settings.retry_failed, self.matrix.name, settings.jobs,
+                settings.retry_failed, self.matrix.name, settings.jobs, settings.fork_server,
             )  # fmt: skip
             plan = self.plan()  # again, under the lock
             result = MatrixResult()
@@ -267,6 +268,7 @@ class MatrixRun:
             f"attnbench matrix run {self.ref} --out {self.out}"
             + "".join(f" --only {o}" for o in self.only)
             + (f" --jobs {settings.jobs}" if settings.jobs > 1 else "")
+            + (" --no-fork-server" if not settings.fork_server else "")
             + (" --launcher ray" + (f" --address {settings.address}" if settings.address else ""))
             * ray
         )
