@@ -31,7 +31,7 @@ TASKS: dict[str, Entry] = {
     "match": Entry(
         MatchTask,
         MatchConfig,
-        "find where the marked symbol recurs distance later, answer the next one (long range)",
+        "the value of the item whose key the query names, distance later (long range)",
     ),
     "recall": Entry(
         RecallTask,

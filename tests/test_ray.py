@@ -89,3 +89,20 @@ def test_ray_on_two_nodes_brings_every_cells_files_home(tmp_path):
                          for o in (outs["ray"], outs["local"]))  # fmt: skip
             assert got == want
     assert len(list((outs["ray"] / "wandb").glob("offline-run-*/run-*.wandb"))) == 2
+    # the verdicts computed on the driver are a local run's (timed claims measure the machine)
+    from reports.claims import CLAIMS
+
+    untimed = {c.id for c in CLAIMS if not c.timed}
+    verdicts = {}
+    for launcher, out in outs.items():
+        done = subprocess.run(
+            [sys.executable, "-m", "cli", "claims", str(out), "--json"], cwd=ROOT, env=env(),
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        verdicts[launcher] = {
+            r["claim"]: (r["verdict"], r["interval"], r["reason"])
+            for r in json.loads(done.stdout)
+            if r["claim"] in untimed
+        }
+    assert verdicts["ray"] == verdicts["local"] and verdicts["ray"]
