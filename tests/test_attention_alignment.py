@@ -367,15 +367,24 @@ def test_attention_section_shows_table_chart_intervention_and_examples(tmp_path)
     from reports.document import Figure, Table
     from reports.sections.attention_section import attention_section
 
-    directory = _run(tmp_path, acc=0.97, sharp=True)
+    directory = _run(tmp_path, acc=0.97, sharp=True, layer_drop=0.8)
     sec = attention_section(directory, load_results(directory))
     tables = [b for b in sec.blocks if isinstance(b, Table)]
     figures = [b.name for b in sec.blocks if isinstance(b, Figure)]
     align = tables[0].frame
     best = align[align["unit"] == "dec_cross_l0_h0 (best)"]
     assert len(best) == 1 and best["hit rate"].iloc[0].startswith("1.000 [1.000, 1.000]")
-    assert set(align["unit"]) >= {"dec_cross_l0_mean", "dec_cross_l1_mean"}
-    assert "acc drop best_shift" in tables[1].frame.columns
+    assert set(align["unit"]) >= {"dec_cross_l0_mean (best layer)", "dec_cross_l1_mean"}
+    mean = align[align["unit"] == "dec_cross_l0_mean (best layer)"].iloc[0]
+    assert mean["heads' hit rates"].startswith("1.00, ")  # beside the head average
+    inter = tables[1].frame.iloc[0]
+    assert inter["best layer"] == "dec_cross_l0" and inter["random layer"] == "dec_cross_l1"
+    assert {
+        "acc drop best_shift",
+        "acc drop best_layer_shift",
+        "acc drop random_layer_shift",
+    } <= set(tables[1].frame.columns)
+    assert inter["contrast (acc drop difference)"].startswith("all heads of the best layer")
     assert figures[0] == "attention_hit_rate"
     captions = [b.caption for b in sec.blocks if isinstance(b, Figure)][1:]
     assert any("(correct)" in c for c in captions) and any("(wrong)" in c for c in captions)
