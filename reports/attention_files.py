@@ -109,7 +109,7 @@ def _is_matrix(v: object) -> bool:
 def example_artefacts(directory: Path, df: pd.DataFrame) -> list[tuple[Artefact, list[str]]]:
     """Per model: its first correctly answered and its first wrong example (over its recorded
     copy/reverse/recall cells and seeds, in order), each with the cell's best unit's map and
-    the last layer's head mean."""
+    the best layer's head mean."""
     from reports.claims.attention import attention_cells
 
     out = []
@@ -136,8 +136,8 @@ def _example(directory: Path, df: pd.DataFrame, cell, key: str, label: str):  # 
     if not len(pick):
         return None
     maps = {name: w for name, w, _ in units(data["maps"])}
-    last = sorted(data["maps"])[-1]
-    show = list(dict.fromkeys(n for n in (cell.best, f"{last}_mean") if n in maps))
+    layer = cell.best_layer or f"{sorted(data['maps'])[-1]}_mean"
+    show = list(dict.fromkeys(n for n in (cell.best, layer) if n in maps))
     i = int(pick[0])
     S, T = int(data["src_len"][i]), int(data["out_len"][i]) + 1
     words = {k: data[k][i] if k in data else [] for k in ("src_words", "tgt_words")}

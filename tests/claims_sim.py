@@ -285,10 +285,12 @@ def attention_rows(
     steps: int = 8,
     model: str = "transformer",
     seed_sd: float = SEED_SD,
+    layer_hit: float | None = None,
 ) -> list[dict]:
     """Copy rows (length ``steps``, 10 symbols) with attention summaries: the best head hits
     the gold position with probability ``hit`` and puts ``mass_x``× uniform weight on it, a
-    second head hits with 0.2; moving the best (random) head's weights loses ``drop[0]``
+    second head hits with 0.2, their average as often as they do on average (or, independently,
+    with probability ``layer_hit``); moving the best (random) head's weights loses ``drop[0]``
     (``drop[1]``) of the tokens. Each seed's rates move by ``seed_sd`` (seeds differ)."""
     rows = []
     for s in range(seeds):
@@ -297,6 +299,9 @@ def attention_rows(
         tokens = g.binomial(steps + 1, acc, n).astype(float)
         other = g.binomial(steps, 0.2, n)
         best = g.binomial(steps, float(np.clip(hit + g.normal(0, seed_sd), 0, 1)), n)
+        mean = (best + other) / 2
+        if layer_hit is not None:
+            mean = g.binomial(steps, float(np.clip(layer_hit + g.normal(0, seed_sd), 0, 1)), n)
         mass = np.clip(g.normal(mass_x, 0.2 * mass_x, n), 0, None) * steps
         full = np.full(n, float(steps))
 
@@ -317,7 +322,7 @@ def attention_rows(
                 "is_head": np.array([True, True, False]),
                 "steps": full,
                 "correct": tokens == steps + 1,
-                "hits": np.column_stack([best, other, (best + other) / 2]).astype(float),
+                "hits": np.column_stack([best, other, mean]).astype(float),
                 "mass": np.column_stack([mass, mass / 4, mass / 2]) / steps,
                 "mass_x": np.column_stack([mass, mass / 4, mass / 2]),
             },

@@ -3,6 +3,7 @@ hand-made attention, the override hook and the intervention runner."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -13,12 +14,13 @@ from torch import Tensor, nn
 
 from bench.attention.alignment import gold_positions, load_npz, save_npz, summarise
 from bench.attention.intervention import intervention_study, shifted, uniform
+from models import build_model
 from models.attention import dot_attention, source_keep
 from models.seq2seq import Seq2Seq
 from reports.claims import CLAIMS
 from reports.claims.attention import check_attention_alignment, intervention_drop
 from reports.rows import load_results
-from tests.conftest import VOCAB, random_pair
+from tests.conftest import TINY, VOCAB, random_pair
 
 CHECK = {c.id: c.check for c in CLAIMS}["Attention-alignment"]
 N, L, SYMBOLS = 64, 8, 10
@@ -51,10 +53,36 @@ def _diagonal(n: int, heads: int, sharp: bool, g: np.random.Generator) -> np.nda
     return w
 
 
+def _noisy_heads(n: int, agree: bool) -> np.ndarray:
+    """(n, 4, L+1, L) weights: each head hits the gold position on 5 of the 8 steps and puts
+    0.55 on a wrong one on the other 3. Redundant heads (not ``agree``) are noisy on different
+    steps and positions, so their average always hits; agreeing heads err together."""
+    w = np.full((n, 4, L + 1, L), 1.0 / L)
+    for h in range(4):
+        for t in range(L):
+            w[:, h, t] = 0.0
+            if (t + (0 if agree else h)) % L < 3:
+                w[:, h, t, t] = 0.45
+                w[:, h, t, (t + 1 + (0 if agree else h)) % L] = 0.55
+            else:
+                w[:, h, t, t] = 1.0
+    return w
+
+
 def _write_cell(
-    directory: Path, key: str, seed: int, acc: float, sharp: bool, drop: float, delay: int = 0
+    directory: Path,
+    key: str,
+    seed: int,
+    acc: float,
+    sharp: bool,
+    drop: float,
+    delay: int = 0,
+    noisy: str | None = None,
+    layer_drop: float | None = None,
 ):
-    """One copy cell: a results row, eval.jsonl, attention.npz and intervention.json."""
+    """One copy cell: a results row, eval.jsonl, attention.npz and intervention.json. Layer 0:
+    head 0 sharp (or uniform), or four ``noisy`` heads ("redundant", "agreeing"); moving the
+    best head loses ``drop``, all heads of layer 0 ``layer_drop`` (None: not recorded)."""
     g = np.random.default_rng(seed)
     cell = directory / "cells" / key
     cell.mkdir(parents=True)
@@ -63,9 +91,10 @@ def _write_cell(
         "".join(json.dumps({"correct": int(t), "total": L + 1}) + "\n" for t in tokens)
     )
     src = g.integers(3, 3 + SYMBOLS, (N, L))
+    layer0 = _noisy_heads(N, noisy == "agreeing") if noisy else _diagonal(N, 2, sharp, g)
     save_npz(
         cell / "attention.npz",
-        {"dec_cross_l0": _diagonal(N, 2, sharp, g), "dec_cross_l1": _diagonal(N, 2, False, g)},
+        {"dec_cross_l0": layer0, "dec_cross_l1": _diagonal(N, 2, False, g)},
         model="transformer", task="copy", src=src, tgt=np.c_[src, np.full(N, 2)],
         src_len=np.full(N, L), out_len=np.full(N, L), correct=tokens == L + 1,
     )  # fmt: skip
@@ -76,7 +105,12 @@ def _write_cell(
 
     conditions = {"none": cond(0), "best_shift": cond(drop), "best_uniform": cond(drop)}
     conditions |= {"random_shift": cond(0), "random_uniform": cond(0)}
-    (cell / "intervention.json").write_text(json.dumps({"conditions": conditions}))
+    names = {"best": "dec_cross_l0_h0", "random": "dec_cross_l1_h0"}
+    if layer_drop is not None:
+        conditions |= {"best_layer_shift": cond(layer_drop), "best_layer_uniform": cond(layer_drop)}
+        conditions |= {"random_layer_shift": cond(0), "random_layer_uniform": cond(0)}
+        names |= {"best_layer": "dec_cross_l0", "random_layer": "dec_cross_l1"}
+    (cell / "intervention.json").write_text(json.dumps({**names, "conditions": conditions}))
     cfg = {"model": {}, "task": {"length": L, "min_length": L, "n_symbols": SYMBOLS}}
     cfg["task"] |= {"delay": delay} if delay else {}
     return {
@@ -87,8 +121,8 @@ def _write_cell(
     }  # fmt: skip
 
 
-def _run(tmp_path: Path, acc: float, sharp: bool, drop: float = 0.8, delay: int = 0) -> Path:
-    rows = [_write_cell(tmp_path, f"c{s}", s, acc, sharp, drop, delay) for s in range(2)]
+def _run(tmp_path: Path, acc: float, sharp: bool, drop: float = 0.8, delay: int = 0, **kw) -> Path:
+    rows = [_write_cell(tmp_path, f"c{s}", s, acc, sharp, drop, delay, **kw) for s in range(2)]
     (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     return tmp_path
 
@@ -133,6 +167,41 @@ def test_decorative_focus_is_inconclusive(tmp_path):
     """Sharp attention whose moving changes nothing is not the claimed focus."""
     v = CHECK(load_results(_run(tmp_path, acc=0.97, sharp=True, drop=0.0)))
     assert v.verdict == "INCONCLUSIVE" and "does not hurt" in v.reason, v
+
+
+def test_redundant_noisy_heads_pass_on_the_layer_reading(tmp_path):
+    """Every head misses 3 of 8 steps (hit rate 0.625), their average never does: the layer
+    reading decides, and moving all heads of that layer (not one head) is what costs."""
+    df = load_results(_run(tmp_path, acc=0.97, sharp=False, drop=0.0, noisy="redundant",
+                           layer_drop=0.8))  # fmt: skip
+    s = df["attention"].iloc[0]
+    hit = {u: s["hits"][:, i].sum() / s["steps"].sum() for i, u in enumerate(s["units"])}
+    assert hit["dec_cross_l0_h0"] == pytest.approx(5 / 8) and hit["dec_cross_l0_mean"] == 1.0
+    v = CHECK(df)
+    assert v.verdict == "PASS", v
+    assert "decided by copy L=8: best layer's head average (dec_cross_l0_mean)" in v.reason
+    assert "all heads of the best layer (dec_cross_l0)" in v.reason
+    assert "Bonferroni over 1 cells × their readings = 2" in v.numbers
+    assert "best layer dec_cross_l0_mean hit 1.00" in v.numbers
+
+
+def test_agreeing_noisy_heads_clear_neither_reading(tmp_path):
+    v = CHECK(load_results(_run(tmp_path, acc=0.97, sharp=False, noisy="agreeing",
+                                layer_drop=0.8)))  # fmt: skip
+    assert v.verdict == "INCONCLUSIVE" and "no reading lies above 0.8" in v.reason, v
+    assert "best head (dec_cross_l0_h0) hit rate 0.62" in v.reason
+    assert "best layer's head average (dec_cross_l0_mean) hit rate 0.62" in v.reason
+
+
+def test_the_layer_contrast_judges_the_intervention_where_recorded(tmp_path):
+    """A sharp head whose moving costs accuracy, but moving its whole layer costs no more
+    than moving another layer: not the claimed focus. Without layer conditions (older
+    files) the head contrast judges, and the reason says so."""
+    v = CHECK(load_results(_run(tmp_path / "a", acc=0.97, sharp=True, layer_drop=0.0)))
+    assert v.verdict == "INCONCLUSIVE" and "does not hurt" in v.reason, v
+    assert "all heads of the best layer (dec_cross_l0) vs all heads" in v.reason
+    v = CHECK(load_results(_run(tmp_path / "b", acc=0.97, sharp=True)))
+    assert v.verdict == "PASS" and "(no layer conditions recorded)" in v.reason, v
 
 
 def test_no_recordings_name_the_file():
@@ -230,8 +299,10 @@ def test_moving_the_attended_position_drops_accuracy_and_an_unused_head_does_not
     tgt_in = torch.cat([torch.ones(N, 1, dtype=torch.long), src], 1)
     tgt_out = torch.cat([src, torch.full((N, 1), 2)], 1)
     model = CopyByAttention()
-    result = intervention_study(model, (src, tgt_in, tgt_out), "dec_attn_l0", L + 1, seed=0)
+    batch = (src, tgt_in, tgt_out)
+    result = intervention_study(model, batch, "dec_attn_l0", L + 1, seed=0, layer="dec_attn_l0")
     assert result["best"] == "dec_attn_l0" and result["random"] == "dec_attn_l1"
+    assert result["best_layer"] == "dec_attn_l0" and result["random_layer"] == "dec_attn_l1"
     c = result["conditions"]
     assert c["none"]["correct"] == c["none"]["total"] == [L] * N  # copies perfectly
     d = {**result, "conditions": {k: {f: np.array(a) for f, a in v.items()} for k, v in c.items()}}
@@ -244,21 +315,76 @@ def test_moving_the_attended_position_drops_accuracy_and_an_unused_head_does_not
     p_drop = intervention_drop([d], "best_shift", what="prob")
     assert p_drop.interval[0] > 0.8
     assert intervention_drop([d], "best_shift", against="random_shift").interval[0] > 0.8
+    layer = intervention_drop([d], "best_layer_shift", against="random_layer_shift")
+    assert layer.interval[0] > 0.8  # single-head layers: the layer is the head
+
+
+def test_layer_units_take_every_head_and_one_layer_has_no_random_other():
+    from bench.attention.intervention import cross_units
+
+    cfg = dataclasses.replace(TINY["transformer"], n_dec_layers=1)
+    torch.manual_seed(0)
+    model = build_model("transformer", cfg, VOCAB).eval()
+    assert [u.name for u in cross_units(model)] == ["dec_cross_l0_h0", "dec_cross_l0_h1"]
+    assert [(u.name, u.head) for u in cross_units(model, per_head=False)] == [
+        ("dec_cross_l0", None)
+    ]
+    src, tgt = random_pair()
+    tgt_out = torch.cat([tgt[:, 1:], torch.full((len(tgt), 1), 2)], 1)
+    result = intervention_study(
+        model, (src, tgt, tgt_out), "dec_cross_l0_h1", 8, layer="dec_cross_l0"
+    )
+    assert result["best_layer"] == "dec_cross_l0" and result["random_layer"] is None
+    c = result["conditions"]
+    assert c["random_layer_shift"] is None and c["random_layer_uniform"] is None
+    assert set(c["best_layer_shift"]) == {"correct", "total", "prob"}
+
+
+def test_a_trained_cell_records_the_layer_intervention(tmp_path):
+    """A tiny Transformer copy cell (2 decoder layers) writes intervention.json with the best
+    head, the best layer, a random other of each, and every condition per example."""
+    from bench.attention.alignment import CONDITIONS
+    from bench.attention.intervention import best_aligned_layer
+    from bench.cell.execute import run_cell
+    from bench.cell.spec import make_spec
+    from tests.test_training import QUICK, TINY_SETS
+
+    spec = make_spec("transformer", "copy", TINY_SETS["transformer"] + QUICK, device="cpu")
+    row = run_cell(spec, tmp_path, "disabled", progress=False)
+    assert row["status"] == "ok", row.get("error")
+    cell = tmp_path / "cells" / spec.key
+    data = json.loads((cell / "intervention.json").read_text())
+    layers = {"dec_cross_l0", "dec_cross_l1"}
+    assert {data["best_layer"], data["random_layer"]} == layers
+    assert data["best_layer"] == best_aligned_layer(load_npz(cell / "attention.npz"))
+    assert data["best"].startswith("dec_cross_l") and "_h" in data["random"]
+    assert set(data["conditions"]) == {"none", *CONDITIONS}
+    n = data["n_examples"]
+    assert all(len(v["correct"]) == n for v in data["conditions"].values())
 
 
 def test_attention_section_shows_table_chart_intervention_and_examples(tmp_path):
     from reports.document import Figure, Table
     from reports.sections.attention_section import attention_section
 
-    directory = _run(tmp_path, acc=0.97, sharp=True)
+    directory = _run(tmp_path, acc=0.97, sharp=True, layer_drop=0.8)
     sec = attention_section(directory, load_results(directory))
     tables = [b for b in sec.blocks if isinstance(b, Table)]
     figures = [b.name for b in sec.blocks if isinstance(b, Figure)]
     align = tables[0].frame
     best = align[align["unit"] == "dec_cross_l0_h0 (best)"]
     assert len(best) == 1 and best["hit rate"].iloc[0].startswith("1.000 [1.000, 1.000]")
-    assert set(align["unit"]) >= {"dec_cross_l0_mean", "dec_cross_l1_mean"}
-    assert "acc drop best_shift" in tables[1].frame.columns
+    assert set(align["unit"]) >= {"dec_cross_l0_mean (best layer)", "dec_cross_l1_mean"}
+    mean = align[align["unit"] == "dec_cross_l0_mean (best layer)"].iloc[0]
+    assert mean["heads' hit rates"].startswith("1.00, ")  # beside the head average
+    inter = tables[1].frame.iloc[0]
+    assert inter["best layer"] == "dec_cross_l0" and inter["random layer"] == "dec_cross_l1"
+    assert {
+        "acc drop best_shift",
+        "acc drop best_layer_shift",
+        "acc drop random_layer_shift",
+    } <= set(tables[1].frame.columns)
+    assert inter["contrast (acc drop difference)"].startswith("all heads of the best layer")
     assert figures[0] == "attention_hit_rate"
     captions = [b.caption for b in sec.blocks if isinstance(b, Figure)][1:]
     assert any("(correct)" in c for c in captions) and any("(wrong)" in c for c in captions)

@@ -27,7 +27,10 @@ import numpy as np
 
 GOLD_TASKS = ("copy", "reverse", "recall")
 MAP_PREFIX = "map__"
-CONDITIONS = ("best_uniform", "best_shift", "random_uniform", "random_shift")
+CONDITIONS = (  # intervention.json (bench.attention.intervention)
+    "best_uniform", "best_shift", "random_uniform", "random_shift",
+    "best_layer_uniform", "best_layer_shift", "random_layer_uniform", "random_layer_shift",
+)  # fmt: skip
 
 
 def save_npz(path: Path, maps: dict[str, np.ndarray], **fields: Any) -> None:

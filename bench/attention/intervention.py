@@ -5,9 +5,12 @@ A *unit* is one head of a Transformer cross-attention layer (``dec_cross_l1_h2``
 LSTM's ``alignment`` or one ConvS2S layer's attention (``dec_attn_l0``). Conditions: the
 unit's weights made uniform over the source, or shifted one source position on (cyclic
 within the real source: every weight lands on a wrong position); for the best-aligned unit
-and for a randomly chosen other unit. Per example: correct tokens of the greedy output
-(EOS excluded), their total, and the summed probability of the correct token (teacher
-forced). ``cells/<key>/intervention.json``; reports.claims.attention turns it into drops.
+and for a randomly chosen other unit, and for all heads of the best-aligned layer (its head
+average hits most: heads can be redundant, so moving one may cost nothing) and all heads of
+a randomly chosen other layer (none when the model has one). Per example: correct tokens of
+the greedy output (EOS excluded), their total, and the summed probability of the correct
+token (teacher forced). ``cells/<key>/intervention.json``; reports.claims.attention turns
+it into drops.
 """
 
 from __future__ import annotations
@@ -43,8 +46,9 @@ class Unit:
     head: int | None
 
 
-def cross_units(model: nn.Module) -> list[Unit]:
-    """Every head of every encoder-decoder attention that has an ``override`` hook."""
+def cross_units(model: nn.Module, per_head: bool = True) -> list[Unit]:
+    """Every head of every encoder-decoder attention that has an ``override`` hook (or, not
+    ``per_head``, every such attention layer with all its heads: ``dec_cross_l1``)."""
     out = []
     for module_name, m in model.named_modules():
         if not hasattr(m, "override"):
@@ -53,7 +57,7 @@ def cross_units(model: nn.Module) -> list[Unit]:
         if not is_cross(name):
             continue
         heads = getattr(m, "h", 1)
-        if heads == 1:
+        if heads == 1 or not per_head:
             out.append(Unit(name, module_name, None))
         else:
             out += [Unit(f"{name}_h{h}", module_name, h) for h in range(heads)]
@@ -148,11 +152,17 @@ def intervention_study(
     best: str | None,
     max_len: int,
     seed: int = 0,
+    layer: str | None = None,
 ) -> dict[str, Any]:
-    """Baseline and the four conditions (best/random × uniform/shift) on one batch."""
+    """Baseline and the conditions (best/random unit and, with ``layer``, best/random layer,
+    each × uniform/shift) on one batch."""
     best_unit, other = choose_units(cross_units(model), best, seed)
+    best_layer, other_layer = choose_units(cross_units(model, False), layer, seed)
+    who_units = {"best": best_unit, "random": other}
+    if layer is not None:
+        who_units |= {"best_layer": best_layer, "random_layer": other_layer}
     conditions: dict[str, Any] = {"none": outcomes(model, batch, max_len)}
-    for who, unit in (("best", best_unit), ("random", other)):
+    for who, unit in who_units.items():
         for kind in KINDS:
             if unit is None:
                 conditions[f"{who}_{kind}"] = None
@@ -160,8 +170,7 @@ def intervention_study(
             with overridden(model, unit, kind):
                 conditions[f"{who}_{kind}"] = outcomes(model, batch, max_len)
     return {
-        "best": best_unit.name if best_unit else None,
-        "random": other.name if other else None,
+        **{who: unit.name if unit else None for who, unit in who_units.items()},
         "shift": SHIFT,
         "n_examples": int(batch[0].size(0)),
         "conditions": {
@@ -178,6 +187,17 @@ def best_aligned(attention: dict[str, Any]) -> str | None:
         return None
     heads = [i for i, h in enumerate(s["is_head"]) if h]
     return s["units"][max(heads, key=lambda i: s["hits"][:, i].sum())] if heads else None
+
+
+def best_aligned_layer(attention: dict[str, Any]) -> str | None:
+    """The cross-attention layer whose head average (single head: that head) hits most."""
+    s = summarise(attention)
+    if s is None:
+        return None
+    maps = attention["maps"]
+    unit = {n: n if maps[n].shape[1] == 1 else f"{n}_mean" for n in maps}  # layer -> unit
+    hits = {n: s["hits"][:, s["units"].index(u)].sum() for n, u in unit.items()}
+    return max(sorted(hits), key=lambda n: hits[n]) if hits else None
 
 
 def run_intervention(
@@ -197,7 +217,8 @@ def run_intervention(
     batch = task.eval_batches(batch_size)[0]
     n = min(N_EXAMPLES, batch.src.size(0))
     tensors = tuple(x[:n].to(device) for x in (batch.src, batch.tgt_in, batch.tgt_out))
-    result = intervention_study(model, tensors, best, task.max_target_len, seed)
+    layer = best_aligned_layer(attention)
+    result = intervention_study(model, tensors, best, task.max_target_len, seed, layer)
     path = Path(cell_dir) / INTERVENTION_FILE
     atomic_write_text(path, json.dumps(result))
     return path

@@ -167,18 +167,22 @@ CLAIMS: tuple[Claim, ...] = (
         "relevant positions)",
         "cross-attention of >= 64 held-out examples per cell (teacher-forced, per layer and "
         "head) against the gold source position (copy: t, reverse: L−1−t; recall: the queried "
-        "pair); decoding with one head's weights moved one source position (and made uniform) "
-        "against the same done to a random other head",
-        f"on learned copy/reverse cells: the Transformer's best-head hit-rate interval above "
-        f"{attention.HIT_PASS:g}, gold mass >= {attention.MASS_X:g}× uniform, and the accuracy "
-        f"drop from moving its weights above a random head's (Bonferroni over cells); FAIL: "
-        f"hit-rate interval below {attention.HIT_FAIL:g} on a learned task",
+        "pair); decoding with one head's, and one layer's (all heads), weights moved one "
+        "source position (and made uniform) against the same done to a random other head "
+        "(layer)",
+        f"on learned copy/reverse cells: the hit-rate interval of the Transformer's best head "
+        f"or of its best layer's head average (the reason names which) above "
+        f"{attention.HIT_PASS:g}, that reading's gold mass >= {attention.MASS_X:g}× uniform, "
+        f"and the accuracy drop from moving all heads of the best layer above a random other "
+        f"layer's (one layer: the best head's above a random head's); Bonferroni over cells × "
+        f"readings; FAIL: both readings' intervals below {attention.HIT_FAIL:g} on a learned "
+        f"task",
         "a learned copy or reverse cell of the Transformer with attention.npz and "
         "intervention.json (LSTM and ConvS2S alongside)",
         "'human-like' is not measurable; what is shown is whether a head's weight lands on the "
         "source position a correct answer must read, on synthetic tasks whose right position is "
         "known, and whether the output depends on it (Jain & Wallace 2019: weights alone need "
-        "not explain a prediction); the best head is chosen on the same examples",
+        "not explain a prediction); the best head and layer are chosen on the same examples",
         "claims",
         attention.check_attention_alignment,
     ),

@@ -1,8 +1,10 @@
 """The seed's fourth claim: attention focuses on the right input (copy, reverse, recall).
 
 Measured from ``cells/<key>/attention.npz`` (per-example sums: reports.attention_files) and
-``cells/<key>/intervention.json`` (decoding with one unit's weights replaced: bench
-.intervention). Intervals: two-level bootstrap over examples and seeds (stats.ratio_draws).
+``cells/<key>/intervention.json`` (decoding with one unit's or one layer's weights replaced:
+bench.attention.intervention). Two readings of alignment: the best single head, and the best
+layer's head average (heads can be redundant: each may be noisy where their average is
+sharp). Intervals: t over seeds, or a two-level bootstrap over examples (``ratio_estimate``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from reports.claims.verdict import FAIL, PASS, Verdict, inconclusive
 from reports.rows import config_delay, sort_models
 
 JUDGED_TASKS = ("copy", "reverse")  # the gold position is exact
-HIT_PASS = 0.8  # best-head hit-rate interval above this: PASS (with the two below)
+HIT_PASS = 0.8  # a reading's hit-rate interval above this: PASS (with the two below)
 HIT_FAIL = 0.5  # ... below this on a learned task: FAIL
 MASS_X = 5.0  # gold mass at least this many times uniform (1/S)
 
@@ -81,16 +83,17 @@ def unit_estimate(
     return ratio_estimate(seeds, confidence, salt)
 
 
-def best_unit(summaries: list[dict[str, Any]]) -> str | None:
-    """The single head (or single-head attention) with the highest pooled hit rate."""
+def best_unit(summaries: list[dict[str, Any]], heads: bool = True) -> str | None:
+    """The single head (or single-head attention) with the highest pooled hit rate; with
+    ``heads=False`` the layer head average (``dec_cross_l1_mean``) with the highest."""
     if not summaries:
         return None
     first = summaries[0]
-    heads = [u for u, h in zip(first["units"], first["is_head"], strict=True) if h]
+    units = [u for u, h in zip(first["units"], first["is_head"], strict=True) if h == heads]
     steps = max(sum(float(s["steps"].sum()) for s in summaries), 1e-12)
     rates = {
         u: sum(float(s["hits"][:, s["units"].index(u)].sum()) for s in summaries) / steps
-        for u in heads
+        for u in units
         if all(u in s["units"] for s in summaries)
     }
     return max(rates, key=lambda u: rates[u]) if rates else None
@@ -135,6 +138,16 @@ class CellAttention:
     def best(self) -> str | None:
         return best_unit(self.summaries)
 
+    @property
+    def best_layer(self) -> str | None:
+        """The best layer's head average (None without multi-head layers)."""
+        return best_unit(self.summaries, heads=False)
+
+    def readings(self) -> list[tuple[str, str]]:
+        """(reading, unit) judged: the best head and the best layer's head average."""
+        pairs = (("best head", self.best), ("best layer's head average", self.best_layer))
+        return [(name, u) for name, u in pairs if u is not None]
+
     def units(self) -> list[str]:
         return list(self.summaries[0]["units"]) if self.summaries else []
 
@@ -178,39 +191,66 @@ def _label(row: dict[str, Any]) -> str:
     return f"{row['task']} L={task_cfg.get('length', row.get('length'))}{delay}"
 
 
+def contrast(
+    interventions: list[dict[str, Any]], confidence: float = 0.95, salt: int = 0
+) -> tuple[str, Estimate | None]:
+    """(what was compared, the accuracy drop difference): all heads of the best layer against
+    all heads of a random other layer where every seed recorded both, else the best head
+    against a random other head."""
+    has = [d.get("conditions") or {} for d in interventions]
+    if has and all("random_layer_shift" in c for c in has):
+        first = interventions[0]
+        what = (
+            f"all heads of the best layer ({first.get('best_layer')}) vs all heads of a "
+            f"random other layer ({first.get('random_layer')})"
+        )
+        cond, against = "best_layer_shift", "random_layer_shift"
+    else:
+        one = bool(interventions) and all("best_layer_shift" in c for c in has)
+        what = "the best head vs a random other head" + (
+            " (one cross-attention layer)" if one else " (no layer conditions recorded)"
+        )
+        cond, against = "best_shift", "random_shift"
+    drop = intervention_drop(interventions, cond, against=against, confidence=confidence, salt=salt)
+    return what, drop
+
+
 @dataclass
 class Judged:
-    """A cell's three judged intervals (at the verdict's Bonferroni confidence)."""
+    """A cell's judged intervals (at the verdict's Bonferroni confidence): every reading's
+    hit rate, and the deciding reading's (highest lower end) gold mass and intervention."""
 
     cell: CellAttention
+    readings: list[tuple[str, str, Estimate]]  # (reading, unit, hit rate)
+    reading: str | None  # the deciding one: "best head", "best layer's head average"
     unit: str | None
     hit: Estimate | None
     mass_x: Estimate | None
-    shift_vs_random: Estimate | None  # accuracy drop, best unit − random other unit
+    contrast: str = ""  # what the intervention compared
+    shift_vs_random: Estimate | None = None  # accuracy drop, best − random (unit or layer)
+
+    def deciding(self) -> str:
+        return f"{self.reading} ({self.unit}) hit rate {self.hit.text() if self.hit else '-'}"
 
 
 def judge(cell: CellAttention, confidence: float, salt: int) -> Judged:
-    unit = cell.best
-    if unit is None:
-        return Judged(cell, None, None, None, None)
-    return Judged(
-        cell,
-        unit,
-        unit_estimate(cell.summaries, unit, "hits", confidence=confidence, salt=salt),
-        unit_estimate(cell.summaries, unit, "mass_x", confidence=confidence, salt=salt + 1),
-        intervention_drop(
-            cell.interventions,
-            "best_shift",
-            against="random_shift",
-            confidence=confidence,
-            salt=salt + 2,
-        ),
-    )
+    readings = []  # (reading, unit, hit rate) of the readings with gold-position steps
+    for i, (name, u) in enumerate(cell.readings()):
+        hit = unit_estimate(cell.summaries, u, "hits", confidence=confidence, salt=salt + 3 * i)
+        if hit is not None:
+            readings.append((name, u, hit))
+    if not readings:
+        return Judged(cell, [], None, cell.best, None, None)
+    name, unit, hit = max(readings, key=lambda r: r[2].interval[0])
+    what, drop = contrast(cell.interventions, confidence, salt + 2)
+    mass = unit_estimate(cell.summaries, unit, "mass_x", confidence=confidence, salt=salt + 1)
+    return Judged(cell, readings, name, unit, hit, mass, what, drop)
 
 
 def cell_text(cell: CellAttention, salt: int = 0) -> str:
     """``transformer copy L=8: best dec_cross_l1_h0 hit 0.98 [..], gold mass 7.1× uniform
-    [..]; moved (shift): accuracy −0.71 [..] vs a random other unit −0.02 [..]``"""
+    [..]; best layer dec_cross_l1_mean hit 0.99 [..], gold mass 6.8× [..]; moved: accuracy
+    drop 0.71 [..] vs a random other unit 0.02 [..]; all heads of dec_cross_l1 moved: ...``"""
     unit = cell.best
     if unit is None:
         return f"{cell.model} {cell.label}: no attention units"
@@ -223,15 +263,34 @@ def cell_text(cell: CellAttention, salt: int = 0) -> str:
         if pair and other:
             parts.append(f"queried pair mass {pair.text()} vs another pair {other.text()}")
         return f"{cell.model} {cell.label}{learned}: " + ", ".join(parts)
-    hit = unit_estimate(cell.summaries, unit, "hits", salt=salt)
-    mass = unit_estimate(cell.summaries, unit, "mass_x", salt=salt + 1)
-    text = f"{cell.model} {cell.label}{learned}: best {unit} hit {hit.text() if hit else '-'}"
-    text += f", gold mass {mass.text(1, '×') if mass else '-'} uniform"
-    best = intervention_drop(cell.interventions, "best_shift", salt=salt + 2)
-    if best is not None:
-        rand = intervention_drop(cell.interventions, "random_shift", salt=salt + 3)
-        text += f"; moved: accuracy drop {best.text()}"
-        text += f" vs a random other unit {rand.text()}" if rand else " (no other unit)"
+    readings = []
+    for i, (name, u) in enumerate((("best", unit), ("best layer", cell.best_layer))):
+        if u is None:
+            continue
+        hit = unit_estimate(cell.summaries, u, "hits", salt=salt + 10 * i)
+        mass = unit_estimate(cell.summaries, u, "mass_x", salt=salt + 10 * i + 1)
+        readings.append(
+            f"{name} {u} hit {hit.text() if hit else '-'}, "
+            f"gold mass {mass.text(1, '×') if mass else '-'} uniform"
+        )
+    text = f"{cell.model} {cell.label}{learned}: " + "; ".join(readings)
+    for who, unit_key, what in (
+        ("best", "random", "unit"),
+        ("best_layer", "random_layer", "layer"),
+    ):
+        best = intervention_drop(cell.interventions, f"{who}_shift", salt=salt + 2)
+        if best is None:
+            continue
+        first = cell.interventions[0]
+        rand = intervention_drop(cell.interventions, f"{unit_key}_shift", salt=salt + 3)
+        moved = "moved" if who == "best" else f"all heads of {first.get(who)} moved"
+        text += f"; {moved}: accuracy drop {best.text()}"
+        if rand is None:
+            text += f" (no other {what})"
+        elif who == "best":
+            text += f" vs a random other unit {rand.text()}"
+        else:
+            text += f" vs all heads of {first.get(unit_key)} {rand.text()}"
     return text
 
 
@@ -245,9 +304,12 @@ def check_attention_alignment(df: pd.DataFrame) -> Verdict:
 
 
 def _attention_alignment(df: pd.DataFrame) -> Verdict:
-    """On learned copy/reverse cells: the Transformer's best head hits the gold source
-    position (interval above 0.8), puts ≥ 5× uniform weight on it, and moving its weights
-    hurts more than moving a random other head's. FAIL: hit-rate interval below 0.5.
+    """On learned copy/reverse cells: one of the Transformer's two readings (its best head,
+    its best layer's head average) hits the gold source position (interval above 0.8), puts
+    ≥ 5× uniform weight on it, and moving all heads of the best layer hurts more than moving
+    all heads of a random other layer (one layer, or older files: the best head against a
+    random other head). FAIL: every reading's hit-rate interval below 0.5. Bonferroni over
+    cells × readings (the better reading is chosen).
 
     Copy with a delay (copy-memory) is long-range evidence, not alignment evidence: its
     cells are sized to be partly learned, so a weak head there says how far training got,
@@ -270,17 +332,23 @@ def _attention_alignment(df: pd.DataFrame) -> Verdict:
             for c in trans
         )
         return inconclusive(f"not learned: {why}", numbers)
-    conf = bonferroni(len(learned))
+    k = sum(max(len(c.readings()), 1) for c in learned)
+    conf = bonferroni(k)
     judged = [judge(c, conf, 1000 + 10 * i) for i, c in enumerate(learned)]
-    numbers += f" (verdict intervals {conf:.1%} each, Bonferroni over {len(learned)} cells)"
+    numbers += (
+        f" (verdict intervals {conf:.1%} each, Bonferroni over {len(learned)} cells × their "
+        f"readings = {k})"
+    )
     for j in judged:
-        if j.hit is not None and j.hit.interval[1] < HIT_FAIL:
+        if j.readings and all(hit.interval[1] < HIT_FAIL for _, _, hit in j.readings):
+            top = max(j.readings, key=lambda r: r[2].interval[1])
             return Verdict(
                 FAIL,
-                f"transformer {j.cell.label} is learned but its best head ({j.unit}) hit rate "
-                f"{j.hit.text()} lies below {HIT_FAIL:g}",
+                f"transformer {j.cell.label} is learned but every reading lies below "
+                f"{HIT_FAIL:g}: "
+                + ", ".join(f"{n} ({u}) hit rate {h.text()}" for n, u, h in j.readings),
                 numbers,
-                j.hit.interval,
+                top[2].interval,
                 HIT_FAIL,
             )
     for j in judged:
@@ -289,11 +357,13 @@ def _attention_alignment(df: pd.DataFrame) -> Verdict:
             interval = j.hit.interval if j.hit else None
             return inconclusive(f"transformer {j.cell.label}: {why}", numbers, interval, HIT_PASS)
     worst = min(judged, key=lambda j: j.hit.interval[0])
+    decided = "; ".join(f"{j.cell.label}: {j.deciding()}" for j in judged)
+    moved = "; ".join(f"{j.cell.label}: {j.contrast} {j.shift_vs_random.text()}" for j in judged)
     return Verdict(
         PASS,
-        f"on {len(judged)} learned cell(s) the best head's hit rate lies above {HIT_PASS:g} "
-        f"(lowest {worst.hit.text()}, {worst.cell.label}), its gold mass ≥ {MASS_X:g}× "
-        "uniform, and moving its weights costs more accuracy than moving a random head's",
+        f"on {len(judged)} learned cell(s) a reading's hit rate lies above {HIT_PASS:g}, "
+        f"decided by {decided}; its gold mass is ≥ {MASS_X:g}× uniform, and moving the "
+        f"weights costs more accuracy (accuracy drop difference, {moved})",
         numbers,
         worst.hit.interval,
         HIT_PASS,
@@ -305,17 +375,21 @@ def _not_passed(j: Judged) -> str:
     if j.hit is None or j.mass_x is None:
         return "no gold-position steps recorded"
     if j.hit.interval[0] <= HIT_PASS:
-        return f"best head ({j.unit}) hit rate {j.hit.text()} does not lie above {HIT_PASS:g}"
+        readings = ", ".join(f"{n} ({u}) hit rate {h.text()}" for n, u, h in j.readings)
+        return f"no reading lies above {HIT_PASS:g}: {readings}"
     if j.mass_x.interval[0] < MASS_X:
         return (
-            f"best head gold mass {j.mass_x.text(1, '×')} uniform does not lie at or above "
-            f"{MASS_X:g}×"
+            f"{j.deciding()} decides, but its gold mass {j.mass_x.text(1, '×')} uniform does "
+            f"not lie at or above {MASS_X:g}×"
         )
     if j.shift_vs_random is None:
-        return "no intervention results with a random other head (cells/<key>/intervention.json)"
+        return (
+            "no intervention results with a random other head or layer "
+            "(cells/<key>/intervention.json)"
+        )
     if j.shift_vs_random.interval[0] <= 0:
         return (
-            f"moving the best head's weights does not hurt significantly more than moving a "
-            f"random head's (accuracy drop difference {j.shift_vs_random.text()})"
+            f"{j.deciding()} decides, but moving the weights does not hurt significantly "
+            f"more ({j.contrast}: accuracy drop difference {j.shift_vs_random.text()})"
         )
     return ""

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.attention.alignment import CONDITIONS
 from reports.attention_files import example_artefacts, load_artefacts
 from reports.document import Figure, Paragraph, Section, Table
 from reports.render.heatmaps import chosen_maps, heatmaps
@@ -32,8 +33,11 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
             "per layer) of up to 64 held-out examples per cell, teacher-forced, against the "
             "gold source position of each target step (copy: t; reverse: L−1−t; recall: the "
             "queried value; EOS steps excluded). Hit rate: the argmax is the gold position; "
-            "gold mass: the weight on it, in multiples of uniform (1/S). 95% intervals "
-            "bootstrap examples and seeds; the best head is chosen on the same examples."
+            "gold mass: the weight on it, in multiples of uniform (1/S). Per layer: its head "
+            "average (`_mean`; the heads' own hit rates beside it) and its best head. The claim "
+            "judges two readings, the best head and the best layer's head average: heads can "
+            "be redundant, each noisy where their average is sharp. 95% intervals over "
+            "examples and seeds; the best head and layer are chosen on the same examples."
         ),
         Table(_shown(frame), "Hit rate and gold mass per model, cell and layer.", "attention"),
         Figure("attention_hit_rate", alignment_bars(frame), "Best-unit hit rate per cell."),
@@ -44,9 +48,11 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
             Paragraph(
                 "Intervention (Jain & Wallace 2019): decoding with the best unit's weights "
                 "shifted one source position (or made uniform), against the same done to a "
-                "randomly chosen other unit; drops per target step of greedy accuracy and of "
-                "the correct token's teacher-forced probability. Focus that matters costs "
-                "accuracy when moved; decoration does not."
+                "randomly chosen other unit, and with all heads of the best layer against all "
+                "heads of a random other layer (redundant heads make moving one head cheap); "
+                "drops per target step of greedy accuracy and of the correct token's "
+                "teacher-forced probability. Focus that matters costs accuracy when moved; "
+                "decoration does not."
             ),
             Table(inter, "Accuracy drop per condition (95% intervals).", "attention_intervention"),
         )
@@ -96,17 +102,23 @@ def _iv(e) -> str:  # noqa: ANN001
 
 
 def alignment_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Per model, cell and unit (each layer's head mean, and the best head): hit rate and
-    gold mass (× uniform) on all examples and on correct ones, with 95% intervals."""
+    """Per model, cell and unit (each layer's head mean with its heads' hit rates, each
+    layer's best head, single-head layers): hit rate and gold mass (× uniform) on all
+    examples and on correct ones, with 95% intervals."""
     from reports.claims.attention import attention_cells, unit_estimate
 
     rows = []
     for i, cell in enumerate(attention_cells(df)):
         names = cell.units()
-        shown = [u for u in names if u.endswith("_mean") or u == cell.best]
-        shown += [u for u in names if u not in shown and not any(v.startswith(u) for v in shown)
-                  and "_h" not in u]  # single-head layers (LSTM, ConvS2S)  # fmt: skip
+        layers = {u.removesuffix("_mean"): u for u in names if u.endswith("_mean")}
+        heads = {k: [u for u in names if u.startswith(f"{k}_h")] for k in layers}
+        shown = [*layers.values()] + [
+            u for u in names if "_h" not in u and u not in layers.values()
+        ]
+        rate = {u: _rate(cell.summaries, u) for hs in heads.values() for u in hs}
+        shown += [max(hs, key=rate.__getitem__) for hs in heads.values() if hs]
         for u in sorted(set(shown), key=names.index):
+            own = heads.get(u.removesuffix("_mean"), []) if u.endswith("_mean") else []
             est = {
                 (what, only): unit_estimate(cell.summaries, u, what, only, salt=1000 * i)
                 for what in ("hits", "mass_x")
@@ -117,11 +129,12 @@ def alignment_frame(df: pd.DataFrame) -> pd.DataFrame:
                 {
                     "model": cell.model,
                     "cell": cell.label + ("" if cell.learned else " (not learned)"),
-                    "unit": u + (" (best)" if u == cell.best else ""),
+                    "unit": u + _mark(u, cell.best, cell.best_layer),
                     "hit rate": _iv(hit),
                     "hit rate (correct ex.)": _iv(est[("hits", True)]),
                     "gold mass × uniform": _iv(est[("mass_x", False)]),
                     "gold mass × uniform (correct ex.)": _iv(est[("mass_x", True)]),
+                    "heads' hit rates": ", ".join(f"{rate[h]:.2f}" for h in own),
                     "examples": int(sum(len(s["steps"]) for s in cell.summaries)),
                     "_estimate": hit.estimate if hit else np.nan,
                     "_low": hit.interval[0] if hit else np.nan,
@@ -132,10 +145,25 @@ def alignment_frame(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _mark(u: str, best: str | None, best_layer: str | None) -> str:
+    return " (best)" if u == best else " (best layer)" if u == best_layer else ""
+
+
+def _rate(summaries: list[dict], unit: str) -> float:
+    """Pooled hit rate of ``unit`` over the seeds (no interval)."""
+    hits = sum(float(s["hits"][:, s["units"].index(unit)].sum()) for s in summaries)
+    return hits / max(sum(float(s["steps"].sum()) for s in summaries), 1e-12)
+
+
+def _shift_first(conditions: tuple[str, ...]) -> list[str]:
+    return sorted(conditions, key=lambda c: c.endswith("uniform"))  # stable: best, random, ...
+
+
 def intervention_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Per cell: accuracy and correct-token probability drop per target step when the best
-    unit's (or a random other unit's) weights are shifted one position or made uniform."""
-    from reports.claims.attention import attention_cells, intervention_drop
+    unit's (or a random other unit's) weights, or all heads of the best layer (a random other
+    layer), are shifted one position or made uniform; conditions no cell recorded left out."""
+    from reports.claims.attention import attention_cells, contrast, intervention_drop
 
     rows = []
     for i, cell in enumerate(attention_cells(df)):
@@ -147,13 +175,21 @@ def intervention_frame(df: pd.DataFrame) -> pd.DataFrame:
             "cell": cell.label,
             "best unit": first.get("best"),
             "random unit": first.get("random") or "- (no other)",
+            "best layer": first.get("best_layer") or "-",
+            "random layer": (first.get("random_layer") or "- (no other)")
+            if first.get("best_layer")
+            else "-",
         }
-        for j, cond in enumerate(("best_shift", "random_shift", "best_uniform", "random_uniform")):
+        for j, cond in enumerate(_shift_first(CONDITIONS)):
             row[f"acc drop {cond}"] = _iv(
                 intervention_drop(cell.interventions, cond, salt=100 * i + j)
             )
         row["p(correct) drop best_shift"] = _iv(
             intervention_drop(cell.interventions, "best_shift", "prob", salt=100 * i + 9)
         )
+        what, diff = contrast(cell.interventions, salt=100 * i + 10)
+        row["contrast (acc drop difference)"] = f"{what}: {_iv(diff)}"
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    unrecorded = [c for c in frame.columns if (frame[c] == "-").all()]
+    return frame.drop(columns=unrecorded)
