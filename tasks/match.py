@@ -43,6 +43,7 @@ from torch import Tensor
 from tasks.base import N_SPECIAL, PAD, AnswerTask, Batch, check_minimums
 
 PLACEMENTS = ("inside", "ends")
+RELATIONS = ("key", "offset")
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,10 @@ class MatchConfig:
     placement: str = "inside"
     """inside: the pair at a random offset within the context; ends: the query first and the
     item last, no context (the end-state shortcut probe)."""
+    relation: str = "key"
+    """key: the query names a key and the answer is the value of the item holding it;
+    offset: the query names nothing, the answer is the value of the item exactly
+    ``distance`` positions after it (needs jitter 0: the offset is the rule)."""
     n_keys: int = 8
     """Keys an item or a query can name."""
     n_values: int = 8
@@ -72,6 +77,15 @@ class MatchConfig:
         if self.placement not in PLACEMENTS:
             raise ValueError(
                 f"unknown task.placement {self.placement!r}; choose one of: {', '.join(PLACEMENTS)}"
+            )
+        if self.relation not in RELATIONS:
+            raise ValueError(
+                f"unknown task.relation {self.relation!r}; choose one of: {', '.join(RELATIONS)}"
+            )
+        if self.relation == "offset" and self.jitter:
+            raise ValueError(
+                f"task.relation=offset needs task.jitter=0 (got {self.jitter}): the fixed "
+                "offset is what identifies the item"
             )
         if self.shortest() < 2:
             raise ValueError(
@@ -119,8 +133,12 @@ class MatchTask(AnswerTask):
         )
         length = left + dist + 1 + (context - left)  # (n,) real source length
         q = torch.randint(0, c.n_keys, (n,), generator=g)
-        keys = torch.randint(0, c.n_keys - 1, (n, S), generator=g)  # any key but q
-        keys = keys + (keys >= q.unsqueeze(1)).long()
+        if c.relation == "key":
+            keys = torch.randint(0, c.n_keys - 1, (n, S), generator=g)  # any key but q
+            keys = keys + (keys >= q.unsqueeze(1)).long()
+        else:  # offset: keys carry nothing, the query names no key
+            keys = torch.randint(0, c.n_keys, (n, S), generator=g)
+            q = torch.zeros_like(q)
         values = torch.randint(0, c.n_values, (n, S), generator=g)  # (n, S)
         rows, at = torch.arange(n), left + dist
         keys[rows, at] = q
@@ -148,11 +166,9 @@ class MatchTask(AnswerTask):
         counts = torch.zeros(n, c.n_values).scatter_add_(1, value * is_item, is_item.float())
         modes = counts.eq(counts.max(1, keepdim=True).values)
         frequent = modes[torch.arange(n), truth].float() / modes.sum(1)
-        floors = {
-            "chance": torch.full((n,), 1.0 / c.n_values),
-            "offset": offset,
-            "frequent": frequent,
-        }
+        floors = {"chance": torch.full((n,), 1.0 / c.n_values), "frequent": frequent}
+        if c.relation == "key":  # under offset, the offset is the rule, not a shortcut
+            floors["offset"] = offset
         return self.answer_outcomes(hyp, batch, floors)
 
     def summarise(self, parts: list[dict[str, float]]) -> dict[str, Any]:

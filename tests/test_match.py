@@ -87,3 +87,13 @@ def test_max_lengths_bound_every_source():
     for cfg in (MatchConfig(distance=30, context=50), MatchConfig(distance=30, placement="ends")):
         _, b = batch(cfg)
         assert b.src.size(1) <= cfg.max_lengths()[0]
+
+
+def test_offset_relation_answers_the_item_a_fixed_distance_after_the_query():
+    cfg = MatchConfig(distance=7, jitter=0.0, context=12, relation="offset", n_values=5)
+    task, b = batch(cfg)
+    query = ((b.src >= task.query0) & (b.src < task.item0)).long().argmax(1)
+    item = b.src[torch.arange(b.src.size(0)), query + 7]
+    assert torch.equal((item - task.item0) % 5 + task.answer0, b.tgt_out[:, 0])
+    assert b.src.eq(task.query0).sum(1).eq(1).all()  # one query, naming no key
+    assert "floor_offset" not in task.examples(b.tgt_out, b)[0]  # the offset is the rule

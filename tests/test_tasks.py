@@ -127,6 +127,8 @@ def test_teacher_forcing_pair_and_token_ranges(name):
         (MatchConfig, {"distance": 2, "jitter": 0.5}, "allows a distance below 2"),
         (MatchConfig, {"jitter": 1.0}, r"task.jitter must be in \[0, 1\)"),
         (MatchConfig, {"n_values": 1}, "task.n_values must be >= 2"),
+        (MatchConfig, {"relation": "order"}, "unknown task.relation 'order'; choose one of"),
+        (MatchConfig, {"relation": "offset"}, "task.relation=offset needs task.jitter=0"),
         (ReverseConfig, {"length": 0}, "task.length must be >= 1, got 0"),
         (ReverseConfig, {"min_length": 9, "length": 4}, "task.min_length must be in"),
     ],
