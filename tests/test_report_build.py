@@ -211,3 +211,35 @@ def test_counts_give_the_runners_total_overhead():
     df = pd.DataFrame({"wall_s": [10.0, 20.0, 5.0], "overhead_s": [0.5, 1.5, None]})
     assert time_totals(df).startswith("Time: 30 s in 2 cells and 2 s of runner overhead")
     assert "not recorded" in time_totals(df.assign(overhead_s=None))
+
+
+def test_long_range_section_shows_the_probe_and_copy_memory_as_their_own_blocks(tmp_path):
+    """match inside (with the lstm_uni control column) is the Long-range evidence; the
+    pair-at-the-ends probe and copy-memory get their own tables, and the claim reads only
+    the first."""
+    from reports.claims import evaluate_claims
+
+    rows = []
+    for model in ("transformer", "lstm", "lstm_uni", "convs2s"):
+        for placement, acc in (("inside", 0.6), ("ends", 0.99)):
+            for d in (8, 32, 128):
+                r = row(model, "match", 0, distance=d, answer_acc=acc, token_acc=acc)
+                r["config"]["task"]["placement"] = placement
+                r["key"] += placement
+                rows.append(r)
+    memory = row("lstm", "copy", length=8, token_acc=0.9)
+    memory["config"]["task"]["delay"] = 64
+    write_run(tmp_path, [*rows, memory], attention=False)
+    with pytest.warns(UserWarning):
+        report = write_report(tmp_path)
+    md = report.markdown.read_text()
+    for title in ("Long range", "Shortcut probe", "Position addressing: copy-memory"):
+        assert f"**{title}" in md
+    tables = tables_of(report.sections)
+    assert {"long_range", "shortcut_probe", "position_addressing"} <= set(tables)
+    assert "lstm_uni" in set(tables["long_range"]["model"])
+    assert set(tables["shortcut_probe"]["distance"]) == {8, 32, 128}
+    verdicts = evaluate_claims(load_results(tmp_path))
+    verdict = next(v for c, v in verdicts if c.id == "Long-range")
+    slopes = verdict.numbers.split("accuracy at the end")[0]
+    assert "match/transformer" in slopes and "copy" not in slopes
