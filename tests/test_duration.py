@@ -29,6 +29,22 @@ def test_estimate_grows_with_steps_and_length_and_is_positive():
         assert cell_seconds(spec(model)) > 0
 
 
+def test_greedy_decoding_costs_one_step_per_target_token_per_batch():
+    """Held-out decodes of long targets (the speed sweeps' 8 examples of 512 tokens) cost a
+    step per token per batch: halving the eval batch size doubles that part."""
+    from bench.matrix.duration import DECODE_STEP_S
+
+    def cell(batch: int):  # noqa: ANN202
+        s = spec(steps=1, eval_batch_size=batch)
+        return dataclasses.replace(
+            s, task_cfg=dataclasses.replace(s.task_cfg, length=512, min_length=0, eval_size=8)
+        )
+
+    extra = cell_seconds(cell(4)) - cell_seconds(cell(8))
+    tokens = 2 * 513  # dev and test, one extra batch each, 512 symbols and EOS
+    assert abs(extra - tokens * DECODE_STEP_S["cpu"]["transformer"]) < 1e-6
+
+
 def test_a_task_without_lengths_has_no_estimate():
     s = spec()
     assert cell_seconds(dataclasses.replace(s, task_cfg=object())) is None

@@ -28,6 +28,11 @@ FLOP_RATE = {  # effective training FLOP/s at the task's longest lengths, per mo
     "cpu": {"transformer": 151e9, "lstm": 114e9, "lstm_uni": 114e9, "convs2s": 146e9},
     "cuda": {"transformer": 20e12, "lstm": 5e12, "lstm_uni": 5e12, "convs2s": 20e12},
 }
+DECODE_STEP_S = {  # greedy decoding: one incremental step of one batch (fitted to the quick
+    # reference's speed-sweep cells, whose 8-example decodes of 64-512 tokens dominate them)
+    "cpu": {"transformer": 0.02, "lstm": 0.008, "lstm_uni": 0.008, "convs2s": 0.025},
+    "cuda": {"transformer": 0.005, "lstm": 0.003, "lstm_uni": 0.003, "convs2s": 0.005},
+}
 EVAL_S_PER_EXAMPLE = {  # held-out examples: greedy answers vs beam search on translation
     "cpu": {"greedy": 0.0005, "beam": 0.02},
     "cuda": {"greedy": 0.0005, "beam": 0.02},
@@ -55,7 +60,15 @@ def cell_seconds(spec: Any) -> float | None:
     beam = getattr(spec.task_cfg, "beam_size", 1) > 1
     n_eval = _eval_examples(spec.task_cfg)
     per_example = EVAL_S_PER_EXAMPLE[device]["beam" if beam else "greedy"]
-    return CELL_OVERHEAD_S[device] + t.steps * step + n_eval * per_example
+    decode = 0.0 if beam else _decode_seconds(spec, tgt_len, n_eval, device)
+    return CELL_OVERHEAD_S[device] + t.steps * step + n_eval * per_example + decode
+
+
+def _decode_seconds(spec: Any, tgt_len: int, n_eval: int, device: str) -> float:
+    """Greedy decoding of the held-out sets: one step per target token per batch."""
+    batch = max(1, int(spec.train.eval_batch_size))
+    batches = 2 * -(-(n_eval // 2) // batch)  # dev and test, each in ceil(n / batch) batches
+    return batches * tgt_len * DECODE_STEP_S[device].get(spec.model, 0.02)
 
 
 def _eval_examples(task_cfg: Any) -> int:
