@@ -22,6 +22,11 @@ from ui.options import (
     finite_positive,
 )
 
+FORK_SERVER_HELP = (
+    "local: fork each cell from a parent that has imported the libraries; off: each cell in "
+    "a fresh `python -m bench.cell.worker` process, slower to start (use it to rule the fork "
+    "server out when a timing looks wrong)."
+)
 app = typer.Typer(
     help="Transformer vs LSTM vs ConvS2S: train on shared tasks, measure, report.",
     no_args_is_help=True,
@@ -304,14 +309,7 @@ def matrix_run(
             "timings share the device and do not count as speed evidence.",
         ),
     ] = 1,
-    fork_server: Annotated[
-        bool,
-        typer.Option(
-            help="local: fork each cell from a parent that has imported the libraries; off: "
-            "each cell in a fresh `python -m bench.cell.worker` process, slower to start "
-            "(use it to rule the fork server out when a timing looks wrong).",
-        ),
-    ] = True,
+    fork_server: Annotated[bool, typer.Option(help=FORK_SERVER_HELP)] = True,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
     from bench.matrix.run import RunSettings
