@@ -20,6 +20,7 @@ from tests.conftest import TINY
 TINY_SETS = {
     "transformer": ["model.d_model=32", "model.n_heads=2", "model.d_ff=64"],
     "lstm": ["model.d_model=32", "model.n_layers=1"],
+    "lstm_uni": ["model.d_model=32", "model.n_layers=1"],
     "convs2s": [
         "model.d_embed=16",
         "model.d_hidden=32",
