@@ -114,16 +114,19 @@ def _distance(task_cfg: dict) -> float | None:
     return None
 
 
+def _task_config(c: object) -> dict:
+    """The ``task`` part of a row's config ({} without one)."""
+    return ((c or {}).get("task") or {}) if isinstance(c, dict) else {}
+
+
 def config_delay(c: object) -> float:
     """Copy-memory delay of a row's config (0 without one)."""
-    task_cfg = ((c or {}).get("task") or {}) if isinstance(c, dict) else {}
-    return float(task_cfg.get("delay") or 0)
+    return float(_task_config(c).get("delay") or 0)
 
 
 def config_placement(c: object) -> str:
     """Where a match row's pair sits (``inside`` unless the config says ``ends``)."""
-    task_cfg = ((c or {}).get("task") or {}) if isinstance(c, dict) else {}
-    return str(task_cfg.get("placement") or "inside")
+    return str(_task_config(c).get("placement") or "inside")
 
 
 def shortcut_probe(df: pd.DataFrame) -> pd.DataFrame:
@@ -148,15 +151,17 @@ def long_range(df: pd.DataFrame) -> pd.DataFrame:
     return df[df["distance"].notna() & chosen]
 
 
-DISTANCE_BLOCKS = (  # (title, rows, what they show) of the report's Long range section
-    ("Long range", long_range, "the Long-range claim's evidence"),
+DISTANCE_BLOCKS = (  # (name, title, rows, what they show) of the report's Long range section
+    ("long_range", "Long range", long_range, "the Long-range claim's evidence"),
     (
+        "shortcut_probe",
         "Shortcut probe: the pair at the source's ends",
         shortcut_probe,
         "a control: the encoder's end states sit next to both members of the pair, so a "
         "bidirectional LSTM should stay accurate at every distance",
     ),
     (
+        "position_addressing",
         "Position addressing: copy-memory",
         copy_memory,
         "not Long-range evidence: cross-attention reaches any source position in one hop, "

@@ -26,27 +26,30 @@ def long_range_section(df: pd.DataFrame) -> Section:
     """Accuracy against distance per block (the Long-range evidence, the shortcut probe,
     copy-memory), model and task, spread over seeds."""
     sec = Section("Long range")
-    blocks = [(title, rows(df), what) for title, rows, what in DISTANCE_BLOCKS]
-    if all(rows.empty for _, rows, _ in blocks):
+    blocks = [(name, title, rows(df), what) for name, title, rows, what in DISTANCE_BLOCKS]
+    if all(rows.empty for _, _, rows, _ in blocks):
         return sec.add(
             Paragraph(
                 "No distance rows (match, dependency, recall, or copy with a delay): "
                 f"{preset_hint('longrange')}."
             )
         )
-    for title, rows, what in blocks:
+    for name, title, rows, what in blocks:
         if rows.empty:
             continue
         sec.add(Paragraph(f"**{title}** ({what})."))
+        suffix = "" if name == "long_range" else f"_{name}"  # figure names: longrange[_probe]
         cells = evidence_frame(rows)
-        slug = _slug(title)
         for task, g in cells.groupby("task", sort=True) if len(cells) else []:
             g = g.set_index("model").loc[sort_models(g["model"].unique().tolist())].reset_index()
             metric = primary_metric(str(task))
             png = accuracy_vs_distance(g, str(task), metric)
-            name = "longrange" if slug == "long_range" else f"longrange_{slug}"
-            sec.add(Figure(f"{name}_{task}", png, f"{title}, {task}: {metric} against distance."))
-        sec.add(*dev_figures(rows, "dev_longrange" if slug == "long_range" else f"dev_{slug}"))
+            sec.add(
+                Figure(
+                    f"longrange{suffix}_{task}", png, f"{title}, {task}: {metric} against distance."
+                )
+            )
+        sec.add(*dev_figures(rows, "dev_longrange" if not suffix else f"dev_{name}"))
         sec.add(
             Table(
                 evidence_table(rows, tuple(rows["task"].unique())),
@@ -54,20 +57,13 @@ def long_range_section(df: pd.DataFrame) -> Section:
                 "failed seed scores chance), the best floor (chance or a shortcut on the same "
                 "examples), and whether the cell is evidence: learned (interval above the "
                 "floor) and not saturated (every model's interval reaching 0.98).",
-                f"{slug}_evidence",
+                f"{name}_evidence",
             ),
             Table(
-                long_range_table(rows),
-                f"{title}: median [min–max] over ok seeds per cell.",
-                slug,
+                long_range_table(rows), f"{title}: median [min–max] over ok seeds per cell.", name
             ),
         )
     return sec
-
-
-def _slug(title: str) -> str:
-    """A table or figure name from a block title: 'Long range' -> 'long_range'."""
-    return "_".join(title.split(":")[0].lower().split())
 
 
 def long_range_table(rows: pd.DataFrame) -> pd.DataFrame:

@@ -36,7 +36,9 @@ def training_section(df: pd.DataFrame) -> Section:
         sec.add(Figure(f"curves_{task}", png, f"{task}: training loss against step and time."))
     if with_curves.empty:
         sec.add(Paragraph("No loss curves recorded in these rows."))
-    shown = [i for _, rows, _ in DISTANCE_BLOCKS for i in rows(df).index]  # Long range draws them
+    shown = [
+        i for _, _, rows, _ in DISTANCE_BLOCKS for i in rows(df).index
+    ]  # Long range draws them
     other = df[df["task"].ne("translate") & ~df.index.isin(shown)]
     sec.add(*dev_figures(other, "dev"))
     sec.add(
