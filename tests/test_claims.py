@@ -26,9 +26,7 @@ def test_every_claim_is_data_with_one_check():
     for c in CLAIMS:
         assert all([c.source, c.measurement, c.predicate, c.min_evidence, c.caveat, c.preset])
         assert c.preset in preset_names()  # every claim names a preset that exists
-    # the claims preset feeds them all, but Long-range: its task (match) runs in longrange
-    # until the claims preset is rebuilt on it
-    assert {c.id: c.preset for c in CLAIMS if c.preset != "claims"} == {"Long-range": "longrange"}
+    assert {c.preset for c in CLAIMS} == {"claims"}  # one preset feeds every verdict
 
 
 def test_no_evidence_is_inconclusive_with_a_reason_naming_the_preset():

@@ -118,7 +118,7 @@ CLAIMS: tuple[Claim, ...] = (
         f">= {quality.MIN_DISTANCES} learned, unsaturated distances per task and "
         f">= {quality.MIN_SEEDS} seeds per cell (failed seeds score chance)",
         "small models and short training; not natural-language agreement",
-        "longrange",
+        "claims",
         quality.check_long_range,
     ),
     Claim(

@@ -1,0 +1,69 @@
+"""The claims preset itself: a fair search (the same knobs and an equal number of trials per
+model, the Transformer's norm placement among them), Long-range on match tuned where every
+model learns, and an estimate inside the 2-hour budget on the reference machine."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from bench.cell.config import ConfigError
+from bench.matrix.duration import cell_seconds
+from bench.matrix.load import load_matrix
+
+BUDGET_S = 2 * 3600
+
+
+@pytest.fixture(scope="module")
+def claims():  # noqa: ANN201
+    return load_matrix("claims")
+
+
+def tuned_blocks(matrix):  # noqa: ANN001, ANN201
+    return [b for b in matrix.blocks if b.tune is not None]
+
+
+def test_every_tuned_block_searches_lr_and_warmup_with_equal_trials(claims):
+    blocks = tuned_blocks(claims)
+    assert {b.name for b in blocks} == {"match", "translate"}
+    for b in blocks:
+        trials = {m: len(b.tune.points(m)) for m in b.models}
+        assert len(set(trials.values())) == 1, trials  # equal trials per model
+        assert set(b.models) == {"transformer", "lstm", "convs2s"}
+        for m in b.models:
+            space = {k for k, _ in b.tune.grid_of(m)}
+            assert {"lr", "warmup"} <= space
+            assert ("model.norm_first" in space) == (m == "transformer")
+        assert b.tune.size("transformer") > b.tune.size("lstm")  # hence trials: N
+        assert b.tune.tie_break == "dev_loss" and b.tune.extend
+
+
+def test_long_range_runs_match_at_three_distances_tuned_at_the_shortest(claims):
+    (match,) = [b for b in claims.blocks if b.name == "match"]
+    assert dict(match.tune.at) == {"distance": 4}
+    distances = match.values["task"]["distance"]
+    assert len(distances) >= 3 and min(distances) == 4  # the slope needs 3 distances
+    assert match.values["train"]["eval_every"] > 0  # a dev curve: steps to target
+    assert len(match.seeds) >= 3
+
+
+def test_the_sweep_has_equal_cells_per_model(claims):
+    try:
+        plan = claims.plan("cpu")
+    except ConfigError as err:  # the Bible corpus is a Debian package (make corpus-packages)
+        pytest.skip(str(err))
+    per_model = Counter((c.task, c.model) for c in plan.sweep)
+    for task in ("match", "translate"):
+        counts = {n for (t, _), n in per_model.items() if t == task}
+        assert len(counts) == 1, per_model
+
+
+def test_the_estimate_fits_the_two_hour_budget(claims):
+    try:
+        plan = claims.plan("cpu")
+    except ConfigError as err:
+        pytest.skip(str(err))
+    cells = plan.sweep + plan.seeds + [w.stand_in for w in plan.waiting if w.stand_in]
+    total = sum(cell_seconds(c) or 0.0 for c in cells)
+    assert 0.5 * BUDGET_S < total <= BUDGET_S, total / 60
