@@ -203,3 +203,25 @@ def test_rungs_read_the_dev_rungs_every_cell_writes():
     row = {"dev_rungs": rungs, "config": {"train": {"steps": 200}}}
     assert [dev_at(row, s) for s in rung_steps(200)] == [0.2, 0.4, 0.6, 0.8]
     assert dev_at({**row, "dev_curve": curve}, 60) == 0.25 and dev_at({"curve": {}}, 50) is None
+
+
+def test_training_ease_times_a_run_on_its_dev_curve_not_its_dropout_training_batches():
+    """Dev accuracy has no dropout: a run at the target on dev (eval_every curve) arrived,
+    though its training batches never reached it; rung-only rows keep the training curve."""
+    from reports.claims.censored import ease_runs
+    from reports.claims.evidence import setting_id
+
+    fields = dict(train_step_s=0.1, time_to_target_s=None, target_value=0.99, steps=300)
+    on_dev = row("transformer", "copy", length=8, **fields)
+    on_dev["dev_curve"] = {"step": [50, 100, 150], "dev_tf_token_acc": [0.5, 0.995, 1.0]}
+    rungs_only = row("transformer", "copy", length=8, seed=1, **fields)
+    rungs_only["dev_rungs"] = {"step": [75, 150, 225, 300], "dev_tf_token_acc": [1.0] * 4}
+    trained = row("lstm", "copy", length=8, **{**fields, "time_to_target_s": 12.0})
+    df = normalise(pd.DataFrame([on_dev, rungs_only, trained]))
+    runs = ease_runs(df, [setting_id(r) for r in df.to_dict("records")])
+    got = {
+        (r["model"], r["seed"]): (r["t"], r["censored"], r["source"]) for _, r in runs.iterrows()
+    }
+    assert got[("transformer", 0)] == (pytest.approx(10.0), False, "dev")  # step 100 x 0.1 s
+    assert got[("transformer", 1)] == (pytest.approx(30.0), True, "train")  # censored: 300 x 0.1
+    assert got[("lstm", 0)] == (12.0, False, "train")

@@ -215,7 +215,11 @@ def check_long_range_cost(df: pd.DataFrame) -> Verdict:
 
 
 def ease_runs(df: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
-    """Runs of the given settings with wall time to target, censored at the whole run time."""
+    """Runs of the given settings with training time to target, censored at the whole run
+    time. A run with an ``eval_every`` dev curve is timed on it (the first dev point at the
+    target, times the median step time): dev accuracy is measured without dropout, while a training
+    batch's accuracy, the fallback, is not, so a model with dropout can reach the target on
+    dev long before it does on its training batches."""
     from reports.claims.evidence import setting_id
 
     recs = []
@@ -228,10 +232,14 @@ def ease_runs(df: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
         run_s = float(step_s) * steps if pd.notna(step_s) else float("nan")
         reached = pd.to_numeric(r.get("time_to_target_s"), errors="coerce")
         ok = bool(r.get("ok"))
-        if ok and pd.notna(reached):
-            t, c = float(reached), False
-        else:
-            t, c = run_s, True
+        at_step, censored, source = reach_step(r)
+        curve = r.get("dev_curve")
+        every = isinstance(curve, dict) and bool(curve.get("step"))  # not only the four rungs
+        if ok and source == "dev" and every:
+            t, c = (run_s, True) if censored else (at_step * float(step_s), False)
+        else:  # the training curve's arrival, censored at the whole run without one
+            source = "train"
+            t, c = (float(reached), False) if ok and pd.notna(reached) else (run_s, True)
         if not np.isfinite(t) or t <= 0:
             continue
         recs.append(
@@ -242,9 +250,11 @@ def ease_runs(df: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
                 "t": t,
                 "censored": c,
                 "run_s": run_s,
+                "source": source,
             }
         )
-    return pd.DataFrame(recs, columns=["setting", "model", "seed", "t", "censored", "run_s"])
+    columns = ["setting", "model", "seed", "t", "censored", "run_s", "source"]
+    return pd.DataFrame(recs, columns=columns)
 
 
 def judge_ease(runs: pd.DataFrame, frac: float = 1.0) -> Verdict:

@@ -187,6 +187,12 @@ def check_training_ease(df: pd.DataFrame) -> Verdict:
     runs = ease_runs(rows, settings)
     end = judge_ease(runs)
     numbers = diverge["text"] + "; " + end.numbers
+    if len(runs):
+        sources = runs["source"].value_counts()
+        numbers += (
+            f"; time to target read on dev curves for {int(sources.get('dev', 0))} runs, "
+            f"on training batches (with dropout) for {int(sources.get('train', 0))}"
+        )
     if diverge["worse"]:
         return Verdict(
             FAIL,
