@@ -20,12 +20,17 @@ def claims():  # noqa: ANN201
     return load_matrix("claims")
 
 
-def tuned_blocks(matrix):  # noqa: ANN001, ANN201
-    return [b for b in matrix.blocks if b.tune is not None]
+@pytest.fixture(scope="module")
+def plan(claims):  # noqa: ANN001, ANN201
+    """Every cell of the preset, planned once (translation needs the Bible corpus)."""
+    try:
+        return claims.plan("cpu")
+    except ConfigError as err:  # the corpus is a Debian package (make corpus-packages)
+        pytest.skip(str(err))
 
 
 def test_every_tuned_block_searches_lr_and_warmup_with_equal_trials(claims):
-    blocks = tuned_blocks(claims)
+    blocks = [b for b in claims.blocks if b.tune is not None]
     assert {b.name for b in blocks} == {"match", "translate"}
     for b in blocks:
         trials = {m: len(b.tune.points(m)) for m in b.models}
@@ -48,22 +53,14 @@ def test_long_range_runs_match_at_three_distances_tuned_at_the_shortest(claims):
     assert len(match.seeds) >= 3
 
 
-def test_the_sweep_has_equal_cells_per_model(claims):
-    try:
-        plan = claims.plan("cpu")
-    except ConfigError as err:  # the Bible corpus is a Debian package (make corpus-packages)
-        pytest.skip(str(err))
+def test_the_sweep_has_equal_cells_per_model(plan):
     per_model = Counter((c.task, c.model) for c in plan.sweep)
     for task in ("match", "translate"):
         counts = {n for (t, _), n in per_model.items() if t == task}
         assert len(counts) == 1, per_model
 
 
-def test_the_estimate_fits_the_two_hour_budget(claims):
-    try:
-        plan = claims.plan("cpu")
-    except ConfigError as err:
-        pytest.skip(str(err))
+def test_the_estimate_fits_the_two_hour_budget(plan):
     cells = plan.sweep + plan.seeds + [w.stand_in for w in plan.waiting if w.stand_in]
     total = sum(cell_seconds(c) or 0.0 for c in cells)
     assert 0.5 * BUDGET_S < total <= BUDGET_S, total / 60

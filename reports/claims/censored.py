@@ -217,9 +217,9 @@ def check_long_range_cost(df: pd.DataFrame) -> Verdict:
 def ease_runs(df: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
     """Runs of the given settings with training time to target, censored at the whole run
     time. A run with an ``eval_every`` dev curve is timed on it (the first dev point at the
-    target, times the median step time): dev accuracy is measured without dropout, while a training
-    batch's accuracy, the fallback, is not, so a model with dropout can reach the target on
-    dev long before it does on its training batches."""
+    target, times the median step time): dev accuracy is measured without dropout, while a
+    training batch's accuracy, the fallback, is not, so a model with dropout can reach the
+    target on dev long before it does on its training batches."""
     from reports.claims.evidence import setting_id
 
     recs = []
