@@ -225,3 +225,27 @@ def test_training_ease_times_a_run_on_its_dev_curve_not_its_dropout_training_bat
     assert got[("transformer", 0)] == (pytest.approx(10.0), False, "dev")  # step 100 x 0.1 s
     assert got[("transformer", 1)] == (pytest.approx(30.0), True, "train")  # censored: 300 x 0.1
     assert got[("lstm", 0)] == (12.0, False, "train")
+
+
+def test_each_verdict_states_the_scale_it_was_measured_at():
+    """A verdict's reason ends with its scale, read from the rows it judged: parameters per
+    model, steps and batch, target tokens per run (tokens/s × s/step × steps), hardware."""
+    rows = sim.translate_rows(
+        {"transformer": 0.75, "convs2s": 0.6, "lstm": 0.45}, np.random.default_rng(0)
+    )
+    for r in rows:
+        r["config"]["train"] |= {"steps": 2000, "batch_size": 32}
+        r["n_params"] = {"transformer": 1_320_000, "lstm": 1_290_000, "convs2s": 1_300_000}[
+            r["model"]
+        ]
+        r |= {"device_name": "cpu", "threads": 2}
+    records = {r["claim"]: r for r in claims_records(sim.frame(rows))}
+    want = (
+        "translate: parameters transformer 1.32M / lstm 1.29M / convs2s 1.3M, 2000 steps of 32, "
+        "~200k target tokens per run; on CPU (2 threads)"  # 1000 tokens/s × 0.1 s × 2000
+    )
+    for claim in ("Translation", "T2-cost", "Parallel-speed"):
+        assert records[claim]["scale"] == want
+        assert records[claim]["reason"].endswith(f"(scale: {want})")
+    assert records["Long-range"]["scale"] is None  # no long-range rows: nothing to scale
+    assert "scale" not in records["Long-range"]["reason"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
 
-from reports.claims import attention, cost, quality, scaling, speed
+from reports.claims import attention, cost, quality, scale, scaling, speed
 from reports.claims.rungs import at
 from reports.claims.verdict import INCONCLUSIVE, Verdict
 from reports.rows import preset_hint
@@ -35,6 +35,7 @@ class Claim:
     caveat: str  # hardware (or other) caveat
     preset: str  # the preset that supplies the evidence
     check: Callable[[pd.DataFrame], Verdict]
+    scope: Callable[[pd.DataFrame], pd.DataFrame] = scale.length_sweep  # the rows it judges
     timed: bool = False  # judged on wall-clock timings: rows of cells run at once do not count
 
 
@@ -89,6 +90,7 @@ CLAIMS: tuple[Claim, ...] = (
         GPU_CAVEAT + "; cuDNN LSTMs and CPU threads change the ratio",
         "claims",
         speed.check_parallel_speed,
+        scope=scale.translation_rows,
         timed=True,
     ),
     Claim(
@@ -101,6 +103,7 @@ CLAIMS: tuple[Claim, ...] = (
         GPU_CAVEAT + "; a magnitude, not a direction: 1.1× is not 10×",
         "claims",
         speed.check_parallel_10x,
+        scope=scale.translation_rows,
         timed=True,
     ),
     Claim(
@@ -120,6 +123,7 @@ CLAIMS: tuple[Claim, ...] = (
         "small models and short training; not natural-language agreement",
         "claims",
         quality.check_long_range,
+        scope=scale.long_range_rows,
     ),
     Claim(
         "Training-ease",
@@ -134,6 +138,7 @@ CLAIMS: tuple[Claim, ...] = (
         "target count their whole training time (a lower bound)",
         "claims",
         quality.check_training_ease,
+        scope=scale.ease_rows,
         timed=True,
     ),
     Claim(
@@ -147,6 +152,7 @@ CLAIMS: tuple[Claim, ...] = (
         "a small corpus and small models, not WMT14 EN-DE at 65M parameters",
         "claims",
         quality.check_translation,
+        scope=scale.translation_rows,
     ),
     Claim(
         "T2-cost",
@@ -159,6 +165,7 @@ CLAIMS: tuple[Claim, ...] = (
         "counted FLOPs, not time × peak; far smaller runs than the paper's",
         "claims",
         cost.check_t2_cost,
+        scope=scale.translation_rows,
     ),
     Claim(
         "Attention-alignment",
@@ -185,6 +192,7 @@ CLAIMS: tuple[Claim, ...] = (
         "not explain a prediction); the best head and layer are chosen on the same examples",
         "claims",
         attention.check_attention_alignment,
+        scope=scale.attention_rows,
     ),
 )
 
@@ -195,7 +203,8 @@ def evaluate_claims(df: pd.DataFrame) -> list[tuple[Claim, Verdict]]:
     out = []
     shared = shared_device(df)
     for claim in CLAIMS:
-        verdict = claim.check(df[~shared] if claim.timed else df)
+        rows = df[~shared] if claim.timed else df
+        verdict = claim.check(rows)
         if verdict.verdict == INCONCLUSIVE and verdict.interval is None and _missing_rows(verdict):
             hint = preset_hint(claim.preset)
             if claim.timed and shared.any():
@@ -204,8 +213,21 @@ def evaluate_claims(df: pd.DataFrame) -> list[tuple[Claim, Verdict]]:
                     f"timing evidence; {hint}"
                 )
             verdict = Verdict(INCONCLUSIVE, f"{verdict.reason}: {hint}", verdict.numbers)
-        out.append((claim, verdict))
+        out.append((claim, with_scale(verdict, claim.scope(rows))))
     return out
+
+
+def with_scale(verdict: Verdict, rows: pd.DataFrame) -> Verdict:
+    """The verdict with its scale (``scale.scale_text`` of the rows it judged) ending its
+    reason and in ``details["scale"]``; unchanged when it judged no rows."""
+    text = scale.scale_text(rows)
+    if text is None:
+        return verdict
+    return replace(
+        verdict,
+        reason=f"{verdict.reason} (scale: {text})",
+        details={**verdict.details, "scale": text},
+    )
 
 
 def shared_device(df: pd.DataFrame) -> pd.Series:
@@ -260,7 +282,8 @@ def claims_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def claims_records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """``attnbench claims --json``: claim, verdict, interval, threshold, reason, numbers; a
+    """``attnbench claims --json``: claim, verdict, interval, threshold, reason, numbers,
+    scale (parameters, steps, target tokens per run, hardware; null without rows); a
     quality claim adds ``rungs`` ([{step, interval, verdict, metric}]), ``stable`` (the same
     verdict at ¾ and the end; null when it rests on one point) and ``n_seeds``."""
     out = []
@@ -272,6 +295,7 @@ def claims_records(df: pd.DataFrame) -> list[dict[str, Any]]:
             "threshold": v.threshold,
             "reason": v.reason,
             "numbers": v.numbers,
+            "scale": v.details.get("scale"),
         }
         if c.id in QUALITY:
             rec |= {

@@ -1,0 +1,131 @@
+"""The scale a verdict was measured at, read from the rows it judged: parameters per model,
+training steps and batch, target tokens seen per run, and the hardware.
+
+A verdict holds for the sizes, budgets and machine it was measured at; each claim's reason
+ends with this line so that a reader never mistakes a 1M-parameter CPU run for the paper's.
+Each claim names its evidence rows with a scope function below (the rows its check reads).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from reports.claims.rungs import train_steps
+from reports.length_series import series
+from reports.rows import long_range, sort_models
+
+
+def length_sweep(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the speed sweep over lengths that the complexity claims fit."""
+    parts = [s.rows for s in series(df, "time_per_seq_s").values()]
+    return pd.concat(parts) if parts else df.iloc[:0]
+
+
+def translation_rows(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df["ok"] & df["task"].eq("translate")]
+
+
+def long_range_rows(df: pd.DataFrame) -> pd.DataFrame:
+    return long_range(df[df["ok"]])
+
+
+def ease_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Training-ease's settings: every ok row but translation's and the length sweep's."""
+    rows = df[df["ok"] & df["task"].notna() & df["task"].ne("translate")]
+    return rows.drop(index=length_sweep(df).index, errors="ignore")
+
+
+def attention_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """Ok rows of the attention tasks that carry attention recordings."""
+    if "attention" not in df:
+        return df.iloc[:0]
+    recorded = df["attention"].map(lambda a: isinstance(a, dict))
+    return df[df["ok"] & df["task"].isin(["copy", "reverse", "recall"]) & recorded]
+
+
+def scale_text(rows: pd.DataFrame) -> str | None:
+    """``"match: parameters transformer 0.93M / lstm 0.95M / convs2s 0.94M, 1200 steps of
+    32, ~166k target tokens per run; on CPU (2 threads)"``; None without rows."""
+    if rows.empty:
+        return None
+    parts = [_task_scale(str(task), g) for task, g in rows.groupby("task", sort=True)]
+    return "; ".join(parts) + f"; on {_hardware(rows)}"
+
+
+def tokens_seen(row: dict[str, Any]) -> float | None:
+    """Target tokens one run trained on: target tokens per timed step × steps (the timed
+    blocks' tokens/s × their seconds per step)."""
+    rate, step_s, steps = (
+        row.get("train_tgt_tokens_per_s"),
+        row.get("train_step_s"),
+        train_steps(row),
+    )
+    if not (_number(rate) and _number(step_s) and steps):
+        return None
+    return float(rate) * float(step_s) * steps
+
+
+def _task_scale(task: str, g: pd.DataFrame) -> str:
+    recs = g.to_dict("records")
+    params = pd.to_numeric(g["n_params"], errors="coerce").groupby(g["model"]).median()
+    by_model = " / ".join(
+        f"{m} {_si(params[m])}" for m in sort_models(list(params.index)) if _number(params[m])
+    )
+    steps = _spread([train_steps(r) for r in recs], str)
+    batch = _spread([_batch(r) for r in recs], str)
+    tokens = _spread([tokens_seen(r) for r in recs], _si, within=0.1)
+    text = f"{task}: parameters {by_model or 'n/a'}, {steps} steps of {batch}"
+    return text + (f", ~{tokens} target tokens per run" if tokens != "n/a" else "")
+
+
+def _hardware(rows: pd.DataFrame) -> str:
+    names = []
+    for r in rows.to_dict("records"):
+        name = str(r.get("device_name") or r.get("device") or "?")
+        if name == "cpu":
+            threads = r.get("threads")
+            name = f"CPU ({int(threads)} threads)" if _number(threads) else "CPU"
+        world = r.get("world_size")
+        if _number(world) and int(world) > 1:
+            name += f" × {int(world)}"
+        if name not in names:
+            names.append(name)
+    return ", ".join(names)
+
+
+def _batch(row: dict[str, Any]) -> int | None:
+    batch = ((row.get("config") or {}).get("train") or {}).get("batch_size")
+    return int(batch) if batch else None
+
+
+def _spread(values: list, show, within: float = 0.0) -> str:
+    """``"1200"`` when one value (or the median when all lie within ``within`` of each other,
+    relative), ``"250–300"`` for a range, ``"n/a"`` for none."""
+    xs = sorted(float(v) for v in values if _number(v))
+    if not xs:
+        return "n/a"
+    if xs[0] > 0 and xs[-1] / xs[0] <= 1 + within:
+        return show(_int_if_whole(float(pd.Series(xs).median())))
+    lo, hi = show(_int_if_whole(xs[0])), show(_int_if_whole(xs[-1]))
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+def _si(x: float) -> str:
+    x = float(x)
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.3g}{unit}"
+    return f"{x:.3g}"
+
+
+def _int_if_whole(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else x
+
+
+def _number(x: object) -> bool:
+    try:
+        return x is not None and not pd.isna(x) and float(x) == float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
