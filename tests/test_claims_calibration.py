@@ -309,7 +309,7 @@ def test_calibration_json_shape(tmp_path) -> None:  # noqa: ANN001
     )
     records = claims_records(df.reset_index(drop=True))
     assert [r["claim"] for r in records] == [c.id for c in CLAIMS]
-    base = {"claim", "verdict", "interval", "threshold", "reason", "numbers"}
+    base = {"claim", "verdict", "interval", "threshold", "reason", "numbers", "scale"}
     for r in records:
         quality = {"rungs", "stable", "n_seeds"} if r["claim"] in QUALITY else set()
         assert set(r) == base | quality
