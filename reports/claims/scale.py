@@ -86,7 +86,11 @@ def _hardware(rows: pd.DataFrame) -> str:
         name = str(r.get("device_name") or r.get("device") or "?")
         if name == "cpu":
             threads = r.get("threads")
-            name = f"CPU ({int(threads)} threads)" if _number(threads) else "CPU"
+            name = (
+                f"CPU ({int(threads)} thread{'s' * (int(threads) != 1)})"
+                if _number(threads)
+                else "CPU"
+            )
         world = r.get("world_size")
         if _number(world) and int(world) > 1:
             name += f" × {int(world)}"
