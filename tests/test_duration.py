@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from typer.testing import CliRunner
 
 from bench.cell.spec import spec_from_values
@@ -78,3 +79,34 @@ def test_tuned_seed_cells_are_estimated_like_their_sweep(tmp_path):
     )
     assert out.exit_code == 0, out.output
     assert "after the sweep" in out.output and "cells without an estimate" not in out.output
+
+
+def test_validate_adds_the_most_a_grid_extension_can_cost(tmp_path):
+    """A numeric grid of 3+ values may extend past both ends (one trial per model each): the
+    estimate says how much that can add; a 2-value grid never extends and adds nothing."""
+    from bench.matrix.duration import extension_seconds
+    from bench.matrix.load import load_matrix
+
+    outputs = {}
+    for name, lrs in (("three", "[0.001, 0.003, 0.01]"), ("two", "[0.001, 0.003]")):
+        matrix = tmp_path / f"{name}.yaml"
+        matrix.write_text(
+            f"name: {name}\nmodels: [transformer, lstm]\nseeds: [0]\ntrain: {{steps: 50}}\n"
+            f"tune: {{lr: {lrs}, metric: dev_loss, seed: 100}}\n"
+            "tasks:\n  - name: copy\n    task: {length: 8, min_length: 8}\n"
+        )
+        out = CliRunner().invoke(
+            app, ["matrix", "validate", str(matrix), "--device", "cpu"], env={"COLUMNS": "200"}
+        )
+        assert out.exit_code == 0, out.output
+        outputs[name] = out.output
+    assert "extends it once for every model: up to" in outputs["three"]
+    assert "up to" not in outputs["two"]
+    plan = load_matrix(str(tmp_path / "three.yaml")).plan("cpu")
+    secs = [cell_seconds(c) for c in plan.sweep]
+    per_model = {
+        m: [s for c, s in zip(plan.sweep, secs, strict=True) if c.model == m]
+        for m in ("transformer", "lstm")
+    }
+    want = sum(2 * sum(v) / len(v) for v in per_model.values())  # both ends, one trial each
+    assert extension_seconds(plan.sweep, secs) == pytest.approx(want)

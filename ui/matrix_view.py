@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.cell.spec import CellSpec
-from bench.matrix.duration import cell_seconds, human_seconds
+from bench.matrix.duration import cell_seconds, extension_seconds, human_seconds
 from bench.matrix.load import Matrix, Plan
 from bench.matrix.run import CellStatus, Stage
 from ui.display import MatrixDisplay, cell_label
@@ -51,6 +51,13 @@ def validate_table(matrix: Matrix, plan: Plan) -> tuple[Table, str]:
         "the reference machine's 2 CPU cores, see bench/matrix/duration.py)"
         + (f"; {unknown} cells without an estimate" if unknown else "")
     )
+    extra = extension_seconds(plan.sweep, est[: len(plan.sweep)])
+    if extra:
+        lines.append(
+            f"a choice at a grid's edge extends it once for every model: up to "
+            f"{human_seconds(extra)} more, {human_seconds(sum(known) + extra)} in all "
+            "(both ends of every numeric grid of 3+ values)"
+        )
     if matrix.description:
         lines.append(matrix.description)
     return table, "\n".join(lines)
