@@ -26,8 +26,8 @@ bench: $(BIN)/attnbench corpus-packages
 	$(BIN)/attnbench matrix run quick --out $(OUT)
 	$(BIN)/attnbench report $(OUT)
 
-# Do the paper's claims hold on this machine? The claims preset (about 1 h 55 min on 2 CPU
-# cores; resumable), its report and the verdicts. CLAIMS_OUT=... to write elsewhere.
+# Do the paper's claims hold on this machine? The claims preset (2-2.5 h on 2 CPU cores;
+# resumable), its report and the verdicts. CLAIMS_OUT=... to write elsewhere.
 CLAIMS_OUT ?= runs/claims
 claims: $(BIN)/attnbench corpus-packages
 	$(BIN)/attnbench matrix run claims --out $(CLAIMS_OUT)
