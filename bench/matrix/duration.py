@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.matrix.tuning import extendable
+
 # cpu: least-squares fits (perf/calibrate_duration.py) to the quick reference's 42
 # cells, 2 threads, quiet machine (step time = overhead + FLOPs / rate fits every length
 # 8..256 within ~10%).
@@ -91,8 +93,8 @@ def human_seconds(seconds: float) -> str:
 def extension_seconds(sweep: list[Any], seconds: list[float | None]) -> float:
     """The most a grid extension can add to ``sweep`` (cells with their estimates): in each
     tuned block, every shared numeric grid key of 3+ values may extend past both of its ends
-    (``tuning.extension``: one more trial per model per value), each trial priced as that
-    model's mean sweep cell of the block."""
+    (``tuning.extendable``; ``tuning.extension``: one more trial per model per value), each
+    trial priced as that model's mean sweep cell of the block."""
     block_keys: dict[tuple, int] = {}
     priced: dict[tuple, list[float]] = {}
     for cell, secs in zip(sweep, seconds, strict=True):
@@ -101,15 +103,6 @@ def extension_seconds(sweep: list[Any], seconds: list[float | None]) -> float:
             continue
         grid = sw.get("grid") or {}
         block = (cell.task, repr(sw.get("at")), sw.get("metric"), repr(grid))
-        block_keys[block] = sum(1 for values in grid.values() if _extendable(values))
+        block_keys[block] = sum(1 for values in grid.values() if extendable(values))
         priced.setdefault((*block, cell.model), []).append(secs)
     return sum(2 * block_keys[key[:-1]] * sum(secs) / len(secs) for key, secs in priced.items())
-
-
-def _extendable(values: Any) -> bool:
-    """A numeric grid of 3+ values (``tuning.beyond_edge`` extends only those)."""
-    return (
-        isinstance(values, (list, tuple))
-        and len(values) >= 3
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    )

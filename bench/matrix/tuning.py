@@ -316,12 +316,20 @@ def tuned_record(
     }
 
 
+def extendable(values: Any) -> bool:
+    """Whether a grid can extend past its ends: 3 or more numeric (not boolean) values."""
+    return (
+        isinstance(values, (list, tuple))
+        and len(values) >= 3
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    )
+
+
 def beyond_edge(values: tuple[Any, ...], value: Any) -> Any:
     """The next value past ``value`` at an end of a numeric grid of 3+ values, spaced as the
     grid's last step there (geometric for positive values, else arithmetic; an integer grid
     stays integer); None when ``value`` is not at an end or nothing valid lies beyond it."""
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-    if len(values) < 3 or not numeric or value not in (values[0], values[-1]):
+    if not extendable(values) or value not in (values[0], values[-1]):
         return None
     ordered = sorted(values)
     a, b = (ordered[1], ordered[0]) if value == ordered[0] else (ordered[-2], ordered[-1])
