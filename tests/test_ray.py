@@ -100,8 +100,10 @@ def test_ray_on_two_nodes_brings_every_cells_files_home(tmp_path):
             capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
+        # the scale names the hardware and the measured tokens per run, which differ by
+        # design between a 1-CPU ray cell and a local one; everything else must agree
         verdicts[launcher] = {
-            r["claim"]: (r["verdict"], r["interval"], r["reason"])
+            r["claim"]: (r["verdict"], r["interval"], r["reason"].split(" (scale: ")[0])
             for r in json.loads(done.stdout)
             if r["claim"] in untimed
         }
