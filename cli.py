@@ -310,6 +310,14 @@ def matrix_run(
         ),
     ] = 1,
     fork_server: Annotated[bool, typer.Option(help=FORK_SERVER_HELP)] = True,
+    sweep_jobs: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="local: tuning-sweep cells run at once, the cores split between them "
+            "(default: the matrix's sweep_jobs, else 1); sweep rows only choose values on dev.",
+        ),
+    ] = None,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
     from bench.matrix.run import RunSettings
@@ -319,7 +327,7 @@ def matrix_run(
     with _refusing():
         settings = RunSettings(
             wandb.value, timeout, retry_failed, launcher.value, address, cpus_per_cell,
-            force, jobs, wait, fork_server,
+            force, jobs, wait, fork_server, sweep_jobs,
         )  # fmt: skip
     resume = run_.resume_command(settings)
 

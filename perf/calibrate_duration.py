@@ -25,6 +25,8 @@ def fit(dirs: list[str]) -> None:
             row = json.loads(line)
             if row["status"] != "ok" or row.get("train_step_s") is None:
                 continue
+            if (row.get("parallel_cells") or 1) > 1:  # shared the cores: not one cell's speed
+                continue
             spec = spec_from_dict(row)
             src, tgt = spec.task_cfg.max_lengths()
             vocab = getattr(spec.task_cfg, "vocab_size", 32)

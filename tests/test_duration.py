@@ -110,3 +110,33 @@ def test_validate_adds_the_most_a_grid_extension_can_cost(tmp_path):
     }
     want = sum(2 * sum(v) / len(v) for v in per_model.values())  # both ends, one trial each
     assert extension_seconds(plan.sweep, secs) == pytest.approx(want)
+
+
+def test_sweep_cells_that_share_the_machine_are_priced_at_its_measured_speedup(tmp_path):
+    """``sweep_jobs: 2`` runs the sweep's cells two at a time: the estimate divides the
+    sweep's seconds (not the seed cells') by the measured speedup of sharing the cores."""
+    from bench.matrix.duration import SHARED_SPEEDUP, shared_seconds
+    from bench.matrix.load import load_matrix
+
+    assert shared_seconds(100.0, 1, "cpu") == 100.0
+    assert shared_seconds(100.0, 2, "cpu") == pytest.approx(100.0 / SHARED_SPEEDUP["cpu"])
+    assert 1.0 < SHARED_SPEEDUP["cpu"] <= 2.0  # never better than the cores allow
+    totals = {}
+    for jobs in (1, 2):
+        matrix = tmp_path / f"j{jobs}.yaml"
+        matrix.write_text(
+            f"name: j{jobs}\nmodels: [transformer]\nseeds: [0]\nsweep_jobs: {jobs}\n"
+            "train: {steps: 50}\ntune: {lr: [0.001, 0.003], metric: dev_loss, seed: 100}\n"
+            "tasks:\n  - name: copy\n    task: {length: 8, min_length: 8}\n"
+        )
+        plan = load_matrix(str(matrix)).plan("cpu")
+        sweep_s = sum(cell_seconds(c) for c in plan.sweep)
+        seed_s = cell_seconds(plan.waiting[0].stand_in)
+        out = CliRunner().invoke(
+            app, ["matrix", "validate", str(matrix), "--device", "cpu"], env={"COLUMNS": "200"}
+        )
+        assert out.exit_code == 0, out.output
+        totals[jobs] = out.output.split("estimated duration: ")[1].split(" on cpu")[0]
+        want = shared_seconds(sweep_s, jobs, "cpu") + seed_s
+        assert totals[jobs] == human_seconds(want)
+    assert "sweep cells 2 at a time" in out.output

@@ -76,6 +76,27 @@ def test_a_tuned_matrix_sweeps_then_runs_the_seeds_at_each_models_choice(tuned, 
     assert again.rows == []  # resumed: nothing left
 
 
+@pytest.mark.parametrize(("in_matrix", "flag", "at_once"), [(2, None, 2), (None, 3, 3), (2, 1, 1)])
+def test_sweep_cells_run_sweep_jobs_at_a_time_and_seed_cells_jobs(
+    tuned, tmp_path, in_matrix, flag, at_once
+):
+    data = {**TUNED, **({"sweep_jobs": in_matrix} if in_matrix else {})}
+    tuned.write_text(yaml.safe_dump(data))
+    MatrixRun(str(tuned), tmp_path / "out", device="cpu").run(
+        RunSettings(wandb="disabled", sweep_jobs=flag)
+    )
+    rows = read_rows(results_path(tmp_path / "out"))
+    assert {r["parallel_cells"] for r in rows if r.get("sweep")} == {at_once}
+    assert {r["parallel_cells"] for r in rows if not r.get("sweep")} == {1}  # speed evidence
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, True, "two"])
+def test_a_bad_sweep_jobs_is_refused_with_its_value(tuned, tmp_path, bad):
+    tuned.write_text(yaml.safe_dump({**TUNED, "sweep_jobs": bad}))
+    with pytest.raises(ConfigError, match=f"sweep_jobs must be a whole number .* got {bad!r}"):
+        MatrixRun(str(tuned), tmp_path / "out", device="cpu").plan()
+
+
 def test_status_before_the_sweep_lists_seed_cells_as_waiting(tuned, tmp_path):
     run = MatrixRun(str(tuned), tmp_path / "out", ["seed=0"], "cpu")
     run.write_meta(run.plan())
@@ -90,6 +111,8 @@ def test_status_before_the_sweep_lists_seed_cells_as_waiting(tuned, tmp_path):
         ({"launcher": "slurm"}, "unknown launcher 'slurm'; choose one of: local, ray"),
         ({"launcher": "ray", "jobs": 2}, "--jobs 2 is for --launcher local"),
         ({"jobs": 0}, "--jobs must be at least 1, got 0"),
+        ({"sweep_jobs": 0}, "--sweep-jobs must be at least 1, got 0"),
+        ({"launcher": "ray", "sweep_jobs": 2}, "--sweep-jobs 2 is for --launcher local"),
     ],
 )
 def test_bad_settings_name_the_value_and_the_choices(settings, message):
@@ -114,3 +137,4 @@ def test_resume_command_keeps_the_options(tuned, tmp_path):
         f"attnbench matrix run {tuned} --out {tmp_path / 'o'} --only seed=0 --jobs 2"
     )
     assert run.resume_command(RunSettings(fork_server=False)).endswith(" --no-fork-server")
+    assert run.resume_command(RunSettings(sweep_jobs=2)).endswith(" --sweep-jobs 2")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.cell.spec import CellSpec
-from bench.matrix.duration import cell_seconds, extension_seconds, human_seconds
+from bench.matrix.duration import cell_seconds, extension_seconds, human_seconds, shared_seconds
 from bench.matrix.load import Matrix, Plan
 from bench.matrix.run import CellStatus, Stage
 from ui.display import MatrixDisplay, cell_label
@@ -46,16 +46,22 @@ def validate_table(matrix: Matrix, plan: Plan) -> tuple[Table, str]:
     known = [s for s in est if s is not None]
     where = "cuda" if any(c.device == "cuda" for c in cells) else "cpu"
     unknown = len(est) - len(known)
+    n_sweep = len(plan.sweep)
+    sweep_s = sum(s for s in est[:n_sweep] if s is not None)
+    total = shared_seconds(sweep_s, matrix.sweep_jobs, where) + sum(known) - sweep_s
+    at_once = (
+        f", sweep cells {matrix.sweep_jobs} at a time" if n_sweep and matrix.sweep_jobs > 1 else ""
+    )
     lines.append(
-        f"estimated duration: {human_seconds(sum(known))} on {where} (a rough estimate from "
-        "the reference machine's 2 CPU cores, see bench/matrix/duration.py)"
+        f"estimated duration: {human_seconds(total)} on {where}{at_once} (a rough estimate "
+        "from the reference machine's 2 CPU cores, see bench/matrix/duration.py)"
         + (f"; {unknown} cells without an estimate" if unknown else "")
     )
-    extra = extension_seconds(plan.sweep, est[: len(plan.sweep)])
+    extra = shared_seconds(extension_seconds(plan.sweep, est[:n_sweep]), matrix.sweep_jobs, where)
     if extra:
         lines.append(
             f"a choice at a grid's edge extends it once for every model: up to "
-            f"{human_seconds(extra)} more, {human_seconds(sum(known) + extra)} in all "
+            f"{human_seconds(extra)} more, {human_seconds(total + extra)} in all "
             "(both ends of every numeric grid of 3+ values)"
         )
     if matrix.description:

@@ -7,6 +7,7 @@ models: [transformer, lstm, convs2s]
 seeds: [0, 1]
 equal_params: null          # or N: size every model to N parameters (+-10%)
 timeout_s: 600              # per cell
+sweep_jobs: 2               # optional: tuning-sweep cells run at once (never speed evidence)
 train:                      # values for every cell; a list is an axis
   steps: 300
   lstm: {lr: 0.003}         # a model name: that model's own train values
@@ -66,6 +67,7 @@ TOP_KEYS = (
     "seeds",
     "equal_params",
     "timeout_s",
+    "sweep_jobs",
     "mode",
     "train",
     "model",
@@ -132,6 +134,10 @@ class Matrix:
     timeout_s: float
     blocks: tuple[TaskBlock, ...]
     mode: str = "speed"
+    sweep_jobs: int = 1
+    """Tuning-sweep cells run at once, the cores split between them. A sweep row only
+    chooses values on its dev metric, counted in steps, and is never speed evidence, so
+    sharing the machine costs it nothing; the seed cells still run ``--jobs`` at a time."""
 
     def cells(self, device: str = "auto") -> list[CellSpec]:
         """Sweep cells, then every cell runnable before any sweep result exists."""
@@ -447,6 +453,11 @@ def parse_matrix(data: Any, source: str) -> Matrix:
     mode = top.get("mode", "speed")
     if mode not in MODES:
         raise ConfigError(f"{source}: mode {mode!r} is not one of: {', '.join(MODES)}")
+    sweep_jobs = top.get("sweep_jobs", 1)
+    if not isinstance(sweep_jobs, int) or isinstance(sweep_jobs, bool) or sweep_jobs < 1:
+        raise ConfigError(
+            f"{source}: sweep_jobs must be a whole number of cells, at least 1, got {sweep_jobs!r}"
+        )
     return Matrix(
         str(top.get("name", source)),
         str(top.get("description", "")),
@@ -454,6 +465,7 @@ def parse_matrix(data: Any, source: str) -> Matrix:
         float(timeout),
         tuple(blocks),
         mode,
+        sweep_jobs,
     )
 
 

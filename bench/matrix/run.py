@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,7 @@ class RunSettings:
     jobs: int = 1  # local: cells at once
     wait: bool = False  # wait for another runner holding the directory
     fork_server: bool = True  # local: fork cells from a pre-imported parent; off: fresh processes
+    sweep_jobs: int | None = None  # local: tuning-sweep cells at once (None: the matrix's)
 
     def __post_init__(self) -> None:
         if self.launcher not in LAUNCHERS:
@@ -52,10 +53,13 @@ class RunSettings:
             )
         if self.jobs < 1:
             raise ConfigError(f"--jobs must be at least 1, got {self.jobs}")
-        if self.jobs > 1 and self.launcher == "ray":
-            raise ConfigError(
-                f"--jobs {self.jobs} is for --launcher local; Ray schedules by --cpus-per-cell"
-            )
+        if self.sweep_jobs is not None and self.sweep_jobs < 1:
+            raise ConfigError(f"--sweep-jobs must be at least 1, got {self.sweep_jobs}")
+        for flag, n in (("--jobs", self.jobs), ("--sweep-jobs", self.sweep_jobs or 1)):
+            if n > 1 and self.launcher == "ray":
+                raise ConfigError(
+                    f"{flag} {n} is for --launcher local; Ray schedules by --cpus-per-cell"
+                )
         if self.launcher == "ray" and importlib.util.find_spec("ray") is None:
             raise ConfigError("--launcher ray needs Ray: pip install -e '.[ray]'")
 
@@ -193,8 +197,9 @@ class MatrixRun:
             plan = self.plan()  # again, under the lock
             result = MatrixResult()
             label, tried = " (tuning sweep)", set()
+            sweep_opts = replace(opts, jobs=max(opts.jobs, self.sweep_jobs(settings)))
             while cells := [c for c in plan.sweep if c.key not in tried]:
-                result.rows += self._stage(plan, cells, label, opts, settings, stage_view)
+                result.rows += self._stage(plan, cells, label, sweep_opts, settings, stage_view)
                 tried |= {c.key for c in cells}
                 plan = self.plan()  # choose on the sweep's dev rows; an edge choice extends
                 label = " (grid extension)"  # the grid once: one more trial per model
@@ -205,6 +210,13 @@ class MatrixRun:
             result.rows += self._stage(plan, plan.seeds, label, opts, settings, stage_view)
             result.waiting = plan.waiting
         return result
+
+    def sweep_jobs(self, settings: RunSettings) -> int:
+        """Tuning-sweep cells at once: ``--sweep-jobs``, else the matrix's ``sweep_jobs``
+        (Ray schedules by CPUs instead)."""
+        if settings.launcher == "ray":
+            return 1
+        return settings.sweep_jobs or self.matrix.sweep_jobs
 
     def _stage(
         self,
@@ -268,6 +280,7 @@ class MatrixRun:
             f"attnbench matrix run {self.ref} --out {self.out}"
             + "".join(f" --only {o}" for o in self.only)
             + (f" --jobs {settings.jobs}" if settings.jobs > 1 else "")
+            + (f" --sweep-jobs {settings.sweep_jobs}" if settings.sweep_jobs else "")
             + (" --no-fork-server" if not settings.fork_server else "")
             + (" --launcher ray" + (f" --address {settings.address}" if settings.address else ""))
             * ray
