@@ -410,3 +410,21 @@ def test_recall_measures_mass_on_the_queried_pair():
     assert s["mass"][0, 0] == pytest.approx(0.6)
     assert s["pair"][0, 0] == pytest.approx(0.9)  # key + value
     assert s["others"][0, 0] == pytest.approx(0.05)  # (0.1 + 0) / 2 other pairs
+
+
+def test_the_verdicts_scale_is_read_from_the_cells_it_judged(tmp_path):
+    """The length sweep's short copy cells record attention too but are never learned: the
+    scale names the learned cells the verdict judged, not them."""
+    from reports.claims.scale import attention_rows
+
+    rows = []
+    for name, acc, steps in (("c", 0.97, 300), ("u", 0.05, 13)):
+        for s in range(2):
+            row = _write_cell(tmp_path, f"{name}{s}", s, acc, True, 0.8)
+            row["config"]["train"] = {"steps": steps, "batch_size": 8}
+            rows.append(row)
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    df = load_results(tmp_path)
+    assert set(attention_rows(df)["key"]) == {"c0", "c1"}
+    v = CHECK(df)
+    assert v.verdict == "PASS", v

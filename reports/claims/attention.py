@@ -294,6 +294,17 @@ def cell_text(cell: CellAttention, salt: int = 0) -> str:
     return text
 
 
+def judged_cells(df: pd.DataFrame) -> list[CellAttention]:
+    """The cells the verdict judges: the Transformer's on copy (without a delay) or reverse,
+    learned ones only when any is learned."""
+    trans = [
+        c
+        for c in attention_cells(df)
+        if c.model == "transformer" and c.task in JUDGED_TASKS and not c.delay
+    ]
+    return [c for c in trans if c.learned] or trans
+
+
 def check_attention_alignment(df: pd.DataFrame) -> Verdict:
     """``_attention_alignment``; attention is recorded at the end of training only, so the
     verdict rests on one point."""

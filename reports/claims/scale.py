@@ -38,11 +38,12 @@ def ease_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def attention_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Ok rows of the attention tasks that carry attention recordings."""
-    if "attention" not in df:
-        return df.iloc[:0]
-    recorded = df["attention"].map(lambda a: isinstance(a, dict))
-    return df[df["ok"] & df["task"].isin(["copy", "reverse", "recall"]) & recorded]
+    """The recorded rows of the cells Attention-alignment judges (not, say, the length
+    sweep's copy cells, which also record attention but are never learned)."""
+    from reports.claims.attention import judged_cells
+
+    keys = {k for c in judged_cells(df) for k in c.keys}
+    return df[df["ok"] & df["key"].isin(keys)] if keys else df.iloc[:0]
 
 
 def scale_text(rows: pd.DataFrame) -> str | None:
