@@ -16,6 +16,7 @@ from bench.rundir.layout import results_path
 from ui.options import (
     DeviceChoice,
     Launcher,
+    LongRangeRows,
     RunMode,
     WandbMode,
     default_wandb,
@@ -151,15 +152,30 @@ def claims(
             help="Print a JSON list: claim, verdict, interval, threshold, reason, numbers.",
         ),
     ] = False,
+    long_range: Annotated[
+        LongRangeRows,
+        typer.Option(
+            help="Rows the Long-range claim judges: default (match, dependency, recall) or "
+            "copy-memory (not long-range evidence by default: the delay lengthens no path; "
+            "to ask what its curves would say).",
+        ),
+    ] = LongRangeRows.default,
 ) -> None:
     """Judge the paper's claims on DIRECTORY's rows: PASS, FAIL or INCONCLUSIVE, with the
     judged interval and the reason."""
 
     from reports.claims import claims_records
-    from reports.rows import load_results
+    from reports.rows import count_as_long_range, load_results
     from ui.claims import print_claims
 
     df = _with_warnings(load_results, _results_dir(directory))
+    df = count_as_long_range(df, long_range.value)
+    if long_range is not LongRangeRows.default and not as_json:
+        console.print(
+            f"[yellow]Long-range is judged on the {long_range.value} rows "
+            "(--long-range), which the claims do not count by default[/]",
+            soft_wrap=True,
+        )
     records = claims_records(df)
     if as_json:
         typer.echo(json.dumps(records, indent=2, ensure_ascii=False))

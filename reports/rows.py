@@ -146,9 +146,30 @@ def long_range(df: pd.DataFrame) -> pd.DataFrame:
     """Rows of the Long-range evidence: a long-range task (match with the pair inside its
     context, dependency, recall). Not the shortcut probe (``shortcut_probe``), not
     copy-memory (``copy_memory``); plain copy rows record a distance (= length) but belong to
-    the speed sweeps."""
+    the speed sweeps. A frame from ``count_as_long_range`` names its own rows instead."""
+    if CHOSEN_LONG_RANGE in df:
+        return df[df["distance"].notna() & df[CHOSEN_LONG_RANGE].eq(True)]
     chosen = df["task"].isin(LONG_RANGE_TASKS) & df["config"].map(config_placement).ne("ends")
     return df[df["distance"].notna() & chosen]
+
+
+CHOSEN_LONG_RANGE = "counted_as_long_range"  # column: rows a user chose as Long-range evidence
+LONG_RANGE_CHOICES = {"default": long_range, "copy-memory": copy_memory}
+
+
+def count_as_long_range(df: pd.DataFrame, choice: str) -> pd.DataFrame:
+    """``df`` whose Long-range evidence is ``choice``'s rows (``attnbench claims
+    --long-range copy-memory``): the Long-range machinery (censored steps to target against
+    distance, slopes, rungs) on rows the claims do not count by default, to ask what they
+    would say. An unknown choice raises ValueError naming the choices."""
+    if choice not in LONG_RANGE_CHOICES:
+        raise ValueError(
+            f"unknown long-range rows {choice!r}; choose one of: {', '.join(LONG_RANGE_CHOICES)}"
+        )
+    if choice == "default":
+        return df
+    chosen = LONG_RANGE_CHOICES[choice](df)
+    return df.assign(**{CHOSEN_LONG_RANGE: df.index.isin(chosen.index)})
 
 
 DISTANCE_BLOCKS = (  # (name, title, rows, what they show) of the report's Long range section

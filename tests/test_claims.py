@@ -187,6 +187,34 @@ def test_quality_claims_in_json_carry_rungs_stability_and_seeds(tmp_path):
     assert table.loc["Long-range", "stable across budget"].startswith("yes")
 
 
+def test_copy_memory_rows_are_judged_as_long_range_only_when_asked(tmp_path):
+    """`claims --long-range copy-memory` runs the Long-range machinery on copy-memory rows,
+    which by default are not Long-range evidence; a bad choice names the valid ones."""
+    rows = sim.reach_rows(
+        {"transformer": 0.0, "lstm": 1.5, "convs2s": 1.5}, np.random.default_rng(0), steps=800
+    )
+    for r in rows:
+        r.pop("_per_example", None)
+        r["task"] = "copy"
+        r["config"]["task"] = {"length": 8, "min_length": 8, "delay": r["distance"]}
+    (tmp_path / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    verdicts = {}
+    for choice in ("default", "copy-memory"):
+        result = CliRunner().invoke(
+            app, ["claims", str(tmp_path), "--json", "--long-range", choice]
+        )
+        assert result.exit_code == 0, result.output
+        verdicts[choice] = {r["claim"]: r for r in json.loads(result.output)}["Long-range"]
+    assert verdicts["default"]["verdict"] == "INCONCLUSIVE"
+    assert "no long-range rows" in verdicts["default"]["reason"]
+    assert verdicts["copy-memory"]["verdict"] == "PASS"
+    assert [r["step"] for r in verdicts["copy-memory"]["rungs"]] == [200, 400, 600, 800]
+    shown = CliRunner().invoke(app, ["claims", str(tmp_path), "--long-range", "copy-memory"])
+    assert "judged on the copy-memory rows" in shown.output
+    bad = CliRunner().invoke(app, ["claims", str(tmp_path), "--long-range", "copy"])
+    assert bad.exit_code != 0 and "copy-memory" in bad.output and "default" in bad.output
+
+
 def test_long_range_never_reached_says_how_many_runs_were_censored():
     rows = sim.reach_rows({m: 1.0 for m in sim.MODELS}, np.random.default_rng(0), steps=20)
     v = {c.id: v for c, v in evaluate_claims(sim.frame(rows))}["Long-range"]

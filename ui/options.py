@@ -26,6 +26,11 @@ class Launcher(str, Enum):
     ray = "ray"
 
 
+class LongRangeRows(str, Enum):  # reports.rows.LONG_RANGE_CHOICES
+    default = "default"
+    copy_memory = "copy-memory"
+
+
 class DeviceChoice(str, Enum):
     auto = "auto"
     cpu = "cpu"
