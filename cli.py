@@ -14,6 +14,10 @@ from rich.markup import escape
 
 from bench.rundir.layout import results_path
 from ui.options import (
+    CLAIMS_JSON_HELP,
+    FORK_SERVER_HELP,
+    LONG_RANGE_HELP,
+    SWEEP_JOBS_HELP,
     DeviceChoice,
     Launcher,
     LongRangeRows,
@@ -23,11 +27,6 @@ from ui.options import (
     finite_positive,
 )
 
-FORK_SERVER_HELP = (
-    "local: fork each cell from a parent that has imported the libraries; off: each cell in "
-    "a fresh `python -m bench.cell.worker` process, slower to start (use it to rule the fork "
-    "server out when a timing looks wrong)."
-)
 app = typer.Typer(
     help="Transformer vs LSTM vs ConvS2S: train on shared tasks, measure, report.",
     no_args_is_help=True,
@@ -145,20 +144,9 @@ def report(
 @app.command()
 def claims(
     directory: Annotated[Path, typer.Argument(help="Run directory holding results.jsonl.")],
-    as_json: Annotated[
-        bool,
-        typer.Option(
-            "--json",
-            help="Print a JSON list: claim, verdict, interval, threshold, reason, numbers.",
-        ),
-    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help=CLAIMS_JSON_HELP)] = False,
     long_range: Annotated[
-        LongRangeRows,
-        typer.Option(
-            help="Rows the Long-range claim judges: default (match, dependency, recall) or "
-            "copy-memory (not long-range evidence by default: the delay lengthens no path; "
-            "to ask what its curves would say).",
-        ),
+        LongRangeRows, typer.Option(help=LONG_RANGE_HELP)
     ] = LongRangeRows.default,
 ) -> None:
     """Judge the paper's claims on DIRECTORY's rows: PASS, FAIL or INCONCLUSIVE, with the
@@ -171,11 +159,7 @@ def claims(
     df = _with_warnings(load_results, _results_dir(directory))
     df = count_as_long_range(df, long_range.value)
     if long_range is not LongRangeRows.default and not as_json:
-        console.print(
-            f"[yellow]Long-range is judged on the {long_range.value} rows "
-            "(--long-range), which the claims do not count by default[/]",
-            soft_wrap=True,
-        )
+        console.print(f"[yellow]Long-range is judged on the {long_range.value} rows[/]")
     records = claims_records(df)
     if as_json:
         typer.echo(json.dumps(records, indent=2, ensure_ascii=False))
@@ -326,14 +310,7 @@ def matrix_run(
         ),
     ] = 1,
     fork_server: Annotated[bool, typer.Option(help=FORK_SERVER_HELP)] = True,
-    sweep_jobs: Annotated[
-        int | None,
-        typer.Option(
-            min=1,
-            help="local: tuning-sweep cells run at once, the cores split between them "
-            "(default: the matrix's sweep_jobs, else 1); sweep rows only choose values on dev.",
-        ),
-    ] = None,
+    sweep_jobs: Annotated[int | None, typer.Option(min=1, help=SWEEP_JOBS_HELP)] = None,
 ) -> None:
     """Run every cell not yet done; a killed or interrupted matrix resumes where it stopped."""
     from bench.matrix.run import RunSettings

@@ -9,6 +9,22 @@ from enum import Enum
 
 import typer
 
+FORK_SERVER_HELP = (
+    "local: fork each cell from a parent that has imported the libraries; off: each cell in "
+    "a fresh `python -m bench.cell.worker` process, slower to start (use it to rule the fork "
+    "server out when a timing looks wrong)."
+)
+CLAIMS_JSON_HELP = "Print a JSON list: claim, verdict, interval, threshold, reason, numbers."
+LONG_RANGE_HELP = (
+    "Rows the Long-range claim judges: default (match, dependency, recall) or copy-memory "
+    "(not long-range evidence by default: the delay lengthens no path; to ask what its "
+    "curves would say)."
+)
+SWEEP_JOBS_HELP = (
+    "local: tuning-sweep cells run at once, the cores split between them (default: the "
+    "matrix's sweep_jobs, else 1); sweep rows only choose values on dev."
+)
+
 
 class WandbMode(str, Enum):
     offline = "offline"
