@@ -297,12 +297,13 @@ def cell_text(cell: CellAttention, salt: int = 0) -> str:
 def judged_cells(df: pd.DataFrame) -> list[CellAttention]:
     """The cells the verdict judges: the Transformer's on copy (without a delay) or reverse,
     learned ones only when any is learned."""
-    trans = [
-        c
-        for c in attention_cells(df)
-        if c.model == "transformer" and c.task in JUDGED_TASKS and not c.delay
-    ]
+    trans = _judgeable(attention_cells(df))
     return [c for c in trans if c.learned] or trans
+
+
+def _judgeable(cells: list[CellAttention]) -> list[CellAttention]:
+    """The Transformer's cells on copy (without a delay) or reverse."""
+    return [c for c in cells if c.model == "transformer" and c.task in JUDGED_TASKS and not c.delay]
 
 
 def check_attention_alignment(df: pd.DataFrame) -> Verdict:
@@ -327,9 +328,7 @@ def _attention_alignment(df: pd.DataFrame) -> Verdict:
     not whether attention aligns. Its cells are listed but not judged."""
     cells = attention_cells(df)
     numbers = "; ".join(cell_text(c, 100 * i) for i, c in enumerate(cells)) or "-"
-    trans = [
-        c for c in cells if c.model == "transformer" and c.task in JUDGED_TASKS and not c.delay
-    ]
+    trans = _judgeable(cells)
     if not trans:
         return inconclusive(
             "no Transformer attention recordings on copy (without a delay) or reverse "
