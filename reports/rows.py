@@ -24,7 +24,7 @@ FIELDS = (  # every report reads these; a row may lack any of them
     "decode", "peak_mem_mb", "peak_mem_kind", "token_acc", "seq_acc", "answer_acc", "bleu",
     "chrf", "sacrebleu_signature", "final_loss", "time_to_target_s", "steps_to_target",
     "target_metric", "target_value", "curve", "examples", "config", "versions", "sweep", "tuned",
-    "parallel_cells", "overhead_s",
+    "parallel_cells", "overhead_s", "stopped_at_step",
 )  # fmt: skip
 
 

@@ -277,3 +277,19 @@ def test_each_verdict_states_the_scale_it_was_measured_at():
         assert records[claim]["reason"].endswith(f"(scale: {want})")
     assert records["Long-range"]["scale"] is None  # no long-range rows: nothing to scale
     assert "scale" not in records["Long-range"]["reason"]
+
+
+def test_the_scale_counts_the_steps_a_stopped_run_trained():
+    """Runs that stopped at their dev target (``stopped_at_step``) trained fewer steps and
+    saw fewer tokens than the budget: the scale says so."""
+    from reports.claims.scale import scale_text
+
+    rows = []
+    for model, stopped in (("transformer", 150), ("lstm", None)):
+        rows.append({"ok": True, "task": "match", "model": model, "n_params": 1_000_000,
+                     "config": {"train": {"steps": 1200, "batch_size": 32}},
+                     "stopped_at_step": stopped, "train_tgt_tokens_per_s": 1000.0,
+                     "train_step_s": 0.1, "device_name": "cpu", "threads": 2})  # fmt: skip
+    text = scale_text(pd.DataFrame(rows))
+    assert "150–1200 steps of 32 (1/2 runs stopped at the dev target, budget 1200)" in text
+    assert "~15k–120k target tokens per run" in text  # 1000 tokens/s × 0.1 s × steps

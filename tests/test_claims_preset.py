@@ -29,7 +29,7 @@ def plan(claims):  # noqa: ANN001, ANN201
         pytest.skip(str(err))
 
 
-def test_every_tuned_block_searches_lr_and_warmup_with_equal_trials(claims):
+def test_every_tuned_block_searches_lr_and_warmup_with_equal_trials(claims, plan):
     blocks = [b for b in claims.blocks if b.tune is not None]
     assert {b.name for b in blocks} == {"match", "translate"}
     for b in blocks:
@@ -41,7 +41,12 @@ def test_every_tuned_block_searches_lr_and_warmup_with_equal_trials(claims):
             assert {"lr", "warmup"} <= space
             assert ("model.norm_first" in space) == (m == "transformer")
         assert b.tune.size("transformer") > b.tune.size("lstm")  # hence trials: N
-        assert b.tune.tie_break == "dev_loss" and b.tune.extend
+        # match is judged on steps to the dev target, and its runs stop there
+        judged_on_steps = b.name == "match"
+        assert b.tune.tie_break == ("dev_steps_to_target" if judged_on_steps else "dev_loss")
+        assert b.tune.extend
+        cells = [c for c in [*plan.sweep, *plan.seeds] if c.task == b.name]
+        assert cells and all(c.train.stop_at_target == judged_on_steps for c in cells)
 
 
 def test_long_range_runs_match_at_three_distances_tuned_at_the_shortest(claims):

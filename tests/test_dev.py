@@ -73,3 +73,39 @@ def test_cell_row_has_dev_metrics_and_a_dev_curve(tmp_path):
 def test_rungs_are_quarters_of_the_budget():
     assert rung_steps(200) == [50, 100, 150, 200]
     assert rung_steps(2) == [1, 2] and rung_steps(1) == [1]
+
+
+def test_a_cell_stops_at_its_dev_target_and_keeps_every_rung(tmp_path):
+    """``train.stop_at_target``: training ends at the first dev point at the target; the
+    rungs ahead hold the stopped model's outcomes, and its steps are still timed."""
+    sets = ["model.d_model=16", "model.n_layers=1", "task.length=6", "task.min_length=3",
+            "task.eval_size=32", "train.steps=12", "train.batch_size=8", "train.log_every=2",
+            "train.eval_every=4", "train.timing_warmup=1", "train.timing_blocks=2",
+            "train.target_acc=0.01", "train.stop_at_target=true"]  # fmt: skip
+    row = run_cell(make_spec("lstm", "copy", sets, device="cpu"), tmp_path, "disabled", False)
+    assert row["status"] == "ok", row.get("error")
+    assert row["stopped_at_step"] == 4 and row["dev_curve"]["step"] == [4]
+    assert max(row["curve"]["step"]) <= 4  # no training after the stop
+    rungs = row["dev_rungs"]
+    assert rungs["step"] == [3, 6, 9, 12]
+    assert rungs["dev_loss"][1] == rungs["dev_loss"][2] == rungs["dev_loss"][3]
+    assert rungs["dev_loss"][-1] == pytest.approx(row["dev_loss"], rel=1e-4)  # the same model
+    assert row["train_step_s"] > 0 and row["timing_n_blocks"] >= 1  # a partial block counts
+    outcomes = [json.loads(line) for line in cell_file(tmp_path, row["key"], DEV_RUNGS_FILE)
+                .read_text().splitlines()]  # fmt: skip
+    assert {o["step"] for o in outcomes} == {3, 6, 9, 12} and len(outcomes) == 4 * 32
+
+
+def test_a_cell_without_stop_at_target_trains_its_whole_budget(tmp_path):
+    sets = ["model.d_model=16", "model.n_layers=1", "task.length=6", "task.min_length=3",
+            "task.eval_size=16", "train.steps=8", "train.batch_size=8", "train.log_every=2",
+            "train.eval_every=4", "train.timing_warmup=1", "train.timing_blocks=2",
+            "train.target_acc=0.01"]  # fmt: skip
+    row = run_cell(make_spec("lstm", "copy", sets, device="cpu"), tmp_path, "disabled", False)
+    assert row["status"] == "ok", row.get("error")
+    assert "stopped_at_step" not in row and row["dev_curve"]["step"] == [4, 8]
+
+
+def test_stop_at_target_needs_a_dev_curve():
+    with pytest.raises(ValueError, match=r"stop_at_target .* set train.eval_every > 0"):
+        make_spec("lstm", "copy", ["train.stop_at_target=true"], device="cpu")

@@ -368,3 +368,26 @@ def test_beyond_edge_keeps_the_grids_spacing():
     assert beyond_edge((50, 200, 800), 800) == 3200
     assert beyond_edge((0, 1, 2), 0) is None  # nothing valid below 0
     assert beyond_edge((False, True), True) is None and beyond_edge((1, 2), 2) is None
+
+
+def test_dev_accuracy_ties_are_broken_by_the_steps_to_the_dev_target():
+    """A judged-on-steps task (match): points tied on dev accuracy go to the one that reached
+    the dev target first; one that never did counts as slowest, and with no dev curve the
+    tie falls to grid order."""
+    tune = TuneSpec((("lr", (1, 2, 3)),), "dev_acc", tie_break="dev_steps_to_target")
+
+    def row(key, acc, reached):  # dev curve every 50 steps up to ``reached`` (None: never)
+        steps = [50, 100, 150, 200]
+        accs = [1.0 if reached and s >= reached else 0.5 for s in steps]
+        return {"status": "ok", "key": key, "dev_token_acc": acc, "target_value": 0.99,
+                "dev_curve": {"step": steps, "dev_tf_token_acc": accs}}  # fmt: skip
+
+    shown = lambda r, m: {"interval": (0.97, 1.0)}  # noqa: E731  every point ties
+    rows = [row("a", 0.995, None), row("b", 0.99, 150), row("c", 1.0, 100)]
+    choice = choose(tune.points(), rows, tune, shown)
+    assert choice.point == {"lr": 3}
+    assert choice.tie["broken_by"] == "dev_steps_to_target"
+    rows = [row("a", 0.995, 200), row("b", 0.99, 100), row("c", 1.0, None)]
+    assert choose(tune.points(), rows, tune, shown).point == {"lr": 2}
+    bare = [{k: v for k, v in r.items() if k != "dev_curve"} for r in rows]
+    assert choose(tune.points(), bare, tune, shown).tie["broken_by"] == "grid order"

@@ -64,6 +64,11 @@ class TrainConfig:
     """Batch size for greedy decoding at evaluation."""
     target_acc: float = 0.99
     """Time to target: first logged step whose teacher-forced token accuracy reaches this."""
+    stop_at_target: bool = False
+    """End training at the first dev evaluation (every ``eval_every`` steps) whose
+    teacher-forced token accuracy reaches ``target_acc``: for cells judged by their steps
+    to target, the rest of the budget changes no evidence (rungs after the stop keep the
+    stopped model's dev outcomes) and costs time."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "log_every", "eval_batch_size", "timing_blocks"):
@@ -80,6 +85,11 @@ class TrainConfig:
         self._check_optimiser()
         if not 0.0 < self.target_acc <= 1.0:
             raise ValueError(f"train.target_acc must be in (0, 1], got {self.target_acc}")
+        if self.stop_at_target and self.eval_every == 0:
+            raise ValueError(
+                "train.stop_at_target stops at a dev evaluation taken every train.eval_every "
+                "steps: set train.eval_every > 0"
+            )
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
         if self.precision not in PRECISIONS:

@@ -117,7 +117,9 @@ class DevCurve(pl.Callback):
     """Every ``every`` steps: dev loss and teacher-forced accuracy, for the row's dev curve,
     W&B (``listeners``) and the module's plateau schedule; at the ``RUNGS`` of ``steps``:
     per-example dev outcomes (``rung_examples``) and their summary (the row's ``dev_rungs``).
-    Its time is kept out of the training-speed blocks (``timer.exclude``)."""
+    Its time is kept out of the training-speed blocks (``timer.exclude``). With ``stop_at``,
+    training ends at the first dev point whose teacher-forced accuracy reaches it
+    (``stopped_at``); the rungs still ahead get the stopped model's outcomes."""
 
     def __init__(
         self,
@@ -127,7 +129,10 @@ class DevCurve(pl.Callback):
         timer: StepTimer | None = None,
         listeners: list[Callable[[dict[str, float], int], None]] | None = None,
         steps: int = 0,
+        stop_at: float | None = None,
     ) -> None:
+        self.stop_at = stop_at
+        self.stopped_at: int | None = None
         self.batches = task.eval_batches(batch_size, "dev") if every or steps else []
         self.every = every
         self.rungs = rung_steps(steps) if steps else []
@@ -169,11 +174,31 @@ class DevCurve(pl.Callback):
             )
         if self.timer is not None:
             self.timer.exclude(time.perf_counter() - t0)
+        if self.stop_at is not None and scores["dev_tf_token_acc"] >= self.stop_at:
+            self._stop(trainer, pl_module, step)
+
+    def _stop(self, trainer: pl.Trainer, pl_module: pl.LightningModule, step: int) -> None:
+        """End training after this step; the rungs ahead get this model's dev outcomes
+        (it no longer changes), so every rung keeps its per-example evidence."""
+        trainer.should_stop = True
+        self.stopped_at = step
+        ahead = [r for r in self.rungs if r > step and r not in self.rung_points["step"]]
+        if ahead and self.batches:
+            t0 = time.perf_counter()
+            outcomes = dev_outcomes(pl_module.model, self.batches, pl_module.device)
+            for rung in ahead:
+                self._record_rung(rung, outcomes)
+            if self.timer is not None:
+                self.timer.exclude(time.perf_counter() - t0)
 
     def _rung(self, step: int, pl_module: pl.LightningModule) -> None:
         """Per-example dev outcomes at a rung of the budget (teacher-forced)."""
         t0 = time.perf_counter()
-        outcomes = dev_outcomes(pl_module.model, self.batches, pl_module.device)
+        self._record_rung(step, dev_outcomes(pl_module.model, self.batches, pl_module.device))
+        if self.timer is not None:
+            self.timer.exclude(time.perf_counter() - t0)
+
+    def _record_rung(self, step: int, outcomes: list[dict[str, float]]) -> None:
         summary = rung_summary(outcomes)
         self.rung_points["step"].append(step)
         for name, value in summary.items():
@@ -181,11 +206,11 @@ class DevCurve(pl.Callback):
         self.rung_examples.extend({"step": step, "i": i, **o} for i, o in enumerate(outcomes))
         for listen in self.listeners:
             listen({f"dev_rung/{k[4:]}": v for k, v in summary.items()}, step)
-        if self.timer is not None:
-            self.timer.exclude(time.perf_counter() - t0)
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"dev_curve": self.points} if self.points["step"] else {}
         if self.rung_points["step"]:
             out["dev_rungs"] = self.rung_points
+        if self.stop_at is not None:
+            out["stopped_at_step"] = self.stopped_at
         return out

@@ -164,7 +164,10 @@ def _train_and_evaluate(
     if on_progress is not None:
         listeners.append(lambda m, step: on_progress(step, t.steps, m["train/loss"]))
     curve = LossCurve(t.log_every, t.target_acc, listeners)
-    dev_curve = DevCurve(task, t.eval_batch_size, t.eval_every, timer, [tracker.log], t.steps)
+    stop_at = t.target_acc if t.stop_at_target else None
+    dev_curve = DevCurve(
+        task, t.eval_batch_size, t.eval_every, timer, [tracker.log], t.steps, stop_at
+    )
     ranks = RankSummary(timer.summary, memory.summary)
     trainer = pl.Trainer(
         accelerator=spec.device,

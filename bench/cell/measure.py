@@ -73,14 +73,17 @@ class StepTimer(pl.Callback):
             o["src_pad"] += batch.src.numel()
             o["tgt_pad"] += batch.tgt_out.numel()
 
-    def _close(self, now: float) -> None:
-        if self._open is not None and self._open["steps"] == self.block:
-            o = self._open
+    def _close(self, now: float, partial: bool = False) -> None:
+        """End the open block; a block shorter than ``block`` steps counts only when
+        ``partial`` (training stopped early: its last steps would otherwise go untimed)."""
+        o = self._open
+        if o is not None and (o["steps"] == self.block or (partial and o["steps"] > 0)):
             self.blocks.append({k: v for k, v in o.items() if k != "t0"} | {"s": now - o["t0"]})
         self._open = None
 
     def on_train_end(self, trainer, pl_module) -> None:  # noqa: ANN001
-        self._close(self._now(pl_module))
+        stopped_early = trainer.max_steps > 0 and trainer.global_step < trainer.max_steps
+        self._close(self._now(pl_module), partial=stopped_early)
 
     def exclude(self, seconds: float) -> None:
         """Keep ``seconds`` spent outside training (a dev evaluation) out of the open block."""

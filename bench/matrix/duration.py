@@ -51,7 +51,8 @@ SMALL_VOCAB = 32  # synthetic tasks: symbols plus specials
 
 def cell_seconds(spec: Any) -> float | None:
     """Estimated wall seconds of one cell (a bench.cell.CellSpec); None if the task does not
-    tell its lengths or the model has no FLOPs formula."""
+    tell its lengths or the model has no FLOPs formula. A ``train.stop_at_target`` cell is
+    priced at its whole budget: an upper bound (where it stops is what it measures)."""
     lengths = getattr(spec.task_cfg, "max_lengths", None)
     if lengths is None:
         return None

@@ -34,6 +34,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from bench.cell.config import ConfigError, TrainConfig
+from bench.rundir.rows import dev_points
 
 # the dev metric a sweep selects on -> which way is better
 METRICS = {
@@ -44,6 +45,9 @@ METRICS = {
     "dev_token_acc": "max",
     "dev_seq_acc": "max",
     "dev_answer_acc": "max",
+    # the first dev evaluation at the row's target accuracy (``train.target_acc``); a run
+    # that never gets there counts as infinitely slow (ties with the others that did not)
+    "dev_steps_to_target": "min",
 }
 # every other key of ``tune`` is a train key (``lr``), a model key (``model.norm_first``) or
 # a model's name with its own keys
@@ -194,12 +198,25 @@ def metric_value(row: dict[str, Any], metric: str) -> float | None:
     """``metric`` of a sweep row; None for a failed cell or a missing value."""
     if row.get("status") != "ok":
         return None
+    if metric == "dev_steps_to_target":
+        return steps_to_dev_target(row)
     names = ("dev_answer_acc", "dev_token_acc") if metric == "dev_acc" else (metric,)
     for name in names:
         value = row.get(name)
         if isinstance(value, (int, float)) and not math.isnan(value):
             return float(value)
     return None
+
+
+def steps_to_dev_target(row: dict[str, Any]) -> float | None:
+    """Steps to the row's dev target: its first ``eval_every`` dev point (or budget rung)
+    whose teacher-forced token accuracy reaches ``target_value``; ``inf`` when none does,
+    None without a dev curve or a target."""
+    target = row.get("target_value")
+    points = dev_points(row)
+    if not points or not isinstance(target, (int, float)):
+        return None
+    return next((float(s) for s in sorted(points) if points[s] >= target), math.inf)
 
 
 def best_index(values: list[float | None], metric: str) -> int | None:

@@ -58,3 +58,14 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
             else:
                 warnings.warn(f"{path}:{n}: skipping a truncated or corrupt row", stacklevel=2)
     return rows
+
+
+def dev_points(row: dict[str, Any], metric: str = "dev_tf_token_acc") -> dict[int, float]:
+    """The row's dev ``metric`` by step: its ``eval_every`` curve (``dev_curve``) and the
+    budget rungs every cell measures (``dev_rungs``, bench/cell/dev.py), merged."""
+    points: dict[int, float] = {}
+    for name in ("dev_curve", "dev_rungs"):
+        curve = row.get(name)
+        if isinstance(curve, dict) and curve.get("step") and curve.get(metric):
+            points.update(zip(curve["step"], curve[metric], strict=False))
+    return points

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.rundir.rows import dev_points
 from reports.claims.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
 
 FRACTIONS = (0.25, 0.5, 0.75, 1.0)
@@ -36,11 +37,7 @@ def rung_steps(steps: int) -> list[int]:
 def dev_curve(row: dict[str, Any], metric: str = DEV_METRIC) -> dict[str, list] | None:
     """The row's dev ``metric`` along training: the ``eval_every`` curve and the budget rungs
     every cell measures (``dev_rungs``, bench/cell/dev.py), merged by step."""
-    points: dict[int, float] = {}
-    for name in ("dev_curve", "dev_rungs"):
-        curve = row.get(name)
-        if isinstance(curve, dict) and curve.get("step") and curve.get(metric):
-            points.update(zip(curve["step"], curve[metric], strict=False))
+    points = dev_points(row, metric)
     if not points:
         return None
     steps = sorted(points)

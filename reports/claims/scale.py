@@ -55,13 +55,20 @@ def scale_text(rows: pd.DataFrame) -> str | None:
     return "; ".join(parts) + f"; on {_hardware(rows)}"
 
 
+def trained_steps(row: dict[str, Any]) -> int | None:
+    """Steps one run trained: its budget, or fewer where it stopped at its dev target
+    (``train.stop_at_target``: ``stopped_at_step``)."""
+    stopped = row.get("stopped_at_step")
+    return int(stopped) if _number(stopped) else train_steps(row)
+
+
 def tokens_seen(row: dict[str, Any]) -> float | None:
-    """Target tokens one run trained on: target tokens per timed step × steps (the timed
-    blocks' tokens/s × their seconds per step)."""
+    """Target tokens one run trained on: target tokens per timed step × steps trained (the
+    timed blocks' tokens/s × their seconds per step)."""
     rate, step_s, steps = (
         row.get("train_tgt_tokens_per_s"),
         row.get("train_step_s"),
-        train_steps(row),
+        trained_steps(row),
     )
     if not (_number(rate) and _number(step_s) and steps):
         return None
@@ -74,10 +81,14 @@ def _task_scale(task: str, g: pd.DataFrame) -> str:
     by_model = " / ".join(
         f"{m} {_si(params[m])}" for m in sort_models(list(params.index)) if _number(params[m])
     )
-    steps = _spread([train_steps(r) for r in recs], str)
+    steps = _spread([trained_steps(r) for r in recs], str)
     batch = _spread([_batch(r) for r in recs], str)
     tokens = _spread([tokens_seen(r) for r in recs], _si, within=0.1)
     text = f"{task}: parameters {by_model or 'n/a'}, {steps} steps of {batch}"
+    stopped = sum(_number(r.get("stopped_at_step")) for r in recs)
+    if stopped:
+        budget = _spread([train_steps(r) for r in recs], str)
+        text += f" ({stopped}/{len(recs)} runs stopped at the dev target, budget {budget})"
     return text + (f", ~{tokens} target tokens per run" if tokens != "n/a" else "")
 
 
