@@ -182,6 +182,8 @@ class DevCurve(pl.Callback):
         (it no longer changes), so every rung keeps its per-example evidence."""
         trainer.should_stop = True
         self.stopped_at = step
+        if self.timer is not None:
+            self.timer.stopped_early = True
         ahead = [r for r in self.rungs if r > step and r not in self.rung_points["step"]]
         if ahead and self.batches:
             t0 = time.perf_counter()

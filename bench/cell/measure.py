@@ -49,6 +49,7 @@ class StepTimer(pl.Callback):
         self._open: dict[str, float] | None = None
         self._t_first: float | None = None
         self._warmup_s = 0.0
+        self.stopped_early = False  # set where training ends before its budget (DevCurve)
 
     def _now(self, pl_module: pl.LightningModule) -> float:
         sync_device(pl_module.device)
@@ -82,8 +83,7 @@ class StepTimer(pl.Callback):
         self._open = None
 
     def on_train_end(self, trainer, pl_module) -> None:  # noqa: ANN001
-        stopped_early = trainer.max_steps > 0 and trainer.global_step < trainer.max_steps
-        self._close(self._now(pl_module), partial=stopped_early)
+        self._close(self._now(pl_module), partial=self.stopped_early)
 
     def exclude(self, seconds: float) -> None:
         """Keep ``seconds`` spent outside training (a dev evaluation) out of the open block."""
