@@ -184,7 +184,7 @@ class DevCurve(pl.Callback):
         self.stopped_at = step
         if self.timer is not None:
             self.timer.stopped_early = True
-        ahead = [r for r in self.rungs if r > step and r not in self.rung_points["step"]]
+        ahead = [r for r in self.rungs if r > step]
         if ahead and self.batches:
             t0 = time.perf_counter()
             outcomes = dev_outcomes(pl_module.model, self.batches, pl_module.device)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from bench.cell.config import ConfigError, TrainConfig
-from bench.rundir.rows import dev_points
+from bench.rundir.rows import dev_points, first_step_at
 
 # the dev metric a sweep selects on -> which way is better
 METRICS = {
@@ -216,7 +216,7 @@ def steps_to_dev_target(row: dict[str, Any]) -> float | None:
     points = dev_points(row)
     if not points or not isinstance(target, (int, float)):
         return None
-    return next((float(s) for s in sorted(points) if points[s] >= target), math.inf)
+    return first_step_at(points, target)
 
 
 def best_index(values: list[float | None], metric: str) -> int | None:

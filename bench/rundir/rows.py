@@ -4,6 +4,7 @@ reports read rows through it."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from pathlib import Path
@@ -69,3 +70,8 @@ def dev_points(row: dict[str, Any], metric: str = "dev_tf_token_acc") -> dict[in
         if isinstance(curve, dict) and curve.get("step") and curve.get(metric):
             points.update(zip(curve["step"], curve[metric], strict=False))
     return points
+
+
+def first_step_at(points: dict[int, float], target: float) -> float:
+    """The first step of ``points`` (``dev_points``) at or above ``target``; ``inf`` if none."""
+    return next((float(s) for s in sorted(points) if points[s] >= target), math.inf)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bench.rundir.rows import dev_points, first_step_at
 from reports.claims import rungs as rg
 from reports.claims.stats import bonferroni, censored_regression, km_median, logrank_p
 from reports.claims.verdict import INCONCLUSIVE, Verdict, against, combine
@@ -32,13 +33,10 @@ def reach_step(row: dict[str, Any]) -> tuple[float, bool, str]:
     if not row.get("ok"):
         return float(steps), True, "failed"
     target = row.get("target_value")
-    curve = rg.dev_curve(row)
-    if curve is not None and target is not None and not pd.isna(target):
-        acc = np.asarray(curve[rg.DEV_METRIC], float)
-        hit = np.flatnonzero(acc >= float(target))
-        if len(hit):
-            return float(curve["step"][hit[0]]), False, "dev"
-        return float(curve["step"][-1]), True, "dev"
+    points = dev_points(row, rg.DEV_METRIC)
+    if points and target is not None and not pd.isna(target):
+        first = first_step_at(points, float(target))
+        return (first, False, "dev") if np.isfinite(first) else (float(max(points)), True, "dev")
     sts = row.get("steps_to_target")
     if sts is not None and not pd.isna(sts):
         return float(sts), False, "train"
