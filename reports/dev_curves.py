@@ -5,7 +5,7 @@ the budget rungs at which quality verdicts are judged."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ from reports.render.plots import dev_curves
 from reports.rows import sort_models
 
 BAND_COLUMNS = ["model", "step", "mean", "low", "high", "n"]
+STOP_COLUMNS = ["model", "seed", "step"]
 RUNG_NAMES = dict(zip(FRACTIONS, ("¼", "½", "¾", "end"), strict=True))
 NO_DEV = (
     "No dev learning-curve figure: no ok row here carries dev evaluations (`dev_curve` or "
@@ -32,6 +33,10 @@ class Panel:
     label: str  # what tells it from the task's other settings, e.g. "delay=64" ("" if alone)
     rungs: list[tuple[str, int]]  # (¼ | ½ | ¾ | end, step)
     bands: pd.DataFrame  # BAND_COLUMNS; models in report order, steps ascending
+    # STOP_COLUMNS: runs that ended at their dev target (``train.stop_at_target``); past its
+    # stop a run's dev points repeat its stopped model's outcomes
+    stops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STOP_COLUMNS))
+    runs: int = 0  # ok runs with dev points in this setting
 
 
 def dev_points(rows: pd.DataFrame, metric: str = DEV_METRIC) -> pd.DataFrame:
@@ -76,12 +81,29 @@ def dev_panels(rows: pd.DataFrame, metric: str = DEV_METRIC) -> list[Panel]:
         first.setdefault(setting_id(r), r)
     labels = setting_labels({s: first[s] for s in points["setting"].unique()})
     order = sorted(labels, key=lambda s: (_num(first[s]["distance"]), _num(first[s]["length"])))
+    stops = stopped_runs(ok)
     panels = []
     for s in order:
         steps = train_steps(first[s])
         rungs = list(zip(RUNG_NAMES.values(), rung_steps(steps), strict=True)) if steps else []
-        panels.append(Panel(labels[s], rungs, bands(points[points["setting"].eq(s)])))
+        mine = points[points["setting"].eq(s)]
+        runs = len(mine[["model", "seed"]].drop_duplicates())
+        stop = stops[stops["setting"].eq(s)][STOP_COLUMNS].reset_index(drop=True)
+        panels.append(Panel(labels[s], rungs, bands(mine), stop, runs))
     return panels
+
+
+def stopped_runs(ok: pd.DataFrame) -> pd.DataFrame:
+    """Per ok row that stopped at its dev target: its setting, model, seed and stop step."""
+    if "stopped_at_step" not in ok:
+        return pd.DataFrame(columns=["setting", *STOP_COLUMNS])
+    out = [
+        {"setting": setting_id(r), "model": r["model"], "seed": r["seed"],
+         "step": int(r["stopped_at_step"])}  # fmt: skip
+        for r in ok.to_dict("records")
+        if r.get("stopped_at_step") is not None and not pd.isna(r["stopped_at_step"])
+    ]
+    return pd.DataFrame(out, columns=["setting", *STOP_COLUMNS])
 
 
 def setting_labels(first: dict[str, dict]) -> dict[str, str]:
@@ -118,11 +140,19 @@ def caption(panels: list[Panel], task: str) -> str:
     seeds = [int(b["n"].max()) for p in panels for _, b in p.bands.groupby("model")]
     n = f"{min(seeds)}" if min(seeds) == max(seeds) else f"{min(seeds)}–{max(seeds)}"
     n += " ok seed" if max(seeds) == 1 else " ok seeds"
+    stopped, runs = sum(len(p.stops) for p in panels), sum(p.runs for p in panels)
+    stops = (
+        f" Crosses: a run that ended at its dev target (`train.stop_at_target`; {stopped} of "
+        f"{runs} runs), drawn on its model's line at its stop; past its stop a run's points "
+        "repeat its stopped model's outcomes, so the lines flatten there."
+        if stopped
+        else ""
+    )
     return (
         f"{task}: dev teacher-forced token accuracy (`{DEV_METRIC}`) against training step, "
         f"one panel per setting. Lines: the mean over {n} per model; shaded: its "
         "95% t interval over seeds (none with one seed). Dotted lines: the budget rungs (¼, "
-        "½, ¾, end) at which the quality claims are judged."
+        f"½, ¾, end) at which the quality claims are judged.{stops}"
     )
 
 

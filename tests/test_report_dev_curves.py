@@ -11,7 +11,7 @@ import pytest
 from scipy import stats as sps
 
 from reports.build import write_report
-from reports.dev_curves import NO_DEV, bands, dev_panels, dev_points
+from reports.dev_curves import NO_DEV, bands, caption, dev_panels, dev_points
 from reports.rows import normalise
 from tests.fixtures.report_rows import row, translate_rows, write_run
 
@@ -107,3 +107,22 @@ def test_rows_without_dev_curves_give_no_figure_and_say_why(tmp_path):
     written = _report(tmp_path, dev_rows(dev=False))
     assert not [p for p in written.figures if p.name.startswith("dev_")]
     assert NO_DEV in written.markdown.read_text()
+
+
+def test_runs_stopped_at_the_dev_target_are_marked_and_counted(tmp_path):
+    rows = dev_rows()  # 2 models × 2 settings × 2 seeds, 16 dev points each
+    rows[0]["stopped_at_step"] = 75  # lstm, distance 8, seed 0
+    rows[5]["stopped_at_step"] = 50  # transformer, distance 8, seed 1
+    panels = dev_panels(frame(rows))
+    assert [p.runs for p in panels] == [4, 4]
+    near = panels[0].stops.sort_values("step")
+    assert near.to_dict("records") == [
+        {"model": "transformer", "seed": 1, "step": 50},
+        {"model": "lstm", "seed": 0, "step": 75},
+    ]
+    assert panels[1].stops.empty
+    assert "Crosses: a run that ended at its dev target" in caption(panels, "dependency")
+    assert "(`train.stop_at_target`; 2 of 8 runs)" in caption(panels, "dependency")
+    assert "Crosses" not in caption(dev_panels(frame(dev_rows())), "dependency")
+    written = _report(tmp_path, rows)  # the figure draws the crosses
+    assert "report_figures/dev_longrange_dependency.png" in written.markdown.read_text()

@@ -152,6 +152,9 @@ def dev_curves(panels: list[Panel], task: str, metric: str) -> bytes:
             ax.plot(b["step"], b["mean"], "o-", ms=3, color=c, label=f"{model} ({b['n'].max()})")
             lo, hi = (b["low"].clip(0, 1), b["high"].clip(0, 1)) if acc else (b["low"], b["high"])
             ax.fill_between(b["step"], lo, hi, color=c, alpha=0.2, linewidth=0)
+            stop = p.stops.loc[p.stops["model"].eq(model), "step"].to_numpy(float)
+            if len(stop):  # runs that ended at their dev target, on the model's line
+                ax.plot(stop, np.interp(stop, b["step"], b["mean"]), "x", ms=7, color=c)
         for name, step in p.rungs:
             ax.axvline(step, color="grey", linestyle=":", linewidth=1)
             ax.text(step, 1.0, name, transform=ax.get_xaxis_transform(), ha="center",
