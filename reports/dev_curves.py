@@ -98,8 +98,12 @@ def stopped_runs(ok: pd.DataFrame) -> pd.DataFrame:
     if "stopped_at_step" not in ok:
         return pd.DataFrame(columns=["setting", *STOP_COLUMNS])
     out = [
-        {"setting": setting_id(r), "model": r["model"], "seed": r["seed"],
-         "step": int(r["stopped_at_step"])}  # fmt: skip
+        {
+            "setting": setting_id(r),
+            "model": r["model"],
+            "seed": r["seed"],
+            "step": int(r["stopped_at_step"]),
+        }
         for r in ok.to_dict("records")
         if r.get("stopped_at_step") is not None and not pd.isna(r["stopped_at_step"])
     ]
