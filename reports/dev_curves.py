@@ -41,7 +41,7 @@ class Panel:
 
 def dev_points(rows: pd.DataFrame, metric: str = DEV_METRIC) -> pd.DataFrame:
     """One line per ok row and dev point: setting, model, seed, step, value."""
-    out = []
+    out, stops = [], []
     for r in rows[rows["ok"]].to_dict("records"):
         curve = dev_curve(r, metric)
         if curve is None:
@@ -51,7 +51,31 @@ def dev_points(rows: pd.DataFrame, metric: str = DEV_METRIC) -> pd.DataFrame:
             {"setting": sid, "model": r["model"], "seed": r["seed"], "step": s, "value": v}
             for s, v in zip(curve["step"], curve[metric], strict=True)
         ]
-    return pd.DataFrame(out, columns=["setting", "model", "seed", "step", "value"])
+        stop = r.get("stopped_at_step")
+        at = [v for s, v in zip(curve["step"], curve[metric], strict=True) if stop and s <= stop]
+        if stop is not None and not pd.isna(stop) and at:
+            stops.append((sid, r["model"], r["seed"], int(stop), at[-1]))
+    points = pd.DataFrame(out, columns=["setting", "model", "seed", "step", "value"])
+    return hold_after_stop(points, stops)
+
+
+def hold_after_stop(points: pd.DataFrame, stops: list[tuple]) -> pd.DataFrame:
+    """A run that ended at its dev target (setting, model, seed, stop step, value there)
+    holds its stopped model's value at the steps its model's other runs were evaluated at
+    after the stop: the model no longer changes, and every step's mean is then over the
+    same runs (not a mean that jumps where only the stopped runs' rungs join it)."""
+    extra = []
+    for sid, model, seed, stop, value in stops:
+        same = points[points["setting"].eq(sid) & points["model"].eq(model)]
+        have = set(same.loc[same["seed"].eq(seed), "step"])
+        extra += [
+            {"setting": sid, "model": model, "seed": seed, "step": s, "value": value}
+            for s in sorted(set(same["step"]))
+            if s > stop and s not in have
+        ]
+    if not extra:
+        return points
+    return pd.concat([points, pd.DataFrame(extra, columns=points.columns)], ignore_index=True)
 
 
 def bands(points: pd.DataFrame) -> pd.DataFrame:
@@ -147,8 +171,8 @@ def caption(panels: list[Panel], task: str) -> str:
     stopped, runs = sum(len(p.stops) for p in panels), sum(p.runs for p in panels)
     stops = (
         f" Crosses: a run that ended at its dev target (`train.stop_at_target`; {stopped} of "
-        f"{runs} runs), drawn on its model's line at its stop; past its stop a run's points "
-        "repeat its stopped model's outcomes, so the lines flatten there."
+        f"{runs} runs), drawn on its model's line at its stop; past its stop a run holds its "
+        "stopped model's value, so every step's mean is over the same runs."
         if stopped
         else ""
     )

@@ -126,3 +126,16 @@ def test_runs_stopped_at_the_dev_target_are_marked_and_counted(tmp_path):
     assert "Crosses" not in caption(dev_panels(frame(dev_rows())), "dependency")
     written = _report(tmp_path, rows)  # the figure draws the crosses
     assert "report_figures/dev_longrange_dependency.png" in written.markdown.read_text()
+
+
+def test_a_stopped_run_holds_its_value_so_every_step_averages_the_same_runs():
+    rows = dev_rows()[:2]  # lstm at distance 8, seeds 0 and 1, dev at 25 ... 100
+    rows[0]["dev_curve"] = {k: v[:2] for k, v in rows[0]["dev_curve"].items()}  # 25, 50
+    rows[0]["stopped_at_step"] = 50
+    points = dev_points(frame(rows))
+    held = points[points["seed"].eq(0)].sort_values("step")
+    at_stop = rows[0]["dev_curve"]["dev_tf_token_acc"][1]
+    assert held["step"].tolist() == STEPS and held["value"].tolist()[1:] == [at_stop] * 3
+    assert bands(points)["n"].tolist() == [2, 2, 2, 2]
+    rows[0].pop("stopped_at_step")  # an unstopped short curve is not extended
+    assert dev_points(frame(rows))["seed"].eq(0).sum() == 2
