@@ -34,7 +34,7 @@ class Panel:
     rungs: list[tuple[str, int]]  # (¼ | ½ | ¾ | end, step)
     bands: pd.DataFrame  # BAND_COLUMNS; models in report order, steps ascending
     # STOP_COLUMNS: runs that ended at their dev target (``train.stop_at_target``); past its
-    # stop a run's dev points repeat its stopped model's outcomes
+    # stop a run holds its stopped model's value (``hold_after_stop``)
     stops: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=STOP_COLUMNS))
     runs: int = 0  # ok runs with dev points in this setting
 
@@ -51,10 +51,10 @@ def dev_points(rows: pd.DataFrame, metric: str = DEV_METRIC) -> pd.DataFrame:
             {"setting": sid, "model": r["model"], "seed": r["seed"], "step": s, "value": v}
             for s, v in zip(curve["step"], curve[metric], strict=True)
         ]
-        stop = r.get("stopped_at_step")
+        stop = stop_step(r)
         at = [v for s, v in zip(curve["step"], curve[metric], strict=True) if stop and s <= stop]
-        if stop is not None and not pd.isna(stop) and at:
-            stops.append((sid, r["model"], r["seed"], int(stop), at[-1]))
+        if at:
+            stops.append((sid, r["model"], r["seed"], stop, at[-1]))
     points = pd.DataFrame(out, columns=["setting", "model", "seed", "step", "value"])
     return hold_after_stop(points, stops)
 
@@ -119,19 +119,23 @@ def dev_panels(rows: pd.DataFrame, metric: str = DEV_METRIC) -> list[Panel]:
 
 def stopped_runs(ok: pd.DataFrame) -> pd.DataFrame:
     """Per ok row that stopped at its dev target: its setting, model, seed and stop step."""
-    if "stopped_at_step" not in ok:
-        return pd.DataFrame(columns=["setting", *STOP_COLUMNS])
     out = [
         {
             "setting": setting_id(r),
             "model": r["model"],
             "seed": r["seed"],
-            "step": int(r["stopped_at_step"]),
+            "step": stop_step(r),
         }
         for r in ok.to_dict("records")
-        if r.get("stopped_at_step") is not None and not pd.isna(r["stopped_at_step"])
+        if stop_step(r) is not None
     ]
     return pd.DataFrame(out, columns=["setting", *STOP_COLUMNS])
+
+
+def stop_step(row: dict) -> int | None:
+    """The step at which ``row`` ended at its dev target (``stopped_at_step``), if it did."""
+    stop = row.get("stopped_at_step")
+    return None if stop is None or pd.isna(stop) else int(stop)
 
 
 def setting_labels(first: dict[str, dict]) -> dict[str, str]:
