@@ -1,5 +1,5 @@
-"""Time to target as right-censored data: Long-range (how the cost grows with distance) and
-Training-ease (how soon each model gets there).
+"""Time to target as right-censored data: the arrival of one run (used by Long-range,
+``longrange``) and Training-ease (how soon each model gets there).
 
 A run that never reaches the target is censored at its last step (or its whole run time),
 not timed; a failed run never got there and is censored at the full budget. Fits:
@@ -18,11 +18,9 @@ from bench.rundir.rows import dev_points, first_step_at
 from reports.claims import rungs as rg
 from reports.claims.stats import bonferroni, censored_regression, km_median, logrank_p
 from reports.claims.verdict import INCONCLUSIVE, Verdict, against, combine
-from reports.rows import long_range, sort_models
+from reports.rows import sort_models
 
 OTHERS = ("lstm", "convs2s")
-MIN_DISTANCES = 3
-MIN_SEEDS = 3
 
 
 def reach_step(row: dict[str, Any]) -> tuple[float, bool, str]:
@@ -48,7 +46,7 @@ def truncate(t: np.ndarray, censored: np.ndarray, at: float) -> tuple[np.ndarray
     return np.minimum(t, at), censored | (t > at)
 
 
-def _censored_text(groups: dict[str, tuple[np.ndarray, np.ndarray]], unit: str) -> str:
+def censored_text(groups: dict[str, tuple[np.ndarray, np.ndarray]], unit: str) -> str:
     parts = []
     for m in sort_models(list(groups)):
         t, c = groups[m]
@@ -56,157 +54,6 @@ def _censored_text(groups: dict[str, tuple[np.ndarray, np.ndarray]], unit: str) 
         shown = "never (KM)" if not np.isfinite(med) else f"{med:.4g} {unit}"
         parts.append(f"{m} {int(c.sum())}/{len(c)} censored, median {shown}")
     return "; ".join(parts)
-
-
-# ---------------------------------------------------------------------------- Long-range
-
-
-def long_range_runs(df: pd.DataFrame) -> pd.DataFrame:
-    """Long-range runs with their steps to target: task, budget, model, distance, t, censored."""
-    rows = long_range(df)
-    recs = []
-    for r in rows.to_dict("records"):
-        d = r.get("distance")
-        if d is None or pd.isna(d) or float(d) <= 0:
-            continue
-        t, c, src = reach_step(r)
-        recs.append(
-            {
-                "task": r["task"],
-                "steps": rg.train_steps(r),
-                "model": r["model"],
-                "seed": r.get("seed"),
-                "distance": float(d),
-                "t": t,
-                "censored": c,
-                "source": src,
-                "target": r.get("target_value"),
-            }
-        )
-    return pd.DataFrame(recs)
-
-
-def slope_fit(g: pd.DataFrame, confidence: float):  # noqa: ANN201
-    """log(steps to target) on log2(distance), censored: (slope interval, fit) or None."""
-    x = np.log2(g["distance"].to_numpy(float))
-    X = np.column_stack([np.ones(len(x)), x])
-    return censored_regression(
-        np.log(g["t"].to_numpy(float)), g["censored"].to_numpy(), X, confidence
-    )
-
-
-def judge_slopes(runs: pd.DataFrame, at: float | None = None) -> Verdict:
-    """PASS if the Transformer's slope interval lies below every other model's (per task),
-    FAIL if above any; INCONCLUSIVE when censoring leaves a slope unfitted."""
-    judged: list[Verdict] = []
-    texts: list[str] = []
-    why: list[str] = []
-    comparisons = [
-        (task, m)
-        for task, g in runs.groupby("task")
-        for m in OTHERS
-        if m in set(g["model"]) and "transformer" in set(g["model"])
-    ]
-    if not comparisons:
-        return Verdict(INCONCLUSIVE, "no long-range runs of the Transformer and another model")
-    conf = bonferroni(len(comparisons))
-    for task, g in runs.groupby("task"):
-        t_all = g["t"].to_numpy(float)
-        c_all = g["censored"].to_numpy(bool)
-        if at is not None:
-            t_all, c_all = truncate(t_all, c_all, at)
-        g = g.assign(t=t_all, censored=c_all)
-        fits = {}
-        for m, gm in g.groupby("model"):
-            fits[m] = slope_fit(gm, conf)
-            groups = {m: (gm["t"].to_numpy(float), gm["censored"].to_numpy(bool))}
-            fit = fits[m]
-            shown = (
-                f"slope {fit.coef[1]:.2f} [{fit.low[1]:.2f}, {fit.high[1]:.2f}]"
-                if fit is not None
-                else "no slope (censored)"
-            )
-            texts.append(f"{task}/{m}: {shown}; {_censored_text(groups, 'steps')}")
-        for task_, m in comparisons:
-            if task_ != task:
-                continue
-            t, o = fits.get("transformer"), fits.get(m)
-            if t is None or o is None:
-                cens = {
-                    k: int(gk["censored"].sum())
-                    for k, gk in g.groupby("model")
-                    if k in ("transformer", m)
-                }
-                n = g.groupby("model").size()
-                why.append(
-                    f"{task}: censoring leaves no slope for "
-                    + ", ".join(n_ for n_ in ("transformer", m) if fits.get(n_) is None)
-                    + " ("
-                    + ", ".join(f"{k} {cens[k]}/{int(n[k])} runs censored" for k in cens)
-                    + ")"
-                )
-                judged.append(Verdict(INCONCLUSIVE, why[-1]))
-                continue
-            # non-overlap of the two slope intervals, as one interval of the difference
-            iv = (float(t.low[1] - o.high[1]), float(t.high[1] - o.low[1]))
-            texts.append(
-                f"{task} slope transformer {t.coef[1]:.2f} [{t.low[1]:.2f}, {t.high[1]:.2f}] "
-                f"vs {m} {o.coef[1]:.2f} [{o.low[1]:.2f}, {o.high[1]:.2f}]"
-            )
-            judged.append(
-                against(
-                    iv,
-                    0.0,
-                    "",
-                    f"{task} slope transformer − {m} (intervals' far ends)",
-                    "below",
-                    conf,
-                )
-            )
-    numbers = "; ".join(texts) + f" (slopes per doubling of distance, {conf:.1%} each)"
-    return combine(judged, numbers, 0.0)
-
-
-def check_long_range_cost(df: pd.DataFrame) -> Verdict:
-    """Steps to the target against log2 distance, censored, per model and task: PASS when the
-    Transformer's slope interval lies below each other model's, FAIL when above any. A
-    constant offset between models moves the intercept, not the slope: not long-range."""
-    runs = long_range_runs(df)
-    if runs.empty or "transformer" not in set(runs["model"]):
-        return Verdict(
-            INCONCLUSIVE, "no long-range rows of the Transformer (match, dependency, recall)"
-        )
-    few = []
-    for (task, m), g in runs.groupby(["task", "model"]):
-        if g["distance"].nunique() < MIN_DISTANCES:
-            few.append(f"{task}/{m}: {g['distance'].nunique()} distance(s)")
-        per = g.groupby("distance").size()
-        if per.min() < MIN_SEEDS:
-            few.append(f"{task}/{m}: {int(per.min())} seed(s) at a distance")
-    end = judge_slopes(runs)
-    if few:
-        return Verdict(
-            INCONCLUSIVE,
-            f"too few seeds or distances (need ≥ {MIN_SEEDS} seeds at ≥ {MIN_DISTANCES} "
-            "distances): " + "; ".join(few),
-            end.numbers,
-        )
-    sources = sorted(set(runs["source"]))
-    end = Verdict(
-        end.verdict,
-        end.reason,
-        end.numbers + f" (steps to target {runs['target'].dropna().unique().tolist()} from "
-        f"{', '.join(sources)} curves)",
-        end.interval,
-        end.threshold,
-    )
-    budgets = runs["steps"].dropna()
-    if budgets.nunique() != 1:
-        return rg.stabilise(end, [], MIN_SEEDS)
-    steps = int(budgets.iloc[0])
-    rungs = rg.at_rungs(steps, lambda s: judge_slopes(runs, s), "slope of log steps to target", end)
-    n = int(runs.groupby(["task", "model", "distance"]).size().min())
-    return rg.stabilise(end, rungs, n)
 
 
 # ---------------------------------------------------------------------------- Training-ease
@@ -293,7 +140,7 @@ def judge_ease(runs: pd.DataFrame, frac: float = 1.0) -> Verdict:
             for k, gk in g.groupby("model")
         }
         p = logrank_p(groups.get("transformer", ([], [])), groups.get(m, ([], [])))
-        texts.append(f"vs {m}: {_censored_text(groups, 's')}; log-rank p = {p:.3g}")
+        texts.append(f"vs {m}: {censored_text(groups, 's')}; log-rank p = {p:.3g}")
         n_obs = {k: int((~c).sum()) for k, (_, c) in groups.items()}
         if fit is None or min(n_obs.get("transformer", 0), n_obs.get(m, 0)) < 1:
             cens = ", ".join(f"{k} {int(c.sum())}/{len(c)}" for k, (_, c) in sorted(groups.items()))

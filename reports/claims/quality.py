@@ -7,8 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from reports.claims.censored import check_long_range_cost, ease_runs, judge_ease
+from reports.claims.censored import ease_runs, judge_ease
 from reports.claims.evidence import CellScore, by_setting, cell_scores, saturated
+from reports.claims.longrange import check_long_range_cost
 from reports.claims.rungs import FRACTIONS, dev_at, rung, rung_steps, stabilise, train_steps
 from reports.claims.stats import (
     bonferroni,
@@ -86,7 +87,7 @@ def _versus(
 
 
 def check_long_range(df: pd.DataFrame) -> Verdict:
-    """How the cost grows with distance (``censored.check_long_range_cost``), with the
+    """How the cost grows with distance (``longrange.check_long_range_cost``), with the
     accuracy at the end of the budget alongside: accuracy at one budget is not the verdict."""
     v = check_long_range_cost(df)
     acc = check_accuracy_at_distance(df)

@@ -185,38 +185,21 @@ class CensoredFit:
 
 _LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
 MIN_SIGMA = 0.05  # log-time spread floor: times are logged every few steps, never exact
+COEF_BOUND = 50.0  # |coefficient| cap: an all-censored group's slope runs off to infinity
 
 
-def censored_regression(
-    log_t: Sequence[float],
-    censored: Sequence[bool],
-    X: np.ndarray,
-    confidence: float = 1 - ALPHA,
-) -> CensoredFit | None:
-    """Maximum-likelihood fit of log(t) = X·b + σ·ε, ε ~ N(0, 1), where a censored run only
-    says log(t) > its value (the likelihood uses the normal log survival function for it).
+@dataclass(frozen=True)
+class CensoredMLE:
+    """The maximum-likelihood point of a right-censored log-normal regression."""
 
-    Hand-rolled because scipy has censored *distribution* fits (``CensoredData`` with
-    ``rv_continuous.fit``) but no censored regression: a slope against distance, or a model
-    effect within settings, needs covariates. The likelihood is maximised with
-    ``scipy.optimize.minimize`` (analytic gradient), standard errors come from the Hessian
-    of the negative log-likelihood (central differences of that gradient), and intervals use
-    a t quantile with (uncensored runs − parameters) degrees of freedom: a small-sample
-    correction, since a censored run carries less information than an observed one. None
-    when fewer uncensored runs than parameters + 1, or when the fit does not converge to a
-    finite, positive-definite optimum.
-    """
-    from scipy.optimize import minimize
+    coef: np.ndarray
+    sigma: float
+    loglik: float
+    theta: np.ndarray  # (coef, log(σ − MIN_SIGMA)): the optimiser's coordinates
+
+
+def _censored_nll(y: np.ndarray, obs: np.ndarray, X: np.ndarray):  # noqa: ANN202
     from scipy.special import log_ndtr
-
-    y = np.asarray(log_t, float)
-    cens = np.asarray(censored, bool)
-    X = np.asarray(X, float)
-    n, p = X.shape
-    obs = ~cens
-    df = int(obs.sum()) - p
-    if df < 1 or np.linalg.matrix_rank(X[obs]) < p:
-        return None
 
     def nll(theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Negative log-likelihood and its gradient in (b, log(σ − MIN_SIGMA))."""
@@ -232,16 +215,69 @@ def censored_regression(
         grad = np.append(X.T @ d_mu, d_s.sum() * np.exp(log_s))
         return -float(ll.sum()), -grad
 
-    b0 = np.linalg.lstsq(X, y, rcond=None)[0]
-    s0 = max(float(np.std(y - X @ b0)), 0.1)
-    res = minimize(nll, np.append(b0, np.log(s0)), jac=True, method="BFGS")
-    if not np.all(np.isfinite(res.x)):
+    return nll
+
+
+def censored_mle(
+    log_t: Sequence[float], censored: Sequence[bool], X: np.ndarray
+) -> CensoredMLE | None:
+    """Maximum-likelihood fit of log(t) = X·b + σ·ε, ε ~ N(0, 1), where a censored run only
+    says log(t) > its value (the normal log survival function in the likelihood).
+
+    Hand-rolled because scipy has censored *distribution* fits (``CensoredData`` with
+    ``rv_continuous.fit``) but no censored regression: a slope against distance, or a model
+    effect within settings, needs covariates. ``scipy.optimize.minimize`` (L-BFGS-B with the
+    analytic gradient; coefficients bounded by ±COEF_BOUND so that a group whose runs are all
+    censored at its larger distances cannot run off to infinity). None without an
+    uncensored run or when the optimum is not finite.
+    """
+    from scipy.optimize import minimize
+
+    y = np.asarray(log_t, float)
+    obs = ~np.asarray(censored, bool)
+    X = np.asarray(X, float)
+    if not obs.any():
         return None
+    nll = _censored_nll(y, obs, X)
+    b0 = np.linalg.lstsq(X, y, rcond=None)[0].clip(-COEF_BOUND, COEF_BOUND)
+    s0 = max(float(np.std(y - X @ b0)), 0.1)
+    bounds = [(-COEF_BOUND, COEF_BOUND)] * X.shape[1] + [(np.log(1e-4), np.log(20.0))]
+    res = minimize(nll, np.append(b0, np.log(s0)), jac=True, method="L-BFGS-B", bounds=bounds)
+    if not np.all(np.isfinite(res.x)) or not np.isfinite(res.fun):
+        return None
+    p = X.shape[1]
+    return CensoredMLE(res.x[:p], MIN_SIGMA + float(np.exp(res.x[-1])), -float(res.fun), res.x)
+
+
+def censored_regression(
+    log_t: Sequence[float],
+    censored: Sequence[bool],
+    X: np.ndarray,
+    confidence: float = 1 - ALPHA,
+) -> CensoredFit | None:
+    """``censored_mle`` with Wald t intervals: standard errors from the Hessian of the
+    negative log-likelihood (central differences of its analytic gradient), a t quantile with
+    (uncensored runs − parameters) degrees of freedom: a small-sample correction, since a
+    censored run carries less information than an observed one. None when fewer uncensored
+    runs than parameters + 1, or when the optimum is not finite and positive-definite.
+    """
+    y = np.asarray(log_t, float)
+    cens = np.asarray(censored, bool)
+    X = np.asarray(X, float)
+    n, p = X.shape
+    obs = ~cens
+    df = int(obs.sum()) - p
+    if df < 1 or np.linalg.matrix_rank(X[obs]) < p:
+        return None
+    mle = censored_mle(y, cens, X)
+    if mle is None:
+        return None
+    nll = _censored_nll(y, obs, X)
     h = np.empty((p + 1, p + 1))  # Hessian: central differences of the analytic gradient
     for k in range(p + 1):
         e = np.zeros(p + 1)
         e[k] = 1e-5
-        h[k] = (nll(res.x + e)[1] - nll(res.x - e)[1]) / 2e-5
+        h[k] = (nll(mle.theta + e)[1] - nll(mle.theta - e)[1]) / 2e-5
     h = (h + h.T) / 2
     try:
         cov = np.linalg.inv(h)
@@ -252,16 +288,8 @@ def censored_regression(
         return None
     se = np.sqrt(var)
     t = sps.t.ppf(0.5 + confidence / 2, df)
-    coef = res.x[:p]
-    return CensoredFit(
-        coef,
-        coef - t * se,
-        coef + t * se,
-        MIN_SIGMA + float(np.exp(res.x[-1])),
-        n,
-        int(cens.sum()),
-        df,
-    )
+    coef = mle.coef
+    return CensoredFit(coef, coef - t * se, coef + t * se, mle.sigma, n, int(cens.sum()), df)
 
 
 def km_median(times: Sequence[float], censored: Sequence[bool]) -> float:

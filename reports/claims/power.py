@@ -1,0 +1,221 @@
+"""Power: how often a rule decides when the measured effect is real, and which larger design
+would decide it at least 80% of the time.
+
+Two estimators, both at the rule's own confidence:
+- Long-range (censored steps to target, ``longrange``): simulation. Each model's arrivals are
+  drawn from the censored log-normal fitted to its runs (intercept, slope on log2 distance,
+  σ), rounded up to the dev-check spacing and censored at the budget; the rule (end of the
+  budget, and the ¾ rung must not decide the other way) runs on every draw.
+- Interval rules (t, Welch, censored regressions, bootstraps): the noncentral t. The
+  interval gives the effect and its standard error; n times the units (seeds, runs) divide
+  the standard error by √n and multiply the degrees of freedom by n. An approximation, said
+  so in every reason that uses it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from reports.claims.longrange import judge_comparison
+from reports.claims.stats import censored_mle
+from reports.claims.verdict import FAIL, INCONCLUSIVE, PASS
+
+TARGET = 0.8  # a preset is sized so that what it aims to decide is decided this often
+DRAWS = 100  # simulated run directories per design in a report (± 4-5 points of power)
+SEED = 2024
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """log(steps to target) = intercept + slope · log2(distance) + sigma · ε."""
+
+    intercept: float
+    slope: float
+    sigma: float
+
+
+@dataclass(frozen=True)
+class Design:
+    """What a long-range matrix runs: seeds per cell, distances, budget, dev-check spacing."""
+
+    seeds: int
+    distances: tuple[float, ...]
+    steps: int
+    eval_every: int
+
+    def text(self) -> str:
+        ds = "/".join(f"{d:g}" for d in self.distances)
+        return f"{self.seeds} seeds × distances {ds}, {self.steps} steps"
+
+
+def fit_arrivals(runs: pd.DataFrame) -> dict[str, Arrival]:
+    """Each model's arrival law fitted to its runs (censored MLE); models whose runs never
+    arrived, or ran at one distance, are left out."""
+    out = {}
+    for m, g in runs.groupby("model"):
+        x = np.log2(g["distance"].to_numpy(float))
+        if len(np.unique(x)) < 2:
+            continue
+        fit = censored_mle(
+            np.log(g["t"].to_numpy(float)),
+            g["censored"].to_numpy(bool),
+            np.column_stack([np.ones(len(x)), x]),
+        )
+        if fit is not None:
+            out[str(m)] = Arrival(float(fit.coef[0]), float(fit.coef[1]), fit.sigma)
+    return out
+
+
+def simulate(
+    laws: dict[str, Arrival], design: Design, g: np.random.Generator, task: str = "match"
+) -> pd.DataFrame:
+    """Runs drawn from ``laws`` under ``design``: arrivals rounded up to the next dev check,
+    censored at the budget's last check."""
+    recs = []
+    every = design.eval_every
+    last = every * (design.steps // every)
+    for m, law in laws.items():
+        for d in design.distances:
+            raw = np.exp(
+                law.intercept + law.slope * np.log2(d) + law.sigma * g.standard_normal(design.seeds)
+            )
+            steps = every * np.ceil(raw / every)
+            for s, t in enumerate(steps):
+                censored = bool(t > last)
+                recs.append(
+                    {"task": task, "model": m, "seed": s, "distance": float(d),
+                     "t": float(last if censored else t), "censored": censored}
+                )  # fmt: skip
+    return pd.DataFrame(recs)
+
+
+def decide(runs: pd.DataFrame, other: str, confidence: float, steps: int) -> str:
+    """The rule's verdict on one simulated run directory: the end of the budget, unless the
+    ¾ rung decides the other way (then budget-dependent: INCONCLUSIVE)."""
+    end = judge_comparison(runs, other, confidence, interval=False).verdict
+    if end == INCONCLUSIVE:
+        return end
+    three_q = judge_comparison(runs, other, confidence, at=0.75 * steps, interval=False).verdict
+    return INCONCLUSIVE if three_q not in (end, INCONCLUSIVE) else end
+
+
+def long_range_verdicts(
+    laws: dict[str, Arrival],
+    design: Design,
+    other: str,
+    confidence: float,
+    draws: int = DRAWS,
+    seed: int = SEED,
+) -> Counter:
+    """Verdicts of the Transformer-vs-``other`` rule over ``draws`` simulated designs."""
+    g = np.random.default_rng(seed)
+    pair = {m: laws[m] for m in ("transformer", other)}
+    return Counter(
+        decide(simulate(pair, design, g), other, confidence, design.steps) for _ in range(draws)
+    )
+
+
+def expected_verdict(laws: dict[str, Arrival], other: str) -> str:
+    """The verdict the laws' own slopes point to."""
+    return PASS if laws["transformer"].slope < laws[other].slope else FAIL
+
+
+def long_range_power(
+    runs: pd.DataFrame, other: str, confidence: float, design: Design, draws: int = DRAWS
+) -> dict:
+    """Power of the comparison at the measured effect, at ``design`` and at larger designs
+    (more seeds, a longer budget, both) until one reaches TARGET: a dict for ``claims --json``
+    (``effect``, ``power``, ``design``, ``decides_with``: the cheapest design found, or None)."""
+    laws = fit_arrivals(runs[runs["model"].isin(["transformer", other])])
+    if set(laws) != {"transformer", other}:
+        return {"method": "simulation", "power": None, "why": "no arrival law for every model"}
+    want = expected_verdict(laws, other)
+
+    def power(d: Design) -> float:
+        return long_range_verdicts(laws, d, other, confidence, draws)[want] / draws
+
+    candidates = [
+        Design(s, design.distances, k * design.steps, design.eval_every)
+        for s, k in ((5, 1), (8, 1), (design.seeds, 2), (5, 2), (8, 2), (12, 2))
+        if s >= design.seeds and (s, k) != (design.seeds, 1)
+    ]
+    here = power(design)
+    found = None
+    if here < TARGET:
+        for d in sorted(candidates, key=lambda d: d.seeds * d.steps):
+            p = power(d)
+            if p >= TARGET:
+                found = {**asdict(d), "power": p, "text": d.text()}
+                break
+    slopes = {m: round(law.slope, 3) for m, law in laws.items()}
+    return {
+        "method": f"simulation, {draws} draws per design",
+        "effect": f"slopes per doubling {slopes} (censored log-normal fits to these runs)",
+        "expected": want,
+        "power": here,
+        "design": {**asdict(design), "text": design.text()},
+        "decides_with": found,
+    }
+
+
+def t_power(effect: float, se: float, df: float, confidence: float) -> float:
+    """P(a two-sided t test at ``confidence`` decides) when the true effect is ``effect`` and
+    its estimate has standard error ``se`` on ``df`` degrees of freedom (noncentral t)."""
+    if not (se > 0 and df >= 1 and math.isfinite(effect)):
+        return float("nan")
+    crit = sps.t.ppf(0.5 + confidence / 2, df)
+    nc = abs(effect) / se
+    return float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+
+
+def interval_power(
+    interval: tuple[float, float],
+    threshold: float,
+    confidence: float,
+    n: int,
+    df: float,
+    unit: str,
+    log: bool = False,
+) -> dict:
+    """Power of an interval rule at its measured effect, now and with more ``unit``: the
+    estimate is the interval's midpoint (on the log scale when ``log``), its standard error
+    the half-width over the t quantile; ``n`` units give ``df`` degrees of freedom."""
+    lo, hi = (math.log(v) if log else v for v in interval)
+    thr = math.log(threshold) if log else threshold
+    if not (math.isfinite(lo) and math.isfinite(hi)) or n < 1 or df < 1:
+        return {"method": "noncentral t", "power": None, "why": "no finite interval"}
+    se = (hi - lo) / 2 / sps.t.ppf(0.5 + confidence / 2, df)
+    effect = (lo + hi) / 2 - thr
+    here = t_power(effect, se, df, confidence)
+    found = None
+    for k in range(n + 1, 20 * n + 1):
+        p = t_power(effect, se * math.sqrt(n / k), df * k / n, confidence)
+        if p >= TARGET:
+            found = {unit: k, "power": p, "text": f"{k} {unit}"}
+            break
+    return {
+        "method": "noncentral t (approximation: standard error ∝ 1/√n)",
+        "effect": f"{'log ' if log else ''}estimate − threshold {effect:+.3g} (se {se:.3g})",
+        "power": here,
+        "design": {unit: n, "df": df},
+        "decides_with": found,
+    }
+
+
+def power_text(p: dict) -> str:
+    """The sentence a design-limited INCONCLUSIVE ends with."""
+    if p.get("power") is None:
+        return f"power not estimated ({p.get('why', 'no estimate')})"
+    here = f"power at the measured effect {p['power']:.0%} ({p['method']})"
+    found = p.get("decides_with")
+    if found is None:
+        return (
+            here + "; no design tried reaches 80%: the measured effect may be too small to decide"
+        )
+    return here + f"; {found['text']} would decide it {found['power']:.0%} of the time"
