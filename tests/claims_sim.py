@@ -224,20 +224,28 @@ def translate_rows(
 
 
 def time_to_target_rows(
-    ratio: float, g: np.random.Generator, seeds: int = 3, median_s: float = 30.0
+    ratio: float,
+    g: np.random.Generator,
+    seeds: int = 3,
+    median_s: float = 30.0,
+    task: str = "dependency",
+    tuned: bool = True,
+    distances: tuple[int, ...] = (16, 32, 64),
 ) -> list[dict]:
-    """Learned accuracy rows in three settings; the Transformer's time to target is
-    ``ratio`` × the others' (log-normal run noise, spread 0.25). Each run lasts 50 s: one
-    that would get there later is censored (``median_s`` 45: about a third of the runs)."""
+    """Learned accuracy rows in three settings, each model tuned on dev (``tuned``); the
+    Transformer's time to target is ``ratio`` × the others' (log-normal run noise, spread
+    0.25). Each run lasts 50 s: one that would get there later is censored (``median_s`` 45:
+    about a third of the runs)."""
     rows = []
-    for d in (16, 32, 64):
+    for d in distances:
         for model in MODELS:
             scale = ratio if model == "transformer" else 1.0
             for s in range(seeds):
-                r = accuracy_row(model, "dependency", s, 0.97, g, distance=d)
+                r = accuracy_row(model, task, s, 0.97, g, distance=d)
                 t = median_s * scale * np.exp(g.normal(0, 0.25))
                 r["time_to_target_s"] = t if t <= 50.0 else None
                 r["train_step_s"] = 0.5
+                r["tuned"] = {"chosen": {"lr": 0.001}} if tuned else None
                 rows.append(r)
     return rows
 

@@ -49,13 +49,18 @@ def test_every_tuned_block_searches_lr_and_warmup_with_equal_trials(claims, plan
         assert cells and all(c.train.stop_at_target == judged_on_steps for c in cells)
 
 
-def test_long_range_runs_match_at_three_distances_tuned_at_the_shortest(claims):
+def test_long_range_runs_match_at_the_design_sized_by_power(claims):
+    """Match at the design the Long-range rule decides >= 80% of the time at the reference's
+    effect (tests/test_claims_calibration.py: PRESET_DESIGN), tuned at distance 4."""
+    from tests.test_claims_calibration import PRESET_DESIGN
+
     (match,) = [b for b in claims.blocks if b.name == "match"]
     assert dict(match.tune.at) == {"distance": 4}
     distances = match.values["task"]["distance"]
-    assert len(distances) >= 3 and min(distances) == 4  # the slope needs 3 distances
-    assert match.values["train"]["eval_every"] > 0  # a dev curve: steps to target
-    assert len(match.seeds) >= 3
+    assert tuple(distances) == PRESET_DESIGN.distances and 4 in distances
+    assert match.values["train"]["eval_every"] == PRESET_DESIGN.eval_every  # steps to target
+    assert match.values["train"]["steps"] == PRESET_DESIGN.steps
+    assert len(match.seeds) == PRESET_DESIGN.seeds
 
 
 def test_the_sweep_has_equal_cells_per_model(plan):

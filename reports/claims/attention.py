@@ -9,7 +9,7 @@ sharp). Intervals: t over seeds, or a two-level bootstrap over examples (``ratio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -365,7 +365,12 @@ def _attention_alignment(df: pd.DataFrame) -> Verdict:
         why = _not_passed(j)
         if why:
             interval = j.hit.interval if j.hit else None
-            return inconclusive(f"transformer {j.cell.label}: {why}", numbers, interval, HIT_PASS)
+            v = inconclusive(f"transformer {j.cell.label}: {why}", numbers, interval, HIT_PASS)
+            if j.hit is None or j.hit.n_seeds < 2:
+                return v
+            n = j.hit.n_seeds
+            design = {"n": n, "df": n - 1, "unit": "seeds", "confidence": conf}
+            return replace(v, details={"design": design})
     worst = min(judged, key=lambda j: j.hit.interval[0])
     decided = "; ".join(f"{j.cell.label}: {j.deciding()}" for j in judged)
     moved = "; ".join(f"{j.cell.label}: {j.contrast} {j.shift_vs_random.text()}" for j in judged)

@@ -9,6 +9,7 @@ medians (``scipy.stats.ecdf``) and the log-rank test (``scipy.stats.logrank``).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -154,9 +155,10 @@ def judge_ease(runs: pd.DataFrame, frac: float = 1.0) -> Verdict:
             continue
         iv = (float(fit.low[-1]), float(fit.high[-1]))
         texts[-1] += f"; log ratio {fit.coef[-1]:+.2f} [{iv[0]:+.2f}, {iv[1]:+.2f}]"
-        judged.append(
-            against(iv, 0.0, "", f"log time-to-target ratio transformer/{m}", "below", conf)
-        )
+        v = against(iv, 0.0, "", f"log time-to-target ratio transformer/{m}", "below", conf)
+        n = int(g.groupby(["setting", "model"]).size().min())
+        design = {"n": n, "df": fit.df, "unit": "seeds per setting", "confidence": conf}
+        judged.append(replace(v, details={"design": design}))
     if not judged:
         return Verdict(
             INCONCLUSIVE,

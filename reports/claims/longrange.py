@@ -60,10 +60,18 @@ def long_range_runs(df: pd.DataFrame) -> pd.DataFrame:
                 "censored": c,
                 "source": src,
                 "target": r.get("target_value"),
+                "eval_every": eval_every(r),
             }
         )
     cols = ["task", "steps", "model", "seed", "distance", "t", "censored", "source", "target"]
+    cols.append("eval_every")
     return pd.DataFrame(recs, columns=cols)
+
+
+def eval_every(row: dict) -> int:
+    """The spacing of the run's dev checks (its arrival's resolution), else its log spacing."""
+    train = (row.get("config") or {}).get("train") or {}
+    return int(train.get("eval_every") or train.get("log_every") or 1)
 
 
 @dataclass(frozen=True)
@@ -171,12 +179,14 @@ def judge_comparison(
     task = g["task"].iloc[0] if len(g) else "?"
     test = slope_test(g)
     if test is None:
-        arrived = g.groupby("model")["censored"].agg(lambda s: f"{int((~s).sum())}/{len(s)}")
-        counts = ", ".join(f"{m} {arrived.get(m, '0/0')}" for m in ("transformer", other))
+        cens = g.groupby("model")["censored"].agg(lambda s: f"{int(s.sum())}/{len(s)}")
+        counts = ", ".join(
+            f"{m} {cens.get(m, '0/0')} runs censored" for m in ("transformer", other)
+        )
         return Verdict(
             INCONCLUSIVE,
-            f"{task}: too few arrivals to compare slopes against {other} ({counts} runs "
-            f"reached the target; need an arrival of each model and > {N_PARAMS} in all)",
+            f"{task}: censoring leaves too few arrivals to compare slopes against {other} "
+            f"({counts}; need an arrival of each model and > {N_PARAMS} in all)",
             details={"why": "arrivals"},
         )
     effect = f"{task} slope transformer − {other}"

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from reports.claims.longrange import judge_comparison
+from reports.claims.longrange import judge_comparison, long_range_runs
 from reports.claims.stats import censored_mle
-from reports.claims.verdict import FAIL, INCONCLUSIVE, PASS
+from reports.claims.verdict import FAIL, INCONCLUSIVE, PASS, Verdict
 
 TARGET = 0.8  # a preset is sized so that what it aims to decide is decided this often
 DRAWS = 100  # simulated run directories per design in a report (± 4-5 points of power)
@@ -171,7 +171,11 @@ def t_power(effect: float, se: float, df: float, confidence: float) -> float:
         return float("nan")
     crit = sps.t.ppf(0.5 + confidence / 2, df)
     nc = abs(effect) / se
-    return float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+    p = float(sps.nct.sf(crit, df, nc) + sps.nct.cdf(-crit, df, nc))
+    if not math.isfinite(p):  # scipy's series fails at 1-2 df with a large nc: draw instead
+        t = sps.nct.rvs(df, nc, size=20000, random_state=np.random.default_rng(SEED))
+        p = float(np.mean(np.abs(t) > crit))
+    return p
 
 
 def interval_power(
@@ -219,3 +223,63 @@ def power_text(p: dict) -> str:
             here + "; no design tried reaches 80%: the measured effect may be too small to decide"
         )
     return here + f"; {found['text']} would decide it {found['power']:.0%} of the time"
+
+
+DESIGN_LIMITED = ("straddles", "arrivals")  # INCONCLUSIVE because the design is too small
+
+
+def annotate(claim: str, df: pd.DataFrame, v: Verdict) -> Verdict:
+    """``v`` with its power and what would decide it, when it is INCONCLUSIVE because the
+    design is too small (an interval straddling its threshold, too few arrivals); other
+    verdicts, and INCONCLUSIVE for lack of rows, learning or hardware, are returned as is."""
+    if v.verdict != INCONCLUSIVE:
+        return v
+    if claim == "Long-range" and "comparisons" in v.details:
+        return _annotate_long_range(df, v)
+    design = v.details.get("design")
+    if not design or v.interval is None or v.threshold is None:
+        return v
+    if not v.interval[0] <= v.threshold <= v.interval[1]:  # decided by another part of the rule
+        return v
+    p = interval_power(
+        v.interval,
+        float(v.threshold),
+        design["confidence"],
+        design["n"],
+        design["df"],
+        design["unit"],
+        design.get("log", False),
+    )
+    return replace(v, reason=f"{v.reason}; {power_text(p)}", details={**v.details, "power": p})
+
+
+def _annotate_long_range(df: pd.DataFrame, v: Verdict) -> Verdict:
+    runs = long_range_runs(df)
+    conf = v.details["confidence"]
+    lines, notes = dict(v.details["comparisons"]), []
+    for m, line in lines.items():
+        if line.verdict != INCONCLUSIVE or line.details.get("why") not in DESIGN_LIMITED:
+            continue
+        g = runs[runs["model"].isin(["transformer", m])]
+        task = g["task"].mode().iloc[0]
+        g = g[g["task"].eq(task)]
+        design = Design(
+            seeds=int(g.groupby(["model", "distance"]).size().min()),
+            distances=tuple(sorted(g["distance"].unique())),
+            steps=int(g["steps"].max()),
+            eval_every=int(g["eval_every"].min()),
+        )
+        p = long_range_power(g, m, conf, design)
+        text = power_text(p)
+        lines[m] = replace(
+            line, reason=f"{line.reason}; {text}", details={**line.details, "power": p}
+        )
+        notes.append(f"vs {m}: {text}")
+    if not notes:
+        return v
+    head = lines.get("lstm") or next(iter(lines.values()))
+    return replace(
+        v,
+        reason=v.reason + "; " + "; ".join(notes),
+        details={**v.details, "comparisons": lines, "power": head.details.get("power")},
+    )

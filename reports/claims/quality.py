@@ -18,7 +18,15 @@ from reports.claims.stats import (
     slope,
     welch_interval,
 )
-from reports.claims.verdict import FAIL, INCONCLUSIVE, Verdict, against, combine, inconclusive
+from reports.claims.verdict import (
+    FAIL,
+    INCONCLUSIVE,
+    PASS,
+    Verdict,
+    against,
+    combine,
+    inconclusive,
+)
 from reports.rows import LONG_RANGE_TASKS, long_range, sort_models
 
 OTHERS = ("lstm", "convs2s")
@@ -168,23 +176,74 @@ def _slopes(cells: list[CellScore]) -> str:
     return ("; " + "; ".join(parts)) if parts else ""
 
 
+def tuned_tasks(rows: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(tasks whose cells were tuned on dev for every model that ran them, the others): an
+    untuned task runs every model at one shared recipe, which tests the recipe, not ease."""
+    tuned, untuned = [], []
+    for task, g in rows.groupby("task"):
+        by_model = g.groupby("model")["tuned"].agg(lambda s: s.map(bool_tuned).all())
+        (tuned if bool(by_model.all()) else untuned).append(str(task))
+    return tuned, untuned
+
+
+def bool_tuned(value: object) -> bool:
+    return isinstance(value, dict) and bool(value)
+
+
 def check_training_ease(df: pd.DataFrame) -> Verdict:
-    """The Transformer reaches the shared target sooner (censored log time ratio interval
-    below 0 for each other model, ``censored.judge_ease``) and does not diverge more (Fisher),
-    judged at the budget rungs."""
+    """Per tuned task, the Transformer reaches the shared target sooner (censored log time
+    ratio interval below 0 for each other model, ``censored.judge_ease``) and does not
+    diverge more (Fisher), judged at the budget rungs. One tuned task: its verdict; several
+    that decide opposite ways: INCONCLUSIVE "task-dependent", each task's verdict shown."""
     ok_models = set(df["model"])
     if "transformer" not in ok_models or not set(OTHERS) & ok_models:
         return inconclusive("needs rows of the Transformer and the LSTM or ConvS2S")
     from reports.claims.evidence import setting_id
 
     rows = df[df["task"].notna() & df["task"].ne("translate")]
-    models_by = rows.groupby([setting_id(r) for r in rows.to_dict("records")])["model"].agg(set)
-    settings = [s for s, ms in models_by.items() if "transformer" in ms and set(OTHERS) & ms]
-    diverge = _divergence(df)
-    if not settings:
+    tuned, untuned = tuned_tasks(rows)
+    skipped = (
+        f"not evidence (not tuned for every model, one shared recipe): {', '.join(untuned)}"
+        if untuned
+        else ""
+    )
+    if not tuned:
         return inconclusive(
-            "no setting shared by the Transformer and another model", diverge["text"]
+            "no task tuned on dev for every model: " + (skipped or "no rows"),
+            _divergence(df)["text"],
         )
+    per_task: dict[str, Verdict] = {}
+    for task in tuned:
+        trows = rows[rows["task"].eq(task)]
+        ids = [setting_id(r) for r in trows.to_dict("records")]
+        models_by = trows.groupby(ids)["model"].agg(set)
+        settings = [s for s, ms in models_by.items() if "transformer" in ms and set(OTHERS) & ms]
+        if settings:
+            per_task[task] = _ease_of_task(trows, settings)
+    if not per_task:
+        return inconclusive("no tuned setting shared by the Transformer and another model")
+    numbers = "; ".join(f"{t}: {v.verdict}: {v.numbers}" for t, v in per_task.items())
+    numbers += f"; {skipped}" if skipped else ""
+    if len(per_task) == 1:
+        ((task, v),) = per_task.items()
+        return replace(v, reason=f"{task}: {v.reason}", numbers=numbers)
+    verdicts = {v.verdict for v in per_task.values()}
+    shown = "; ".join(f"{t}: {v.verdict} ({v.reason})" for t, v in per_task.items())
+    details = {"tasks": {t: v.verdict for t, v in per_task.items()}}
+    if {PASS, FAIL} <= verdicts:
+        return Verdict(INCONCLUSIVE, f"task-dependent: {shown}", numbers, details=details)
+    v = combine(list(per_task.values()), numbers, 0.0)
+    first = next(iter(per_task.values()))
+    return replace(
+        v,
+        reason=shown,
+        details={**first.details, **details, "n_seeds": first.details.get("n_seeds")},
+    )
+
+
+def _ease_of_task(rows: pd.DataFrame, settings: list[str]) -> Verdict:
+    """Training-ease on one task's shared settings, at the budget rungs."""
+    diverge = _divergence(rows)
     runs = ease_runs(rows, settings)
     end = judge_ease(runs)
     numbers = diverge["text"] + "; " + end.numbers

@@ -1,7 +1,9 @@
 """Curves, not points: a quality verdict judged at budget rungs (¼, ½, ¾ and the end).
 
-A verdict is PASS or FAIL only when it is decided on the same side at the last two rungs
-(¾ and the end); otherwise it is INCONCLUSIVE "budget-dependent", naming where it changes.
+A PASS or FAIL at the end stands unless the ¾ rung decides the other way (FAIL at ¾, PASS at
+the end, or the reverse): then it is INCONCLUSIVE "budget-dependent", naming where it
+changes. An undecided ¾ rung (too few arrivals yet, an interval still straddling) blocks
+nothing: a slow model that arrives late is evidence, not instability.
 Rungs come from what the rows measured along training: the dev curve (``dev_curve``, when
 ``train.eval_every`` > 0, and ``dev_rungs``, which every cell writes at these rungs) or the
 step at which a run reached its target (``curve``, ``steps_to_target``: a run that has not
@@ -90,8 +92,9 @@ ONE_POINT = "no dev curve: train.eval_every = 0"
 def stabilise(
     end: Verdict, rungs: list[dict[str, Any]], n_seeds: int | None, why_one: str = ONE_POINT
 ) -> Verdict:
-    """``end`` kept only when the ¾ rung decided it the same way; else INCONCLUSIVE
-    "budget-dependent" naming where it changed. Rungs and stability go in ``details``."""
+    """``end`` kept unless the ¾ rung decided the opposite way; then INCONCLUSIVE
+    "budget-dependent" naming where it changed. Rungs and stability go in ``details``:
+    ``stable`` is False only for opposite decisions, and ``three_quarter`` is the ¾ verdict."""
     details = {**end.details, "rungs": rungs, "n_seeds": n_seeds}
     if len(rungs) < 2:
         details["stable"] = None
@@ -99,8 +102,9 @@ def stabilise(
         reason = end.reason + f"; rests on one point ({why_one})"
         return replace(end, reason=reason, details=details)
     three_q, last = rungs[-2], rungs[-1]
-    stable = three_q["verdict"] == last["verdict"]
+    stable = not opposite(three_q["verdict"], last["verdict"])
     details["stable"] = stable
+    details["three_quarter"] = three_q["verdict"]
     if stable or end.verdict == INCONCLUSIVE:
         return replace(end, details=details)
     where = change_point(rungs)
@@ -135,6 +139,11 @@ def at(r: dict[str, Any]) -> str:
         if r.get("step") is not None
         else f"{r['fraction']:g} of each run's budget"
     )
+
+
+def opposite(a: str, b: str) -> bool:
+    """PASS against FAIL (either way round): the only disagreement that is instability."""
+    return {a, b} == {PASS, FAIL}
 
 
 def decided(v: Verdict) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -107,7 +109,9 @@ def check_complexity(df: pd.DataFrame) -> Verdict:
             LINEAR,
         )
     mid = t_verdict if t_verdict.verdict != PASS else next(v for v in others if v.verdict != PASS)
-    return inconclusive(mid.reason, numbers, t_ci, LINEAR)
+    runs = int(time["transformer"].rows.groupby("length").size().min())
+    design = {"n": runs, "df": t.n - 2, "unit": "runs per length", "confidence": conf}
+    return replace(inconclusive(mid.reason, numbers, t_ci, LINEAR), details={"design": design})
 
 
 def slope_interval(f: Slope, confidence: float) -> tuple[float, float]:
@@ -152,9 +156,10 @@ def check_crossover(df: pd.DataFrame) -> Verdict:
             continue
         interval, est = ratio_interval(a, b, conf)
         parts.append(f"n={fmt(n)}: {est:.2f}× [{interval[0]:.2f}, {interval[1]:.2f}]")
-        verdicts.append(
-            against(interval, 1.0, "", f"Transformer/LSTM tokens/s at n={fmt(n)}", confidence=conf)
-        )
+        k = min(len(a), len(b))
+        design = {"n": k, "df": 2 * k - 2, "unit": "runs per model", "log": True}
+        v = against(interval, 1.0, "", f"Transformer/LSTM tokens/s at n={fmt(n)}", confidence=conf)
+        verdicts.append(replace(v, details={"design": {**design, "confidence": conf}}))
     logs = [
         (np.log(n), np.log(v)) for n in shared for v in [_median_ratio(t, lstm, n)] if v and v > 0
     ]

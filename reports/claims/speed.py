@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
@@ -76,6 +78,7 @@ def translate_speed(df: pd.DataFrame, other: str) -> dict:
         "interval": interval,
         "estimate": estimate,
         "text": f"translate only, {size}, {len(t)}+{len(o)} runs",
+        "runs": min(len(t), len(o)),
         "ttq": _time_to_quality(rows, other),
     }
 
@@ -108,7 +111,10 @@ def _speed_verdict(df: pd.DataFrame, threshold: float) -> Verdict:
     if "interval" in conv:
         ci = conv["interval"]
         numbers += f"; Transformer/ConvS2S {conv['estimate']:.2f}× [{ci[0]:.2f}, {ci[1]:.2f}]"
-    return against(interval, threshold, numbers, "Transformer/LSTM tokens/s ratio")
+    v = against(interval, threshold, numbers, "Transformer/LSTM tokens/s ratio")
+    k = lstm["runs"]
+    design = {"n": k, "df": 2 * k - 2, "unit": "runs per model", "log": True, "confidence": 0.95}
+    return replace(v, details={"design": design})
 
 
 def check_parallel_speed(df: pd.DataFrame) -> Verdict:

@@ -76,15 +76,18 @@ def against(
 def combine(judged: list[Verdict], numbers: str, threshold: float) -> Verdict:
     """One verdict from k comparisons (each from ``against``, at a Bonferroni confidence):
     FAIL if any fails, PASS if all pass (stating the one nearest its threshold), else
-    INCONCLUSIVE with the first comparison that does not pass."""
+    INCONCLUSIVE with the first comparison that does not pass; the stated comparison's
+    ``details`` (its design, for the power estimate) come along."""
     fails = [v for v in judged if v.verdict == FAIL]
     if fails:
-        return Verdict(FAIL, fails[0].reason, numbers, fails[0].interval, threshold)
+        return Verdict(
+            FAIL, fails[0].reason, numbers, fails[0].interval, threshold, fails[0].details
+        )
     if all(v.verdict == PASS for v in judged):
         near = min(judged, key=lambda v: min(abs(x - threshold) for x in v.interval or (0, 0)))
-        return Verdict(PASS, near.reason, numbers, near.interval, threshold)
+        return Verdict(PASS, near.reason, numbers, near.interval, threshold, near.details)
     mid = next(v for v in judged if v.verdict != PASS)
-    return Verdict(INCONCLUSIVE, mid.reason, numbers, mid.interval, threshold)
+    return Verdict(INCONCLUSIVE, mid.reason, numbers, mid.interval, threshold, mid.details)
 
 
 def _fmt(v: float) -> str:
