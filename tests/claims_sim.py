@@ -93,14 +93,16 @@ def long_range_rows(
 
 
 def speed_rows(
-    ratio: float, g: np.random.Generator, runs: int = 3, noise: float = 0.07
+    ratio: float, g: np.random.Generator, runs: int = 3, noise: float = 0.07, drift: float = 0.0
 ) -> list[dict]:
     """Translate rows of the Transformer and the LSTM at equal parameters: log speed per run
-    with run-to-run noise, ten timing blocks each with within-run noise."""
+    with run-to-run noise, plus ``drift`` shared by the two runs of a seed (made back to back:
+    the machine's state), ten timing blocks each with within-run noise."""
     rows = []
+    shared = g.normal(0, drift, runs) if drift else np.zeros(runs)
     for model, mu in (("transformer", np.log(1000 * ratio)), ("lstm", np.log(1000.0))):
         for s in range(runs):
-            run = mu + g.normal(0, noise)
+            run = mu + shared[s] + g.normal(0, noise)
             blocks = np.exp(run + g.normal(0, 0.03, 10))
             rows.append(
                 base(

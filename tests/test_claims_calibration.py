@@ -240,7 +240,10 @@ def test_calibration_all_censored_training_ease_says_how_many() -> None:
 
 def test_calibration_all_chance_is_not_learned() -> None:
     g = np.random.default_rng(0)
-    df = sim.frame(sim.long_range_rows({m: [0.125] * 3 for m in sim.MODELS}, g, train_step_s=0.5))
+    rows = sim.long_range_rows({m: [0.125] * 3 for m in sim.MODELS}, g, train_step_s=0.5)
+    for r in rows:
+        r["tuned"] = {"chosen": {"lr": 0.001}}  # tuned, so Training-ease judges it
+    df = sim.frame(rows)
     v = check_accuracy_at_distance(df)
     assert v.verdict == "INCONCLUSIVE" and "not learned" in v.reason, v
     for claim in ("Long-range", "Training-ease"):  # never at the target: censored, undecided
@@ -312,8 +315,11 @@ def test_calibration_json_shape(tmp_path) -> None:  # noqa: ANN001
     base = {"claim", "verdict", "interval", "threshold", "reason", "numbers", "scale"}
     for r in records:
         quality = {"rungs", "stable", "n_seeds"} if r["claim"] in QUALITY else set()
-        assert set(r) == base | quality
+        optional = {"power", "comparisons"}  # a rule with a power estimate; per comparison
+        assert base | quality <= set(r) <= base | quality | optional
         assert r["reason"]
+    power = {r["claim"]: r.get("power") for r in records}
+    assert {"method", "power", "design", "decides_with"} <= set(power["Parallel-speed"])
 
 
 def test_copy_model_that_only_learned_eos_is_not_learned() -> None:
@@ -502,3 +508,49 @@ def test_design_limited_inconclusive_says_what_would_decide_it() -> None:
     if v.verdict == "INCONCLUSIVE":
         assert "power at the measured effect" in v.reason and v.details["power"]["decides_with"]
     assert "power" not in got["Translation"].details
+
+
+# ------------------------------------------------------------- paired speed: null and power
+# The reference's translate pairs (results/claims-cpu): Transformer/LSTM 1.34×, 1.45×, 1.20×
+# (log ratio 0.28, spread 0.10 between pairs).
+REFERENCE_SPEED = (1.32, 0.07)  # ratio, per-run noise (√2 × 0.07 ≈ the pairs' spread)
+
+
+@pytest.mark.parametrize("draws", [pytest.param(DRAWS, marks=pytest.mark.slow), FAST * 3])
+def test_paired_speed_null_with_drift(draws: int) -> None:
+    """Equal speeds with a machine drift shared by each back-to-back pair (3× the run
+    noise): the paired rule decides at most ~5% of the time."""
+    out = Counter()
+    for i in range(draws):
+        rows = sim.speed_rows(1.0, np.random.default_rng(500 + i), runs=5, drift=0.2)
+        out[CHECKS["Parallel-speed"](sim.frame(rows)).verdict] += 1
+    limit = MAX_DECIDED if draws == DRAWS else 3
+    assert out["PASS"] + out["FAIL"] <= limit, out
+
+
+def test_paired_speed_power_at_the_reference_effect() -> None:
+    """At the reference's ratio and spread, 3 pairs PASS about half the time and 5 pairs at
+    least 80% (the noncentral t says 0.55 and 0.98); a drift shared by the pairs costs the
+    paired rule nothing."""
+    ratio, noise = REFERENCE_SPEED
+
+    def passes(runs: int, drift: float = 0.0) -> float:
+        hits = 0
+        for i in range(60):
+            rows = sim.speed_rows(ratio, np.random.default_rng(600 + i), runs, noise, drift)
+            hits += CHECKS["Parallel-speed"](sim.frame(rows)).verdict == "PASS"
+        return hits / 60
+
+    assert passes(5) >= 0.8 and passes(5, drift=0.3) >= 0.8
+    assert 0.25 <= passes(3) < 0.8
+
+
+def test_crossover_is_one_regression_over_n_below_d() -> None:
+    """T1-crossover fits the paired log ratio against log n over n < d and judges both ends:
+    its numbers name the regression, and a Transformer faster at every n < d PASSes."""
+    g = np.random.default_rng(0)
+    rows = sim.sweep_rows(
+        {"transformer": 1.0, "lstm": 1.0}, g, (16, 32, 64), seeds=5, speed={"lstm": 0.6}
+    )
+    v = CHECKS["T1-crossover"](sim.frame(rows))
+    assert v.verdict == "PASS" and "one regression of the paired log ratio" in v.numbers, v

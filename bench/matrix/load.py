@@ -159,9 +159,9 @@ class Matrix:
         for b_i, block in enumerate(self.blocks):
             for model in block.models:
                 where = f"{self.source}: tasks[{b_i}] ({block.name}), model {model}"
-                for combo in _product(block.sections(model)):
+                for c_i, combo in enumerate(_product(block.sections(model))):
                     if block.tune is None:
-                        jobs += [(seed, b_i, model, combo, None) for seed in block.seeds]
+                        jobs += [(seed, b_i, c_i, model, combo, None) for seed in block.seeds]
                         continue
                     setting = _sweep_setting(block, model, combo, f"{where}: tune.at")
                     group = base[(b_i, _task_key(setting))]
@@ -195,12 +195,14 @@ class Matrix:
                         continue
                     tuned = tuned_record(block.tune, picked, cells[0].train, model, ext)
                     jobs += [
-                        (seed, b_i, model, _with(combo, picked.point), tuned)
+                        (seed, b_i, c_i, model, _with(combo, picked.point), tuned)
                         for seed in block.seeds
                     ]
-        jobs.sort(key=lambda j: (j[0], j[1]))  # seed-major, stable within a seed
+        # seed-major; within a seed and block, a setting's models run back to back (in the
+        # block's model order), so their timings pair (reports/claims/paired.py)
+        jobs.sort(key=lambda j: (j[0], j[1], j[2]))
         seeds = []
-        for seed, b_i, model, combo, tuned in jobs:
+        for seed, b_i, _, model, combo, tuned in jobs:
             where = f"{self.source}: tasks[{b_i}] ({self.blocks[b_i].name}), model {model}"
             cell = self._spec(self.blocks[b_i], model, combo, seed, device, where)
             seeds.append(dataclasses.replace(cell, tuned=tuned) if tuned else cell)

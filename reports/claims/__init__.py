@@ -58,9 +58,11 @@ CLAIMS: tuple[Claim, ...] = (
         "T1-crossover",
         "Sec. 4: 'self-attention layers are faster than recurrent layers when the sequence "
         "length n is smaller than the representation dimensionality d'",
-        "Transformer/LSTM training tokens/s at every shared n < d (blocks and seeds "
-        "bootstrapped), and the ratio's trend with n",
-        "ratio interval above 1 at every n < d (Bonferroni over lengths); FAIL if below 1 at any",
+        "Transformer/LSTM training tokens/s at the shared n < d, paired by seed (a setting's "
+        "runs are made back to back), and the ratio's trend with n",
+        "one regression of the paired log ratio on log n over n < d: its interval above 1 at "
+        "both ends of that range (Bonferroni over the two ends; one length: its paired "
+        "interval); FAIL if below 1 at either",
         ">= 1 length n < d measured for both models",
         "whole models differ from single layers (FFN, embeddings, output layer); "
         "the measured crossover depends on kernels and hardware",
@@ -83,8 +85,9 @@ CLAIMS: tuple[Claim, ...] = (
     Claim(
         "Parallel-speed",
         "Sec. 1/7: 'significantly more parallelization', 'trained significantly faster'",
-        "training target tokens/s, Transformer / LSTM, translate at equal parameters (timing "
-        "blocks and seeds bootstrapped); wall time to the shared target beside it",
+        "training target tokens/s, Transformer / LSTM, translate at equal parameters, one log "
+        "ratio per seed's pair of runs (made back to back; Welch over runs without pairs); "
+        "wall time to the shared target beside it",
         "ratio interval above 1 (faster at all)",
         ">= 1 translate setting with ok rows of both models at equal parameters",
         GPU_CAVEAT + "; cuDNN LSTMs and CPU threads change the ratio",

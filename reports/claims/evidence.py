@@ -370,3 +370,17 @@ def saturated(cells: list[CellScore]) -> bool:
 def translation_texts(cell: CellScore) -> tuple[list[str], list[str]] | None:
     """(hypotheses, references) of a translate cell's ok seeds, pooled; None without texts."""
     return cell.extra.get("texts")
+
+
+def tuned_tasks(rows: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(tasks whose cells were tuned on dev for every model that ran them, the others): an
+    untuned task runs every model at one shared recipe, which tests the recipe, not ease."""
+    tuned, untuned = [], []
+    for task, g in rows.groupby("task"):
+        by_model = g.groupby("model")["tuned"].agg(lambda s: s.map(bool_tuned).all())
+        (tuned if bool(by_model.all()) else untuned).append(str(task))
+    return tuned, untuned
+
+
+def bool_tuned(value: object) -> bool:
+    return isinstance(value, dict) and bool(value)

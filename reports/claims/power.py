@@ -198,7 +198,7 @@ def interval_power(
     effect = (lo + hi) / 2 - thr
     here = t_power(effect, se, df, confidence)
     found = None
-    for k in range(n + 1, 20 * n + 1):
+    for k in range(n + 1, 20 * n + 1) if here < TARGET else ():
         p = t_power(effect, se * math.sqrt(n / k), df * k / n, confidence)
         if p >= TARGET:
             found = {unit: k, "power": p, "text": f"{k} {unit}"}
@@ -212,16 +212,18 @@ def interval_power(
     }
 
 
-def power_text(p: dict) -> str:
-    """The sentence a design-limited INCONCLUSIVE ends with."""
+def power_text(p: dict, decided: bool = False) -> str:
+    """The sentence a design-limited INCONCLUSIVE ends with (``decided``: the one a PASS or
+    FAIL's numbers carry: how often a rerun of the same design would decide it again)."""
     if p.get("power") is None:
         return f"power not estimated ({p.get('why', 'no estimate')})"
-    here = f"power at the measured effect {p['power']:.0%} ({p['method']})"
+    lead = "a rerun of this design decides it" if decided else "power at the measured effect"
+    here = f"{lead} {p['power']:.0%} of the time ({p['method']})"
     found = p.get("decides_with")
+    if p["power"] >= TARGET:
+        return here
     if found is None:
-        return (
-            here + "; no design tried reaches 80%: the measured effect may be too small to decide"
-        )
+        return here + "; no design tried reaches 80%: the measured effect may be too small"
     return here + f"; {found['text']} would decide it {found['power']:.0%} of the time"
 
 
@@ -229,17 +231,17 @@ DESIGN_LIMITED = ("straddles", "arrivals")  # INCONCLUSIVE because the design is
 
 
 def annotate(claim: str, df: pd.DataFrame, v: Verdict) -> Verdict:
-    """``v`` with its power and what would decide it, when it is INCONCLUSIVE because the
-    design is too small (an interval straddling its threshold, too few arrivals); other
-    verdicts, and INCONCLUSIVE for lack of rows, learning or hardware, are returned as is."""
-    if v.verdict != INCONCLUSIVE:
-        return v
+    """``v`` with its power at the measured effect. An INCONCLUSIVE because the design is too
+    small (an interval straddling its threshold, too few arrivals) says it in its reason,
+    with the design that would decide it; a PASS or FAIL in its numbers (how often a rerun
+    decides it again). INCONCLUSIVE for lack of rows, learning or hardware: returned as is."""
     if claim == "Long-range" and "comparisons" in v.details:
         return _annotate_long_range(df, v)
     design = v.details.get("design")
     if not design or v.interval is None or v.threshold is None:
         return v
-    if not v.interval[0] <= v.threshold <= v.interval[1]:  # decided by another part of the rule
+    straddles = v.interval[0] <= v.threshold <= v.interval[1]
+    if v.verdict == INCONCLUSIVE and not straddles:  # undecided by another part of the rule
         return v
     p = interval_power(
         v.interval,
@@ -250,15 +252,26 @@ def annotate(claim: str, df: pd.DataFrame, v: Verdict) -> Verdict:
         design["unit"],
         design.get("log", False),
     )
-    return replace(v, reason=f"{v.reason}; {power_text(p)}", details={**v.details, "power": p})
+    return _with_power(v, p)
+
+
+def _with_power(v: Verdict, p: dict) -> Verdict:
+    details = {**v.details, "power": p}
+    if v.verdict == INCONCLUSIVE:
+        return replace(v, reason=f"{v.reason}; {power_text(p)}", details=details)
+    numbers = f"{v.numbers}; {power_text(p, decided=True)}" if v.numbers not in ("", "-") else (
+        power_text(p, decided=True)
+    )  # fmt: skip
+    return replace(v, numbers=numbers, details=details)
 
 
 def _annotate_long_range(df: pd.DataFrame, v: Verdict) -> Verdict:
     runs = long_range_runs(df)
     conf = v.details["confidence"]
-    lines, notes = dict(v.details["comparisons"]), []
+    lines, notes, decided = dict(v.details["comparisons"]), [], []
     for m, line in lines.items():
-        if line.verdict != INCONCLUSIVE or line.details.get("why") not in DESIGN_LIMITED:
+        limited = line.verdict == INCONCLUSIVE and line.details.get("why") in DESIGN_LIMITED
+        if not limited and line.verdict == INCONCLUSIVE:
             continue
         g = runs[runs["model"].isin(["transformer", m])]
         task = g["task"].mode().iloc[0]
@@ -270,16 +283,11 @@ def _annotate_long_range(df: pd.DataFrame, v: Verdict) -> Verdict:
             eval_every=int(g["eval_every"].min()),
         )
         p = long_range_power(g, m, conf, design)
-        text = power_text(p)
-        lines[m] = replace(
-            line, reason=f"{line.reason}; {text}", details={**line.details, "power": p}
-        )
-        notes.append(f"vs {m}: {text}")
-    if not notes:
-        return v
+        lines[m] = _with_power(line, p)
+        text = power_text(p, decided=not limited)
+        (notes if limited else decided).append(f"vs {m}: {text}")
     head = lines.get("lstm") or next(iter(lines.values()))
-    return replace(
-        v,
-        reason=v.reason + "; " + "; ".join(notes),
-        details={**v.details, "comparisons": lines, "power": head.details.get("power")},
-    )
+    reason = v.reason + ("; " + "; ".join(notes) if notes else "")
+    numbers = v.numbers + ("; " + "; ".join(decided) if decided else "")
+    details = {**v.details, "comparisons": lines, "power": head.details.get("power")}
+    return replace(v, reason=reason, numbers=numbers, details=details)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from reports.claims.censored import ease_runs, judge_ease
-from reports.claims.evidence import CellScore, by_setting, cell_scores, saturated
+from reports.claims.evidence import CellScore, by_setting, cell_scores, saturated, tuned_tasks
 from reports.claims.longrange import check_long_range_cost
 from reports.claims.rungs import FRACTIONS, dev_at, rung, rung_steps, stabilise, train_steps
 from reports.claims.stats import (
@@ -174,20 +174,6 @@ def _slopes(cells: list[CellScore]) -> str:
             if fit is not None:
                 parts.append(f"{task}/{model} slope per doubling {fit.text(3)}")
     return ("; " + "; ".join(parts)) if parts else ""
-
-
-def tuned_tasks(rows: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(tasks whose cells were tuned on dev for every model that ran them, the others): an
-    untuned task runs every model at one shared recipe, which tests the recipe, not ease."""
-    tuned, untuned = [], []
-    for task, g in rows.groupby("task"):
-        by_model = g.groupby("model")["tuned"].agg(lambda s: s.map(bool_tuned).all())
-        (tuned if bool(by_model.all()) else untuned).append(str(task))
-    return tuned, untuned
-
-
-def bool_tuned(value: object) -> bool:
-    return isinstance(value, dict) and bool(value)
 
 
 def check_training_ease(df: pd.DataFrame) -> Verdict:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from reports.claims.evidence import tuned_tasks
 from reports.claims.rungs import train_steps
 from reports.length_series import series
 from reports.rows import long_range, sort_models
@@ -32,8 +33,11 @@ def long_range_rows(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def ease_rows(df: pd.DataFrame) -> pd.DataFrame:
-    """Training-ease's settings: every ok row but translation's and the length sweep's."""
-    rows = df[df["ok"] & df["task"].notna() & df["task"].ne("translate")]
+    """Training-ease's settings: the ok rows of the tasks tuned for every model (not
+    translation's, not the length sweep's)."""
+    rows = df[df["task"].notna() & df["task"].ne("translate")]
+    tuned, _ = tuned_tasks(rows)
+    rows = rows[rows["ok"] & rows["task"].isin(tuned)]
     return rows.drop(index=length_sweep(df).index, errors="ignore")
 
 

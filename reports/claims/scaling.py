@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
-from reports.claims.speed import ratio_interval, run_speeds, too_few_runs
+from reports.claims.paired import by_seed, crossover_fit, paired_ratio
 from reports.claims.stats import Slope, bonferroni, slope, slope_difference
-from reports.claims.verdict import FAIL, PASS, Verdict, against, combine, inconclusive
+from reports.claims.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, against, inconclusive
 from reports.length_series import N_OVER_D, Series, series
 from reports.numbers import fmt
 
@@ -145,34 +146,65 @@ def check_crossover(df: pd.DataFrame) -> Verdict:
     analytic = f"analytic per-layer cost ratio n²d / nd² = n/d: crossover at n = d = {fmt(d)}"
     if not short:
         return inconclusive(f"needs a length n < d = {fmt(d)} measured for both models", analytic)
-    conf = bonferroni(len(short))
-    parts, verdicts, few = [], [], []
+    parts, pairs = [], []
     for n in short:
-        a = run_speeds(t.rows[t.rows["length"].eq(n)])
-        b = run_speeds(lstm.rows[lstm.rows["length"].eq(n)])
-        if too_few_runs(a, b, f"n={fmt(n)}"):
-            few.append(too_few_runs(a, b, f"n={fmt(n)}"))
-            parts.append(f"n={fmt(n)}: {np.exp(a.mean() - b.mean()):.2f}× (no interval)")
-            continue
-        interval, est = ratio_interval(a, b, conf)
-        parts.append(f"n={fmt(n)}: {est:.2f}× [{interval[0]:.2f}, {interval[1]:.2f}]")
-        k = min(len(a), len(b))
-        design = {"n": k, "df": 2 * k - 2, "unit": "runs per model", "log": True}
-        v = against(interval, 1.0, "", f"Transformer/LSTM tokens/s at n={fmt(n)}", confidence=conf)
-        verdicts.append(replace(v, details={"design": {**design, "confidence": conf}}))
+        a, b = t.rows[t.rows["length"].eq(n)], lstm.rows[lstm.rows["length"].eq(n)]
+        ratio = paired_ratio(a, b)
+        parts.append(f"n={fmt(n)}: " + (ratio.text() if ratio else "too few runs"))
+        sa, sb = by_seed(a), by_seed(b)
+        pairs += [(n, sa[k] - sb[k]) for k in sorted(set(sa) & set(sb), key=str)]
     logs = [
         (np.log(n), np.log(v)) for n in shared for v in [_median_ratio(t, lstm, n)] if v and v > 0
     ]
     trend = slope([a for a, _ in logs], [b for _, b in logs])
-    trend_text = f"; ratio trend with n (log-log slope) {trend.text()}" if trend else ""
-    numbers = (
-        f"{analytic}; Transformer/LSTM training tokens/s at n < d ({conf:.1%} each): "
-        + ", ".join(parts)
-        + trend_text
+    trend_text = (
+        f"; ratio trend with n over every length (log-log slope) {trend.text()}" if trend else ""
     )
-    if few:
-        return inconclusive("; ".join(few), numbers)
-    return combine(verdicts, numbers, 1.0)
+    numbers = f"{analytic}; Transformer/LSTM training tokens/s at n < d (95%): " + ", ".join(parts)
+    per_length = Counter(n for n, _ in pairs)
+    k = min(per_length.values()) if per_length else 0
+    if len(short) == 1 or len(per_length) < 2:  # one length: its paired ratio
+        n = short[0]
+        ratio = paired_ratio(t.rows[t.rows["length"].eq(n)], lstm.rows[lstm.rows["length"].eq(n)])
+        if ratio is None:
+            return inconclusive(
+                f"too few runs at n={fmt(n)} (need ≥ 2 per model, best as back-to-back pairs)",
+                numbers + trend_text,
+            )
+        v = against(ratio.interval, 1.0, "", f"Transformer/LSTM tokens/s at n={fmt(n)}")
+        design = {"n": max(ratio.pairs, 1), "df": ratio.df, "unit": "pairs of runs"}
+        return replace(
+            v,
+            numbers=numbers + trend_text,
+            details={"design": {**design, "log": True, "confidence": 0.95}},
+        )
+    conf = bonferroni(2)  # the fitted line judged at both ends of n < d
+    fit = crossover_fit(pairs, conf)
+    if fit is None:
+        return inconclusive("too few pairs of runs for a regression over n < d", numbers)
+    ends = ", ".join(
+        f"n={fmt(n)}: {e:.2f}× [{iv[0]:.2f}, {iv[1]:.2f}]"
+        for n, e, iv in zip(fit.ends, fit.estimates, fit.intervals, strict=True)
+    )
+    numbers += (
+        f"; one regression of the paired log ratio on log n over n < d ({fit.pairs} pairs, "
+        f"slope {fit.slope:+.2f}), at its ends ({conf:.1%} each): {ends}" + trend_text
+    )
+    design = {"n": k, "df": fit.df, "unit": "pairs per length", "log": True, "confidence": conf}
+    if all(iv[0] > 1 for iv in fit.intervals):
+        low = fit.worst()
+        why = f"the fitted Transformer/LSTM tokens/s ratio lies above 1 over n < d: {ends}"
+        return Verdict(PASS, why, numbers, low, 1.0, {"design": design})
+    below = [iv for iv in fit.intervals if iv[1] < 1]
+    if below:
+        why = f"the fitted Transformer/LSTM tokens/s ratio lies below 1 at an end of n < d: {ends}"
+        return Verdict(FAIL, why, numbers, below[0], 1.0, {"design": design})
+    worst = next(iv for iv in fit.intervals if iv[0] <= 1)
+    why = (
+        f"interval straddles the threshold: the fitted Transformer/LSTM tokens/s ratio over "
+        f"n < d contains 1 at an end: {ends}"
+    )
+    return Verdict(INCONCLUSIVE, why, numbers, worst, 1.0, {"design": design})
 
 
 def _median_ratio(a: Series, b: Series, n: float) -> float | None:

@@ -4,48 +4,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
 import pandas as pd
 
 from reports.claims.evidence import setting_id
+from reports.claims.paired import paired_ratio
 from reports.claims.quality import equal_params, param_text
-from reports.claims.stats import ALPHA, welch_interval
 from reports.claims.verdict import Verdict, against, inconclusive
 from reports.rows import speed_rows
 
 TEN_X = 10.0
-BLOCKS = "train_tgt_tokens_per_s_blocks"
-MIN_RUNS = 2
-
-
-def run_speeds(rows: pd.DataFrame) -> np.ndarray:
-    """log tokens/s per ok row (run): the median of its timing blocks."""
-    out = []
-    for r in rows.to_dict("records"):
-        blocks = r.get(BLOCKS)
-        value = np.median(blocks) if isinstance(blocks, list) and blocks else None
-        value = value if value is not None else r.get("train_tgt_tokens_per_s")
-        if value is not None and not pd.isna(value) and value > 0:
-            out.append(np.log(float(value)))
-    return np.asarray(out)
-
-
-def ratio_interval(
-    a: np.ndarray, b: np.ndarray, confidence: float = 1 - ALPHA
-) -> tuple[tuple[float, float], float]:
-    """Interval and estimate of the a/b speed ratio from runs' log speeds (Welch t over
-    runs: run-to-run variation, not only blocks within a run, is the noise that matters)."""
-    low, high = welch_interval(a, b, confidence)
-    return (float(np.exp(low)), float(np.exp(high))), float(np.exp(a.mean() - b.mean()))
-
-
-def too_few_runs(a: np.ndarray, b: np.ndarray, where: str) -> str | None:
-    if min(len(a), len(b)) >= MIN_RUNS:
-        return None
-    return (
-        f"too few runs at {where}: {len(a)} and {len(b)} (need ≥ {MIN_RUNS} seeds per model: "
-        "one run's timing blocks miss run-to-run variation, ±5–10% on a CPU)"
-    )
 
 
 def translate_speed(df: pd.DataFrame, other: str) -> dict:
@@ -60,25 +27,27 @@ def translate_speed(df: pd.DataFrame, other: str) -> dict:
         return {"why": f"translate rows are not at equal parameters ({param_text(rows)})"}
     rows, size = picked
     rows = rows.assign(setting=[setting_id(r) for r in rows.to_dict("records")])
-    best = None
-    for _, g in rows.groupby("setting"):
-        t, o = (run_speeds(g[g["model"].eq(m)]) for m in ("transformer", other))
+    best, counts = None, {}
+    for sid, g in rows.groupby("setting"):
+        t, o = (g[g["model"].eq(m) & g["ok"]] for m in ("transformer", other))
+        counts[sid] = (len(t), len(o))
         if len(t) and len(o) and (best is None or len(t) + len(o) > len(best[0]) + len(best[1])):
             best = (t, o)
     if best is None:
         return {"why": f"no translate setting with speeds of both Transformer and {other}"}
-    t, o = best
-    few = too_few_runs(t, o, f"translate ({size})")
-    if few:
-        return {"why": few}
-    interval, estimate = ratio_interval(t, o)
-    if not np.isfinite(interval).all():
-        return {"why": f"no run-to-run variation in the speeds ({len(t)}+{len(o)} runs)"}
+    ratio = paired_ratio(*best)
+    if ratio is None:
+        n_t, n_o = len(best[0]), len(best[1])
+        return {
+            "why": f"too few runs at translate ({size}): {n_t} and {n_o} (need ≥ 2 per model, "
+            "best as pairs made back to back: one run's timing blocks miss run-to-run "
+            "variation, ±5–10% on a CPU)"
+        }
     return {
-        "interval": interval,
-        "estimate": estimate,
-        "text": f"translate only, {size}, {len(t)}+{len(o)} runs",
-        "runs": min(len(t), len(o)),
+        "interval": ratio.interval,
+        "estimate": ratio.estimate,
+        "text": f"translate only, {size}, {ratio.text().split('(', 1)[1].rstrip(')')}",
+        "ratio": ratio,
         "ttq": _time_to_quality(rows, other),
     }
 
@@ -111,9 +80,12 @@ def _speed_verdict(df: pd.DataFrame, threshold: float) -> Verdict:
     if "interval" in conv:
         ci = conv["interval"]
         numbers += f"; Transformer/ConvS2S {conv['estimate']:.2f}× [{ci[0]:.2f}, {ci[1]:.2f}]"
-    v = against(interval, threshold, numbers, "Transformer/LSTM tokens/s ratio")
-    k = lstm["runs"]
-    design = {"n": k, "df": 2 * k - 2, "unit": "runs per model", "log": True, "confidence": 0.95}
+    ratio = lstm["ratio"]
+    what = "paired" if ratio.paired else "unpaired"
+    v = against(interval, threshold, numbers, f"Transformer/LSTM tokens/s ratio ({what})")
+    unit = "pairs of runs" if ratio.paired else "runs per model"
+    n = ratio.pairs if ratio.paired else min(ratio.runs)
+    design = {"n": n, "df": ratio.df, "unit": unit, "log": True, "confidence": 0.95}
     return replace(v, details={"design": design})
 
 
