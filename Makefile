@@ -33,6 +33,7 @@ claims: $(BIN)/attnbench corpus-packages
 	$(BIN)/attnbench matrix run claims --out $(CLAIMS_OUT)
 	$(BIN)/attnbench report $(CLAIMS_OUT)
 	$(BIN)/attnbench claims $(CLAIMS_OUT)
+	$(BIN)/attnbench compare $(CLAIMS_OUT) results/claims-cpu
 
 test: $(BIN)/attnbench
 	$(BIN)/ruff check .

@@ -26,6 +26,7 @@ from ui.options import (
     default_wandb,
     finite_positive,
 )
+from ui.rundir_args import results_dir, with_warnings
 
 app = typer.Typer(
     help="Transformer vs LSTM vs ConvS2S: train on shared tasks, measure, report.",
@@ -126,7 +127,7 @@ def report(
     from reports.tables import tables_of
     from ui.claims import print_claims_frame
 
-    written = _with_warnings(write_report, _results_dir(directory))
+    written = with_warnings(console, write_report, results_dir(directory))
     print_claims_frame(console, written.claims)
     mode, note = resolve_mode(wandb.value)
     if note:
@@ -156,7 +157,7 @@ def claims(
     from reports.rows import count_as_long_range, load_results
     from ui.claims import print_claims
 
-    df = _with_warnings(load_results, _results_dir(directory))
+    df = with_warnings(console, load_results, results_dir(directory))
     df = count_as_long_range(df, long_range.value)
     if long_range is not LongRangeRows.default and not as_json:
         console.print(f"[yellow]Long-range is judged on the {long_range.value} rows[/]")
@@ -167,25 +168,18 @@ def claims(
     print_claims(console, records)
 
 
-def _results_dir(directory: Path) -> Path:
-    if not results_path(directory).is_file():
-        raise typer.BadParameter(f"no results.jsonl in {directory}", param_hint="DIRECTORY")
-    return directory
+@app.command()
+def compare(
+    run: Annotated[Path, typer.Argument(help="Run directory holding results.jsonl.")],
+    ref: Annotated[Path, typer.Argument(help="The run directory to compare it with.")],
+) -> None:
+    """RUN against REF side by side: per setting the headline metric's difference with its
+    interval, every claim whose verdict changed, the settings only one of them ran."""
+    from reports.compare import compare_runs
+    from ui.compare import print_comparison
 
-
-def _with_warnings(fn, *args):  # noqa: ANN001, ANN202
-    """Call fn, printing its warnings (e.g. a truncated results line) instead of hiding them."""
-    import warnings
-
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            out = fn(*args)
-        except ValueError as err:  # e.g. no complete rows
-            raise typer.BadParameter(str(err), param_hint="DIRECTORY") from err
-    for w in caught:
-        console.print(f"[yellow]warning:[/] {w.message}", soft_wrap=True)
-    return out
+    result = with_warnings(console, compare_runs, results_dir(run, "RUN"), results_dir(ref, "REF"))
+    print_comparison(console, result, run, ref)
 
 
 matrix_app = typer.Typer(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import netrc
 import os
 import socket
@@ -92,9 +93,43 @@ def log_report_tables(mode: str, directory: Path, tables: dict[str, Any]) -> str
             import wandb
 
             tracker.run.log({f"report/{k}": wandb.Table(dataframe=v) for k, v in tables.items()})
+            tracker.run.log_artifact(evidence_artifact(Path(directory), name))
         except Exception as err:
-            tracker._fail(f"W&B table logging failed: {err}")
+            tracker._fail(f"W&B table or artifact logging failed: {err}")
     return tracker.finish({"status": "ok"})
+
+
+EVIDENCE_FILES = ("eval.jsonl", "dev_eval.jsonl", "dev_rungs.jsonl", "intervention.json")
+
+
+def evidence_artifact(directory: Path, name: str) -> Any:
+    """The run directory's source of truth as one W&B Artifact (type ``run-results``): its
+    ``results.jsonl``, every cell's per-example evidence (``cells/<key>/eval.jsonl`` and the
+    dev and intervention files beside it) and the report (``report.md``, ``report.html``)."""
+    import wandb
+
+    art = wandb.Artifact(f"{name}-results", type="run-results")
+    for top in ("results.jsonl", "report.md", "report.html", "matrix.json"):
+        if (directory / top).is_file():
+            art.add_file(str(directory / top), name=top)
+    for path in sorted((directory / "cells").glob("*/*")):
+        if path.name in EVIDENCE_FILES:
+            art.add_file(str(path), name=f"cells/{path.parent.name}/{path.name}")
+    return art
+
+
+def setting_group(matrix: str | None, config: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(group, job_type) of a cell's W&B run: its setting, the matrix and the cell's config
+    without its seed (so W&B's charts draw one band over the seeds of a setting), and
+    ``sweep`` or ``seed``; a run that is not a cell (no model and seed in its config) keeps
+    ``matrix`` as its group."""
+    if not {"model", "seed", "config"} <= set(config):
+        return matrix, None
+    setting = {k: v for k, v in config.items() if k not in ("seed", "key")}
+    digest = hashlib.sha256(json.dumps(setting, sort_keys=True, default=str).encode())
+    task = config.get("task")
+    group = f"{matrix or 'cells'}/{config['model']}-{task}-{digest.hexdigest()[:8]}"
+    return group, "sweep" if config.get("sweep") else "seed"
 
 
 def sync_offline_runs(directory: Path) -> int:
@@ -141,6 +176,7 @@ class Tracker:
             raise ValueError(f"unknown W&B mode {mode!r}; choose one of: {', '.join(WANDB_MODES)}")
         if mode == "disabled":
             return cls(None)  # no import, no files
+        group, job_type = setting_group(group, config)
         try:
             import wandb
 
@@ -152,6 +188,7 @@ class Tracker:
                 name=name,
                 id=run_id,
                 group=group,
+                job_type=job_type,
                 resume="allow" if run_id else None,
                 config=config,
                 reinit="finish_previous",

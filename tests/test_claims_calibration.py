@@ -456,7 +456,7 @@ def test_long_range_interval_agrees_with_its_test() -> None:
 
 def test_interval_power_matches_simulated_power() -> None:
     """The noncentral t (power.t_power, behind every interval rule's power estimate) predicts
-    the simulated power of Parallel-speed's Welch rule at the reference's effect
+    the simulated power of Parallel-speed's paired rule at the reference's effect
     (Transformer/LSTM 1.32×) with run-to-run noise 0.15: within 12 points at 3 and 6 runs."""
     noise = 0.15
     for runs in (3, 6):
@@ -468,7 +468,7 @@ def test_interval_power_matches_simulated_power() -> None:
             for i in range(100)
         )
         se = np.sqrt(2 / runs) * np.hypot(noise, 0.01)  # run noise and the blocks' median
-        predicted = power.t_power(np.log(1.32), se, 2 * runs - 2, 0.95)
+        predicted = power.t_power(np.log(1.32), se, runs - 1, 0.95)  # paired: runs − 1 df
         assert abs(hits / 100 - predicted) <= 0.12, (runs, hits, predicted)
 
 
@@ -506,7 +506,8 @@ def test_design_limited_inconclusive_says_what_would_decide_it() -> None:
     got = {c.id: v for c, v in evaluate_claims(df)}
     v = got["Parallel-speed"]
     if v.verdict == "INCONCLUSIVE":
-        assert "power at the measured effect" in v.reason and v.details["power"]["decides_with"]
+        assert "at the measured effect this design decides it" in v.reason
+        assert v.details["power"]["decides_with"]
     assert "power" not in got["Translation"].details
 
 

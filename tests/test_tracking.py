@@ -82,3 +82,45 @@ def test_translation_examples_are_logged_as_a_wandb_table():
     assert isinstance(table, wandb.Table)
     assert table.columns == ["source", "reference", "hypothesis"]
     assert table.data == [["In the beginning", "En el principio", "En"]]
+
+
+def _offline_log(directory) -> bytes:  # noqa: ANN001
+    """The bytes of every offline run's transaction log under ``directory/wandb``."""
+    return b"".join(p.read_bytes() for p in directory.glob("wandb/offline-run-*/run-*.wandb"))
+
+
+def test_cell_runs_are_grouped_by_setting_with_a_job_type(tmp_path, monkeypatch):
+    """Seeds of one setting share a W&B group (the matrix and the config without the seed),
+    so W&B's own charts draw seed bands; sweep cells say so in their job type."""
+    from bench.tracking import Tracker, setting_group
+
+    spec = {"model": "lstm", "task": "copy", "seed": 0, "config": {"train": {"lr": 1e-3}}}
+    g0, kind = setting_group("claims", spec)
+    g1, _ = setting_group("claims", {**spec, "seed": 1})
+    other, _ = setting_group("claims", {**spec, "config": {"train": {"lr": 3e-3}}})
+    assert g0 == g1 != other and g0.startswith("claims/lstm-copy-") and kind == "seed"
+    assert setting_group("claims", {**spec, "sweep": {"lr": 1e-3}})[1] == "sweep"
+    assert setting_group("claims", {"directory": "x"}) == ("claims", None)  # not a cell
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    tracker = Tracker.start("offline", tmp_path, "lstm-copy-s0", spec, group="claims")
+    assert tracker.finish({"status": "ok"}) is None
+    log = _offline_log(tmp_path)
+    assert g0.encode() in log and b"seed" in log
+
+
+def test_the_summary_run_saves_rows_evidence_and_report_as_an_artifact(tmp_path, monkeypatch):
+    import pandas as pd
+
+    from bench.tracking import log_report_tables
+
+    (tmp_path / "results.jsonl").write_text('{"key": "k1", "status": "ok"}\n')
+    (tmp_path / "report.md").write_text("# report\n")
+    (tmp_path / "cells" / "k1").mkdir(parents=True)
+    (tmp_path / "cells" / "k1" / "eval.jsonl").write_text('{"correct": 1, "total": 1}\n')
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    tables = {"counts": pd.DataFrame({"model": ["lstm"], "ok/total": ["1/1"]})}
+    assert log_report_tables("offline", tmp_path, tables) is None
+    log = _offline_log(tmp_path)
+    assert f"{tmp_path.name}-results".encode() in log and b"run-results" in log
+    assert b"cells/k1/eval.jsonl" in log and b"results.jsonl" in log

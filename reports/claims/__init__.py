@@ -16,7 +16,6 @@ from typing import Any
 import pandas as pd
 
 from reports.claims import attention, cost, power, quality, scale, scaling, speed
-from reports.claims.rungs import at
 from reports.claims.verdict import INCONCLUSIVE, Verdict
 from reports.rows import preset_hint
 
@@ -252,22 +251,42 @@ def _missing_rows(v: Verdict) -> bool:
     return v.reason.startswith(("no ", "needs ", "too few"))
 
 
-# the report's verdict table: these columns of ``claims_table``, in this order
-VERDICT_COLUMNS = ("claim", "verdict", "interval", "threshold", "stable across budget", "reason")
+# the report's verdict table: these columns of ``claims_table``, in this order (the full
+# reason, numbers and rules follow it, one block per claim)
+VERDICT_COLUMNS = (
+    "claim",
+    "verdict",
+    "interval",
+    "threshold",
+    "stable across budget",
+    "short reason",
+)
+SHORT = 100  # characters of a reason in the verdict table
+
+
+def short_reason(reason: str, limit: int = SHORT) -> str:
+    """The reason without its scale, cut at its first clause (or ``limit`` characters, at a
+    word) for the verdict table; the whole reason follows the table."""
+    text = reason.split(" (scale: ")[0]
+    first = text.split("; ")[0]
+    if len(first) <= limit:
+        return first + (" …" if first != text else "")
+    return first[:limit].rsplit(" ", 1)[0] + " …"
+
+
 QUALITY = ("Long-range", "Training-ease", "Translation", "T2-cost", "Attention-alignment")
 
 
 def stable_text(v: Verdict) -> str:
-    """The verdict table's "stable across budget" cell."""
+    """The verdict table's "stable across budget" cell (the rungs' steps: ``claims --json``
+    and the reason of a budget-dependent verdict)."""
     if "stable" not in v.details:
         return "-"
-    stable, rungs = v.details["stable"], v.details.get("rungs") or []
+    stable = v.details["stable"]
     if stable is None:
         return "one point"
-    steps = f"{at(rungs[-2])}, {at(rungs[-1])}" if len(rungs) >= 2 else ""
     undecided = stable and v.details.get("three_quarter") == INCONCLUSIVE != v.verdict
-    word = ("yes, undecided at ¾" if undecided else "yes") if stable else "no"
-    return word + (f" (¾ and end: {steps})" if steps else "")
+    return ("yes, undecided at ¾" if undecided else "yes") if stable else "no"
 
 
 def claims_table(df: pd.DataFrame) -> pd.DataFrame:
@@ -283,9 +302,14 @@ def claims_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _table_row(c: Claim, name: str, v: Verdict) -> dict[str, Any]:
+    low, high = v.interval if v.interval is not None else (None, None)
     return {
         "claim": name,
         "verdict": v.verdict,
+        "low": low,
+        "high": high,
+        "threshold_value": v.threshold,
+        "short reason": short_reason(v.reason),
         "interval": interval_text(v.interval),
         "threshold": "-" if v.threshold is None else f"{v.threshold:g}",
         "stable across budget": stable_text(v),

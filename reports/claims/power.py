@@ -217,8 +217,8 @@ def power_text(p: dict, decided: bool = False) -> str:
     FAIL's numbers carry: how often a rerun of the same design would decide it again)."""
     if p.get("power") is None:
         return f"power not estimated ({p.get('why', 'no estimate')})"
-    lead = "a rerun of this design decides it" if decided else "power at the measured effect"
-    here = f"{lead} {p['power']:.0%} of the time ({p['method']})"
+    lead = "a rerun of this design decides it again" if decided else "this design decides it"
+    here = f"at the measured effect {lead} {p['power']:.0%} of the time ({p['method']})"
     found = p.get("decides_with")
     if p["power"] >= TARGET:
         return here

@@ -54,7 +54,17 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
                 "teacher-forced probability. Focus that matters costs accuracy when moved; "
                 "decoration does not."
             ),
-            Table(inter, "Accuracy drop per condition (95% intervals).", "attention_intervention"),
+            Table(
+                inter[[c for c in inter.columns if not c.startswith(("acc drop", "p(correct)"))]],
+                "The units each cell's interventions moved, and the claim's contrast (accuracy "
+                "drop of the best unit or layer minus a random other's, 95% interval).",
+                "attention_intervention",
+            ),
+            Table(
+                drops_long(inter),
+                "Accuracy drop per condition (95% intervals), one line per cell and condition.",
+                "attention_intervention_drops",
+            ),
         )
     examples = example_artefacts(directory, df)
     for i, (art, names) in enumerate(examples):
@@ -157,6 +167,14 @@ def _rate(summaries: list[dict], unit: str) -> float:
 
 def _shift_first(conditions: tuple[str, ...]) -> list[str]:
     return sorted(conditions, key=lambda c: c.endswith("uniform"))  # stable: best, random, ...
+
+
+def drops_long(inter: pd.DataFrame) -> pd.DataFrame:
+    """The intervention frame's drop columns as rows (model, cell, condition, drop): a table
+    that fits a terminal however many conditions were recorded."""
+    cols = [c for c in inter.columns if c.startswith(("acc drop", "p(correct)"))]
+    long = inter.melt(id_vars=["model", "cell"], value_vars=cols, var_name="condition")
+    return long.rename(columns={"value": "drop [95% interval]"})
 
 
 def intervention_frame(df: pd.DataFrame) -> pd.DataFrame:

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reports.claims.longrange import long_range_runs
+from reports.claims.power import fit_arrivals
 from reports.claims.quality import seed_stats
 from reports.dev_curves import dev_figures
 from reports.document import Figure, Paragraph, Section, Table
 from reports.evidence_table import evidence_frame, evidence_table
 from reports.numbers import spread
 from reports.render.plots import accuracy_vs_distance
+from reports.render.verdicts import steps_to_target_figure
 from reports.rows import (
     DISTANCE_BLOCKS,
     group_table,
@@ -39,6 +42,8 @@ def long_range_section(df: pd.DataFrame) -> Section:
             continue
         sec.add(Paragraph(f"**{title}** ({what})."))
         suffix = "" if name == "long_range" else f"_{name}"  # figure names: longrange[_probe]
+        if name == "long_range":
+            sec.add(*steps_figures(df))
         cells = evidence_frame(rows)
         for task, g in cells.groupby("task", sort=True) if len(cells) else []:
             g = g.set_index("model").loc[sort_models(g["model"].unique().tolist())].reset_index()
@@ -64,6 +69,27 @@ def long_range_section(df: pd.DataFrame) -> Section:
             ),
         )
     return sec
+
+
+def steps_figures(df: pd.DataFrame) -> list[Figure]:
+    """What Long-range judges: steps to the dev target against distance per task, one point
+    per run, censored runs at their budget, each model's fitted censored law dashed."""
+    runs = long_range_runs(df)
+    out = []
+    for task, g in runs.groupby("task", sort=True) if len(runs) else []:
+        g = g.set_index("model").loc[sort_models(g["model"].unique().tolist())].reset_index()
+        never = int(g["censored"].sum())
+        out.append(
+            Figure(
+                f"longrange_steps_{task}",
+                steps_to_target_figure(g, fit_arrivals(g), str(task)),
+                f"{task}: steps to the dev target ({g['target'].dropna().unique().tolist()}) "
+                f"against distance, the Long-range claim's evidence: one point per run "
+                f"({len(g)} runs, {never} never got there: open triangles at their budget), "
+                "each model's censored log-normal fit dashed. The claim compares the slopes.",
+            )
+        )
+    return out
 
 
 def long_range_table(rows: pd.DataFrame) -> pd.DataFrame:

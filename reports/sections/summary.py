@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 
 from reports.claims import VERDICT_COLUMNS
-from reports.document import Paragraph, Section, Table
+from reports.document import Bullets, Figure, Paragraph, Section, Table
+from reports.render.verdicts import verdict_figure
 
 LIBRARIES = ("python", "torch", "lightning", "wandb", "sacrebleu", "pandas", "attnbench")
 
@@ -20,12 +21,28 @@ def summary_section(df: pd.DataFrame, claims: pd.DataFrame) -> Section:
             "cells every model learned (above chance and shortcut floors) and that are not "
             "saturated; INCONCLUSIVE says why."
         ),
+        Figure(
+            "verdicts",
+            verdict_figure(claims),
+            "Each claim's (and comparison's) 95% interval against its threshold, coloured by "
+            "verdict (green PASS, red FAIL, grey INCONCLUSIVE); ratio claims on a log axis.",
+        ),
         Table(claims[list(VERDICT_COLUMNS)], name="claims"),
-        Paragraph("The measurements behind each verdict:"),
-        Table(claims[["claim", "numbers"]], name="claim_numbers"),
+        Paragraph("Each verdict in full, and the measurements behind it:"),
+        Bullets(
+            [
+                f"**{r['claim']}** ({r['verdict']}): {r['reason']}. *Numbers:* {r['numbers']}"
+                for r in claims.to_dict("records")
+            ]
+        ),
         Paragraph("How each claim is judged:"),
-        Table(
-            claims[["claim", "source", "predicate", "min evidence", "caveat"]], name="claim_rules"
+        Bullets(
+            [
+                f"**{r['claim']}**: {r['predicate']}. *Source:* {r['source']}. *Minimum "
+                f"evidence:* {r['min evidence']}. *Caveat:* {r['caveat']}."
+                for r in claims.to_dict("records")
+                if " vs " not in r["claim"]
+            ]
         ),
         Paragraph("Environment:"),
         Table(environment_table(df), name="environment"),
