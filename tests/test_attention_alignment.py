@@ -379,11 +379,12 @@ def test_attention_section_shows_table_chart_intervention_and_examples(tmp_path)
     assert mean["heads' hit rates"].startswith("1.00, ")  # beside the head average
     inter = tables[1].frame.iloc[0]
     assert inter["best layer"] == "dec_cross_l0" and inter["random layer"] == "dec_cross_l1"
+    drops = tables[2].frame  # one line per cell and condition (fits a terminal)
     assert {
         "acc drop best_shift",
         "acc drop best_layer_shift",
         "acc drop random_layer_shift",
-    } <= set(tables[1].frame.columns)
+    } <= set(drops["condition"])
     assert inter["contrast (acc drop difference)"].startswith("all heads of the best layer")
     assert figures[0] == "attention_hit_rate"
     captions = [b.caption for b in sec.blocks if isinstance(b, Figure)][1:]

@@ -178,6 +178,21 @@ def t_power(effect: float, se: float, df: float, confidence: float) -> float:
     return p
 
 
+def pass_and_contain_power(
+    effect: float, se: float, df: float, confidence: float, contain: float
+) -> float:
+    """P(the interval lies above the threshold *and* contains ``contain``), for a rule that
+    needs both (T1-complexity: above linear, and holding the exponent the FLOPs predict);
+    ``effect`` and ``contain`` are measured from the threshold, the estimate normal around
+    the measured effect with standard error ``se``."""
+    crit = sps.t.ppf(0.5 + confidence / 2, df)
+    low = max(crit * se, contain - crit * se)  # the estimate must exceed both
+    high = contain + crit * se
+    if high <= low:
+        return 0.0
+    return float(sps.norm.cdf((high - effect) / se) - sps.norm.cdf((low - effect) / se))
+
+
 def interval_power(
     interval: tuple[float, float],
     threshold: float,
@@ -186,30 +201,48 @@ def interval_power(
     df: float,
     unit: str,
     log: bool = False,
+    contain: float | None = None,
 ) -> dict:
     """Power of an interval rule at its measured effect, now and with more ``unit``: the
     estimate is the interval's midpoint (on the log scale when ``log``), its standard error
-    the half-width over the t quantile; ``n`` units give ``df`` degrees of freedom."""
+    the half-width over the t quantile; ``n`` units give ``df`` degrees of freedom. A rule
+    whose interval must also contain ``contain`` uses ``pass_and_contain_power``: more runs
+    narrow the interval away from a value the estimate is not near."""
     lo, hi = (math.log(v) if log else v for v in interval)
     thr = math.log(threshold) if log else threshold
     if not (math.isfinite(lo) and math.isfinite(hi)) or n < 1 or df < 1:
         return {"method": "noncentral t", "power": None, "why": "no finite interval"}
     se = (hi - lo) / 2 / sps.t.ppf(0.5 + confidence / 2, df)
     effect = (lo + hi) / 2 - thr
-    here = t_power(effect, se, df, confidence)
+
+    def power(se_k: float, df_k: float) -> float:
+        if contain is None:
+            return t_power(effect, se_k, df_k, confidence)
+        return pass_and_contain_power(effect, se_k, df_k, confidence, contain - thr)
+
+    here = power(se, df)
     found = None
     for k in range(n + 1, 20 * n + 1) if here < TARGET else ():
-        p = t_power(effect, se * math.sqrt(n / k), df * k / n, confidence)
+        p = power(se * math.sqrt(n / k), df * k / n)
         if p >= TARGET:
             found = {unit: k, "power": p, "text": f"{k} {unit}"}
             break
-    return {
-        "method": "noncentral t (approximation: standard error ∝ 1/√n)",
+    method = "noncentral t (approximation: standard error ∝ 1/√n)"
+    if contain is not None:
+        method = f"normal approximation; the interval must also contain {contain:.3g}"
+    out = {
+        "method": method,
         "effect": f"{'log ' if log else ''}estimate − threshold {effect:+.3g} (se {se:.3g})",
         "power": here,
         "design": {unit: n, "df": df},
         "decides_with": found,
     }
+    if contain is not None and found is None and here < TARGET:
+        out["why_none"] = (
+            f"the estimate is not near {contain:.3g}, which the interval must contain: more "
+            f"{unit} narrow it away from that value"
+        )
+    return out
 
 
 def power_text(p: dict, decided: bool = False) -> str:
@@ -223,7 +256,8 @@ def power_text(p: dict, decided: bool = False) -> str:
     if p["power"] >= TARGET:
         return here
     if found is None:
-        return here + "; no design tried reaches 80%: the measured effect may be too small"
+        why = p.get("why_none", "the measured effect may be too small")
+        return here + f"; no design tried reaches 80%: {why}"
     return here + f"; {found['text']} would decide it {found['power']:.0%} of the time"
 
 
@@ -251,6 +285,7 @@ def annotate(claim: str, df: pd.DataFrame, v: Verdict) -> Verdict:
         design["df"],
         design["unit"],
         design.get("log", False),
+        design.get("contain"),
     )
     return _with_power(v, p)
 

@@ -112,6 +112,8 @@ def check_complexity(df: pd.DataFrame) -> Verdict:
     mid = t_verdict if t_verdict.verdict != PASS else next(v for v in others if v.verdict != PASS)
     runs = int(time["transformer"].rows.groupby("length").size().min())
     design = {"n": runs, "df": t.n - 2, "unit": "runs per length", "confidence": conf}
+    if exp_t is not None:  # a PASS must also hold the exponent the FLOPs predict
+        design["contain"] = exp_t
     return replace(inconclusive(mid.reason, numbers, t_ci, LINEAR), details={"design": design})
 
 
