@@ -16,6 +16,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from bench.rundir.layout import (
+    DEV_EVAL_FILE,
+    DEV_RUNGS_FILE,
+    EVAL_FILE,
+    INTERVENTION_FILE,
+    cell_dir,
+    matrix_path,
+    results_path,
+)
+
 WANDB_MODES = ("offline", "online", "disabled")
 CHECK_TIMEOUT_S = 3.0
 
@@ -99,22 +109,27 @@ def log_report_tables(mode: str, directory: Path, tables: dict[str, Any]) -> str
     return tracker.finish({"status": "ok"})
 
 
-EVIDENCE_FILES = ("eval.jsonl", "dev_eval.jsonl", "dev_rungs.jsonl", "intervention.json")
+EVIDENCE_FILES = (EVAL_FILE, DEV_EVAL_FILE, DEV_RUNGS_FILE, INTERVENTION_FILE)
+REPORT_FILES = ("report.md", "report.html")  # reports.build writes them
 
 
 def evidence_artifact(directory: Path, name: str) -> Any:
     """The run directory's source of truth as one W&B Artifact (type ``run-results``): its
-    ``results.jsonl``, every cell's per-example evidence (``cells/<key>/eval.jsonl`` and the
-    dev and intervention files beside it) and the report (``report.md``, ``report.html``)."""
+    results file and matrix metadata, every cell's per-example evidence (eval, dev and
+    intervention files) and the report (markdown and HTML)."""
     import wandb
 
     art = wandb.Artifact(f"{name}-results", type="run-results")
-    for top in ("results.jsonl", "report.md", "report.html", "matrix.json"):
+    for path in (results_path(directory), matrix_path(directory)):
+        if path.is_file():
+            art.add_file(str(path), name=path.name)
+    for top in REPORT_FILES:
         if (directory / top).is_file():
             art.add_file(str(directory / top), name=top)
-    for path in sorted((directory / "cells").glob("*/*")):
+    cells = cell_dir(directory, "_").parent
+    for path in sorted(cells.glob("*/*")):
         if path.name in EVIDENCE_FILES:
-            art.add_file(str(path), name=f"cells/{path.parent.name}/{path.name}")
+            art.add_file(str(path), name=str(path.relative_to(directory)))
     return art
 
 
@@ -128,7 +143,7 @@ def setting_group(matrix: str | None, config: dict[str, Any]) -> tuple[str | Non
     setting = {k: v for k, v in config.items() if k not in ("seed", "key")}
     digest = hashlib.sha256(json.dumps(setting, sort_keys=True, default=str).encode())
     task = config.get("task")
-    group = f"{matrix or 'cells'}/{config['model']}-{task}-{digest.hexdigest()[:8]}"
+    group = f"{matrix or 'attnbench'}/{config['model']}-{task}-{digest.hexdigest()[:8]}"
     return group, "sweep" if config.get("sweep") else "seed"
 
 
