@@ -275,3 +275,17 @@ def test_long_range_section_draws_steps_to_target(tmp_path):
     md = written.markdown.read_text()
     assert "report_figures/longrange_steps_dependency.png" in md
     assert "never got there" in md
+
+
+def test_sample_translations_show_the_same_sentences_for_every_model(full_report):
+    """The Translation section's samples: per sentence its source, its reference and each
+    model's output, one line each, for the sentences every model decoded."""
+    _, written = full_report
+    (table,) = [
+        b for s in written.sections for b in s.blocks
+        if isinstance(b, Table) and b.name == "translation_examples"
+    ]  # fmt: skip
+    frame = table.frame
+    for _, g in frame.groupby("sentence"):
+        kinds = g["text of"].tolist()
+        assert kinds[:2] == ["source", "reference"] and len(kinds) == len(set(kinds)) > 3

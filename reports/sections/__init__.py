@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports.claims import claims_table
+from reports.claims.scale import length_sweep
 from reports.document import Section
 from reports.sections.attention_section import attention_section
 from reports.sections.counts import COUNT_RULE, counts_section
@@ -27,12 +28,13 @@ from reports.sections.tuning import tuning_section
 def build_sections(directory: Path, df: pd.DataFrame) -> tuple[list[Section], pd.DataFrame]:
     """Every section, in report order, and the claim verdicts (as ``claims_table``)."""
     claims = claims_table(df)
+    quality = df.drop(index=length_sweep(df).index, errors="ignore")  # not the speed cells
     return [
         summary_section(df, claims),
         speed_section(df),
         memory_section(df),
         long_range_section(df),
-        training_section(df),
+        training_section(quality),
         translation_section(df),
         tuning_section(directory, df),
         attention_section(directory, df),

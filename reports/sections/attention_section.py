@@ -11,6 +11,7 @@ import pandas as pd
 
 from bench.attention.alignment import CONDITIONS
 from reports.attention_files import example_artefacts, load_artefacts
+from reports.claims.scale import length_sweep
 from reports.document import Figure, Paragraph, Section, Table
 from reports.render.heatmaps import chosen_maps, heatmaps
 from reports.render.plots import alignment_bars
@@ -24,9 +25,17 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
     layer, the intervention result, and heatmaps of a correct and a wrong example per model
     (older runs: the recorded attention.json maps)."""
     sec = Section("Attention")
-    frame = alignment_frame(df) if "attention" in df else pd.DataFrame()
-    if frame.empty:
+    sweep = length_sweep(df)
+    recorded = [r for r in sweep.to_dict("records") if isinstance(r.get("attention"), dict)]
+    timed_only = sorted({_cell_label(r) for r in recorded}, key=_natural)
+    trained = df.drop(index=sweep.index, errors="ignore")  # speed cells: timed, not learned
+    full = alignment_frame(trained) if "attention" in df else pd.DataFrame()
+    if full.empty:  # older runs' attention.json: whatever cells recorded it
         return _legacy_attention(sec, directory, df)
+    df = trained
+    learned = ~full["cell"].str.endswith("(not learned)")
+    frame = full[learned] if learned.any() else full
+    unlearned = sorted(set(full.loc[~learned, "cell"].str.removesuffix(" (not learned)")))
     sec.add(
         Paragraph(
             "Cross-attention (Transformer per layer and head, the LSTM's alignment, ConvS2S "
@@ -39,9 +48,23 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
             "be redundant, each noisy where their average is sharp. 95% intervals over "
             "examples and seeds; the best head and layer are chosen on the same examples."
         ),
-        Table(_shown(frame), "Hit rate and gold mass per model, cell and layer.", "attention"),
+        Table(
+            _shown(frame),
+            "Hit rate and gold mass per model, cell and layer"
+            + (" (learned cells; the others are listed below)." if learned.any() else "."),
+            "attention",
+        ),
         Figure("attention_hit_rate", alignment_bars(frame), "Best-unit hit rate per cell."),
     )
+    if learned.any() and unlearned:
+        sec.add(Paragraph("Not learned (attention recorded, not shown): " + "; ".join(unlearned)))
+    if timed_only:
+        sec.add(
+            Paragraph(
+                "Speed-sweep cells recorded attention too; they train a few steps to be timed, "
+                "not to learn, and are left out: " + ", ".join(timed_only) + "."
+            )
+        )
     inter = intervention_frame(df)
     if len(inter):
         sec.add(
@@ -80,6 +103,18 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
     if missing:
         sec.add(Paragraph("Heatmaps not drawn: " + "; ".join(missing) + " was recorded."))
     return sec
+
+
+def _natural(label: str) -> tuple:
+    """Sort "transformer copy L=64" before "transformer copy L=128"."""
+    head, _, n = label.rpartition("L=")
+    return (head, int(n)) if n.isdigit() else (label, 0)
+
+
+def _cell_label(row: dict) -> str:
+    length = row.get("length")
+    n = f" L={int(length)}" if length is not None and pd.notna(length) else ""
+    return f"{row['model']} {row['task']}{n}"
 
 
 def _shown(frame: pd.DataFrame) -> pd.DataFrame:

@@ -38,9 +38,13 @@ def translation_section(df: pd.DataFrame) -> Section:
     sec.add(*dev_figures(df[df["task"].eq("translate")], "dev"))
     examples = examples_table(df)
     if len(examples):
+        n = examples["sentence"].nunique()
         sec.add(
             Table(
-                examples, "Example translations (lowest ok seed per model).", "translation_examples"
+                examples,
+                f"Sample translations: the same {n} sentences, each with its source, its "
+                "reference and every model's output (each model's lowest ok seed).",
+                "translation_examples",
             )
         )
     cost = measured_cost(df)
@@ -88,21 +92,24 @@ def translation_table(df: pd.DataFrame) -> pd.DataFrame:
     return order_by_model(out, [])[[*cols, "decode", "sacrebleu signature", "failures", "valid"]]
 
 
-def examples_table(df: pd.DataFrame, per_model: int = 3) -> pd.DataFrame:
-    """A few example translations per model, from its lowest-seed ok row."""
+def examples_table(df: pd.DataFrame, sentences: int = 5) -> pd.DataFrame:
+    """The same sentences side by side: for each, its source, its reference and every
+    model's output, one line each (a table that fits a terminal), from each model's
+    lowest-seed ok row; only sentences every model decoded."""
     rows = df[df["task"].eq("translate") & df["ok"]].sort_values("seed")
-    out = []
+    outputs: dict[str, dict[str, dict]] = {}
     for model in sort_models(rows["model"].dropna().unique().tolist()):
         r = rows[rows["model"].eq(model)].iloc[0]
         examples = r["examples"] if isinstance(r["examples"], list) else []
-        for ex in examples[:per_model]:
-            out.append(
-                {
-                    "model": model,
-                    "seed": r["seed"],
-                    "source": ex.get("source", ""),
-                    "reference": ex.get("reference", ""),
-                    "hypothesis": ex.get("hypothesis", ""),
-                }
-            )
+        outputs[model] = {ex.get("source", ""): ex for ex in examples if ex.get("source")}
+    if not outputs:
+        return pd.DataFrame()
+    first = next(iter(outputs.values()))
+    shared = [src for src in first if all(src in o for o in outputs.values())][:sentences]
+    out = []
+    for i, src in enumerate(shared, 1):
+        out.append({"sentence": i, "text of": "source", "text": src})
+        out.append({"sentence": i, "text of": "reference", "text": first[src].get("reference", "")})
+        for model, o in outputs.items():
+            out.append({"sentence": i, "text of": model, "text": o[src].get("hypothesis", "")})
     return pd.DataFrame(out)
