@@ -82,8 +82,10 @@ def loglog(
 
 
 def accuracy_vs_distance(cells: pd.DataFrame, task: str, metric: str) -> bytes:
-    """Accuracy against distance per model with its 95% interval (shaded band) and the best
-    floor (chance or shortcut, dashed): a point below its floor's line is not evidence."""
+    """Accuracy against distance per model with its 95% interval (shaded band, drawn within
+    the metric's range [0, 1]: a t interval over 3 seeds can reach past it, an accuracy
+    cannot) and the best floor (chance or shortcut, dashed): a point below its floor's line
+    is not evidence."""
     fig = figure(6.4, 4.0)
     ax = fig.subplots()
     for model, g in cells.groupby("model", sort=False):
@@ -92,17 +94,19 @@ def accuracy_vs_distance(cells: pd.DataFrame, task: str, metric: str) -> bytes:
             continue
         c = color(model)
         seeds = f"{int(g['seeds_ok'].min())}–{int(g['seeds'].max())} seeds"
-        err = [g["estimate"] - g["low"], g["high"] - g["estimate"]]
+        low, high = g["low"].clip(0.0, 1.0), g["high"].clip(0.0, 1.0)  # an accuracy's range
+        err = [g["estimate"] - low, high - g["estimate"]]
         ax.errorbar(
             g["distance"], g["estimate"], yerr=err, fmt="o-", capsize=3, color=c,
             label=f"{model} ({seeds})",
         )  # fmt: skip
-        ax.fill_between(g["distance"], g["low"], g["high"], color=c, alpha=0.2, linewidth=0)
+        ax.fill_between(g["distance"], low, high, color=c, alpha=0.2, linewidth=0)
         ax.plot(g["distance"], g["floor"], "--", marker="_", markersize=18, color=c, alpha=0.7)
     ax.axhline(0.98, color="grey", linestyle=":", linewidth=1, label="ceiling 0.98")
     ax.set_xscale("log", base=2)
     ax.set_xlabel("distance: length + delay (tokens)" if task == "copy" else "dependency distance")
-    ax.set_ylabel(f"{metric} (95% interval shaded; best floor dashed)")
+    ax.set_ylabel(f"{metric} (95% interval shaded, within [0, 1]; best floor dashed)")
+    ax.set_ylim(-0.02, 1.02)
     ax.set_title(f"{task}: accuracy against distance")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
