@@ -84,6 +84,7 @@ class SlopeTest:
     df: int
     arrivals: int
     sigma: float
+    loglik: float  # the joint fit's maximum log-likelihood (the profile interval's top)
 
     def critical(self, confidence: float) -> float:
         return float(sps.t.ppf(0.5 + confidence / 2, self.df))
@@ -128,7 +129,8 @@ def slope_test(g: pd.DataFrame) -> SlopeTest | None:
         return None
     diff = float(full.coef[2] - full.coef[3])
     t = float(np.sign(diff)) * _t_of(2 * (full.loglik - null), m, df)
-    return SlopeTest(diff, (float(full.coef[2]), float(full.coef[3])), t, df, m, full.sigma)
+    slopes = (float(full.coef[2]), float(full.coef[3]))
+    return SlopeTest(diff, slopes, t, df, m, full.sigma, full.loglik)
 
 
 def profile_interval(
@@ -140,8 +142,7 @@ def profile_interval(
 
     y, c, is_t, x = _arrays(g)
     crit = test.critical(confidence)
-    full = censored_mle(y, c, np.column_stack([is_t, 1 - is_t, x * is_t, x * (1 - is_t)]))
-    ll_full = full.loglik if full is not None else float("nan")
+    ll_full = test.loglik  # the joint fit slope_test already made
 
     def excess(delta: float) -> float:
         ll = _null_loglik(y, c, is_t, x, delta)

@@ -148,10 +148,10 @@ def check_crossover(df: pd.DataFrame) -> Verdict:
     analytic = f"analytic per-layer cost ratio n²d / nd² = n/d: crossover at n = d = {fmt(d)}"
     if not short:
         return inconclusive(f"needs a length n < d = {fmt(d)} measured for both models", analytic)
-    parts, pairs = [], []
+    parts, pairs, ratios = [], [], {}
     for n in short:
         a, b = t.rows[t.rows["length"].eq(n)], lstm.rows[lstm.rows["length"].eq(n)]
-        ratio = paired_ratio(a, b)
+        ratio = ratios[n] = paired_ratio(a, b)
         parts.append(f"n={fmt(n)}: " + (ratio.text() if ratio else "too few runs"))
         sa, sb = by_seed(a), by_seed(b)
         pairs += [(n, sa[k] - sb[k]) for k in sorted(set(sa) & set(sb), key=str)]
@@ -167,7 +167,7 @@ def check_crossover(df: pd.DataFrame) -> Verdict:
     k = min(per_length.values()) if per_length else 0
     if len(short) == 1 or len(per_length) < 2:  # one length: its paired ratio
         n = short[0]
-        ratio = paired_ratio(t.rows[t.rows["length"].eq(n)], lstm.rows[lstm.rows["length"].eq(n)])
+        ratio = ratios[n]
         if ratio is None:
             return inconclusive(
                 f"too few runs at n={fmt(n)} (need ≥ 2 per model, best as back-to-back pairs)",
