@@ -182,6 +182,19 @@ def compare(
     print_comparison(console, result, run, ref)
 
 
+@app.command()
+def slim(
+    directory: Annotated[Path, typer.Argument(help="Run directory holding results.jsonl.")],
+) -> None:
+    """Cut DIRECTORY to what its verdicts and report read, to commit it as a reference:
+    per-example files gzipped, attention kept as per-example sums and the maps the report
+    draws. Verdicts and intervals stay the same; rerun the matrix for the full files."""
+    from reports.slim import slim as slim_dir
+
+    done = with_warnings(console, slim_dir, results_dir(directory))
+    console.print(f"{directory}: {done.text()}", soft_wrap=True)
+
+
 matrix_app = typer.Typer(
     help="Benchmark matrices: validate, run (resumable), status.", no_args_is_help=True
 )
@@ -406,21 +419,14 @@ def perf(
     """Measure harness overhead and model efficiency as ratios, interleaved in one process."""
     from perf.display import print_section
     from perf.options import PerfOptions, tiny_options
-    from perf.run import DEFAULT_SECTIONS, check_sections, run_perf
+    from perf.run import DEFAULT_SECTIONS, check_device, check_sections, run_perf
 
     names = tuple(section or DEFAULT_SECTIONS)
     try:
         check_sections(names)
+        check_device(device is DeviceChoice.cuda, precision)
     except ValueError as err:
-        raise typer.BadParameter(str(err), param_hint="--section") from err
-
-    if device is DeviceChoice.cuda:
-        import torch
-
-        if not torch.cuda.is_available():
-            raise typer.BadParameter("--device cuda was asked for but no CUDA device is available")
-    if precision not in ("32-true", "bf16-mixed"):
-        raise typer.BadParameter(f"--precision {precision!r} is not one of: 32-true, bf16-mixed")
+        raise typer.BadParameter(str(err)) from err
     opts = (tiny_options if tiny else PerfOptions)(
         device="cuda" if device is DeviceChoice.cuda else "cpu",
         wandb=wandb.value,

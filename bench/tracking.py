@@ -17,9 +17,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 from bench.rundir.layout import (
+    ATTENTION_SUMMARY_FILE,
     DEV_EVAL_FILE,
     DEV_RUNGS_FILE,
     EVAL_FILE,
+    GZIP_SUFFIX,
     INTERVENTION_FILE,
     cell_dir,
     matrix_path,
@@ -110,6 +112,11 @@ def log_report_tables(mode: str, directory: Path, tables: dict[str, Any]) -> str
 
 
 EVIDENCE_FILES = (EVAL_FILE, DEV_EVAL_FILE, DEV_RUNGS_FILE, INTERVENTION_FILE)
+EVIDENCE_NAMES = {
+    *EVIDENCE_FILES,
+    *(f + GZIP_SUFFIX for f in EVIDENCE_FILES),
+    ATTENTION_SUMMARY_FILE,
+}  # a slimmed run's forms too (reports.slim)
 REPORT_FILES = ("report.md", "report.html")  # reports.build writes them
 
 
@@ -128,7 +135,7 @@ def evidence_artifact(directory: Path, name: str) -> Any:
             art.add_file(str(directory / top), name=top)
     cells = cell_dir(directory, "_").parent
     for path in sorted(cells.glob("*/*")):
-        if path.name in EVIDENCE_FILES:
+        if path.name in EVIDENCE_NAMES:
             art.add_file(str(path), name=str(path.relative_to(directory)))
     return art
 

@@ -33,11 +33,25 @@ SECTIONS: dict[str, Callable[[PerfOptions, Callable[[str], None]], Section]] = {
 DEFAULT_SECTIONS = tuple(name for name in SECTIONS if name != "scaling")
 
 
+PRECISIONS = ("32-true", "bf16-mixed")
+
+
 def check_sections(names: tuple[str, ...]) -> None:
     """Raise ValueError naming the valid sections if one of ``names`` is unknown."""
     unknown = [n for n in names if n not in SECTIONS]
     if unknown:
         raise ValueError(f"unknown perf section {unknown[0]!r}; choose from: {', '.join(SECTIONS)}")
+
+
+def check_device(cuda: bool, precision: str) -> None:
+    """Raise ValueError when CUDA is asked for but absent, or the precision is unknown."""
+    if cuda:
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was asked for but no CUDA device is available")
+    if precision not in PRECISIONS:
+        raise ValueError(f"--precision {precision!r} is not one of: {', '.join(PRECISIONS)}")
 
 
 def run_perf(

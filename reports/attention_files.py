@@ -1,7 +1,8 @@
 """The attention files of a run directory, read for the report: each cell's attention.npz
 summarised as row columns (``bench.attention.alignment``: format, gold positions, hit rate and
 gold mass) with its intervention.json, and example maps (``Artefact``) for the heatmaps;
-older runs' attention.json too. numpy and pandas only."""
+older runs' attention.json too. A slimmed run (reports.slim) keeps the summary as
+attention_summary.json, which is read first. numpy and pandas only."""
 
 from __future__ import annotations
 
@@ -15,7 +16,16 @@ import numpy as np
 import pandas as pd
 
 from bench.attention.alignment import GOLD_TASKS, load_npz, summarise, units
-from bench.rundir.layout import ATTENTION_FILE, INTERVENTION_FILE, cell_dir, cell_file
+from bench.rundir.atomic import atomic_write_text
+from bench.rundir.layout import (
+    ATTENTION_FILE,
+    ATTENTION_SUMMARY_FILE,
+    INTERVENTION_FILE,
+    cell_dir,
+    cell_file,
+)
+
+SUMMARY_BOOLS = ("is_head", "correct")  # summarise()'s boolean arrays; the others are floats
 
 
 def read_intervention(path: Path) -> dict[str, Any] | None:
@@ -42,12 +52,42 @@ def attach_attention(df: pd.DataFrame, directory: Path) -> pd.DataFrame:
     for key, task in zip(df["key"], df["task"], strict=True):
         cell = cell_dir(directory, str(key))
         summary = None
-        if isinstance(key, str) and task in GOLD_TASKS and (cell / ATTENTION_FILE).is_file():
-            data = load_npz(cell / ATTENTION_FILE)
-            summary = summarise(data) if data else None
+        if isinstance(key, str) and task in GOLD_TASKS:
+            summary = cell_summary(cell)
         att.append(summary)
         inter.append(read_intervention(cell / INTERVENTION_FILE) if isinstance(key, str) else None)
     return df.assign(attention=att, intervention=inter)
+
+
+def cell_summary(cell: Path) -> dict[str, Any] | None:
+    """summarise() of the cell's attention: its attention_summary.json when slimmed (the
+    attention.npz beside it may then hold only the examples a heatmap draws), else its
+    attention.npz; None when it has neither (or they are unreadable)."""
+    if (cell / ATTENTION_SUMMARY_FILE).is_file():
+        return read_summary(cell / ATTENTION_SUMMARY_FILE)
+    if (cell / ATTENTION_FILE).is_file():
+        data = load_npz(cell / ATTENTION_FILE)
+        return summarise(data) if data else None
+    return None
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    """summarise()'s dict as JSON (floats exact: JSON keeps a float64's shortest repr)."""
+    plain = {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in summary.items()}
+    atomic_write_text(path, json.dumps(plain, separators=(",", ":")))
+
+
+def read_summary(path: Path) -> dict[str, Any] | None:
+    """write_summary's file as summarise() returned it (arrays), None if unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {
+            k: v if k in ("task", "units") else np.asarray(v, bool if k in SUMMARY_BOOLS else float)
+            for k, v in data.items()
+        }
+    except (OSError, ValueError, AttributeError) as err:
+        warnings.warn(f"{path}: unreadable attention summary ({err}), skipped", stacklevel=2)
+        return None
 
 
 # --- example maps for the heatmaps ---------------------------------------------------------
@@ -63,6 +103,7 @@ class Artefact:
     src_tokens: list[str]
     tgt_tokens: list[str]
     maps: dict[str, list[list[float]]]
+    example: int | None = None  # its index in the cell's attention.npz (None: attention.json)
 
 
 def load_artefacts(directory: Path, df: pd.DataFrame) -> list[Artefact]:
@@ -127,8 +168,8 @@ def example_artefacts(directory: Path, df: pd.DataFrame) -> list[tuple[Artefact,
 
 def _example(directory: Path, df: pd.DataFrame, cell, key: str, label: str):  # noqa: ANN001, ANN202
     """The first ``label`` (correct/wrong) example of cell ``key`` as an Artefact, or None."""
-    rows = df[df["key"] == key]
-    data = load_npz(cell_file(directory, key, ATTENTION_FILE)) if len(rows) else None
+    rows, path = df[df["key"] == key], cell_file(directory, key, ATTENTION_FILE)
+    data = load_npz(path) if len(rows) and path.is_file() else None  # a slimmed run keeps few
     if data is None or not data["maps"]:
         return None
     correct = np.asarray(data["correct"], bool)
@@ -148,5 +189,6 @@ def _example(directory: Path, df: pd.DataFrame, cell, key: str, label: str):  # 
         [str(t) for t in words["src_words"][:S]],
         [str(t) for t in words["tgt_words"][:T]],
         {n: maps[n][i, :T, :S].tolist() for n in show},
+        i,
     )
     return art, show

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.rundir.layout import EVAL_FILE, RESULTS_FILE, cell_file
+from bench.rundir.layout import EVAL_FILE, RESULTS_FILE, read_per_example
 from bench.rundir.rows import read_rows
 
 LONG_RANGE_TASKS = ("match", "dependency", "recall")
@@ -45,14 +45,12 @@ def load_results(directory: Path) -> pd.DataFrame:
 
 def read_examples(directory: Path, key: str) -> list[dict[str, Any]] | None:
     """A cell's per-example outcomes, or None when the run directory has none for it."""
-    path = cell_file(directory, str(key), EVAL_FILE)
-    if not path.is_file():
-        return None
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return read_per_example(directory, str(key), EVAL_FILE)
 
 
 def attach_examples(df: pd.DataFrame, directory: Path) -> pd.DataFrame:
-    """``df`` with a ``per_example`` column read from ``directory/cells/<key>/eval.jsonl``."""
+    """``df`` with a ``per_example`` column read from ``directory/cells/<key>/eval.jsonl``
+    (or its slimmed ``eval.jsonl.gz``)."""
     per = [read_examples(directory, k) if isinstance(k, str) else None for k in df["key"]]
     return df.assign(per_example=per)
 

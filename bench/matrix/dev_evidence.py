@@ -12,13 +12,12 @@ before they existed) or the metric has none.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from bench.rundir.layout import DEV_EVAL_FILE, DEV_RUNGS_FILE, cell_file
+from bench.rundir.layout import DEV_EVAL_FILE, DEV_RUNGS_FILE, read_per_example
 
 DRAWS, LEVEL, SEED = 1000, 0.95, 0
 ACCURACY = {"dev_acc": None, "dev_token_acc": "token_acc", "dev_answer_acc": "answer_acc"}
@@ -75,10 +74,7 @@ def _percentiles(draws: np.ndarray) -> tuple[float, float]:
 
 
 def _read(directory: str, key: str, name: str) -> list[dict[str, Any]] | None:
-    path = cell_file(Path(directory), key, name)
-    if not path.is_file():
-        return None
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return read_per_example(Path(directory), key, name)
 
 
 def _rung_outcomes(directory: str, key: str) -> list[dict[str, Any]] | None:

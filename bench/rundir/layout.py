@@ -5,8 +5,9 @@ DIR/results.jsonl                 one row per cell attempt (bench.rundir.rows)
 DIR/matrix.json                   what `matrix status` needs to rebuild the cells
 DIR/runner.lock                   one runner per directory (bench.rundir.lock)
 DIR/cells/<key>/job.json          the worker's job; row.json its answer
-DIR/cells/<key>/eval.jsonl        per-example outcomes of the test split
+DIR/cells/<key>/eval.jsonl        per-example outcomes of the test split (.jsonl.gz once slimmed)
 DIR/cells/<key>/attention.npz     recorded cross-attention (bench.attention.record)
+DIR/cells/<key>/attention_summary.json  its per-example sums (reports.slim keeps these)
 DIR/cells/<key>/intervention.json what shifting attention costs
 DIR/wandb/offline-run-*           W&B offline runs (bench.tracking)
 ```
@@ -15,6 +16,7 @@ Standard library only: reports read the layout through it.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,9 @@ EVAL_FILE = "eval.jsonl"
 DEV_EVAL_FILE = "dev_eval.jsonl"  # per-example outcomes of the final dev decode
 DEV_RUNGS_FILE = "dev_rungs.jsonl"  # per-example dev outcomes at the budget's rungs
 ATTENTION_FILE = "attention.npz"
+ATTENTION_SUMMARY_FILE = "attention_summary.json"  # summarise() of attention.npz (slimmed runs)
+PER_EXAMPLE_FILES = (EVAL_FILE, DEV_EVAL_FILE, DEV_RUNGS_FILE)  # gzipped in a slimmed run
+GZIP_SUFFIX = ".gz"
 INTERVENTION_FILE = "intervention.json"
 WANDB_DIR = "wandb"
 
@@ -50,6 +55,26 @@ def cell_dir(out: Path | str, key: str) -> Path:
 def cell_file(out: Path | str, key: str, name: str) -> Path:
     """DIR/cells/<key>/<name>, e.g. ``cell_file(out, key, EVAL_FILE)``."""
     return cell_dir(out, key) / name
+
+
+def per_example_file(out: Path | str, key: str, name: str) -> Path | None:
+    """The cell's per-example file ``name`` (one of PER_EXAMPLE_FILES) as written
+    (``eval.jsonl``) or slimmed (``eval.jsonl.gz``), or None when the cell has neither."""
+    plain = cell_file(out, key, name)
+    for path in (plain, plain.with_name(name + GZIP_SUFFIX)):
+        if path.is_file():
+            return path
+    return None
+
+
+def read_per_example(out: Path | str, key: str, name: str) -> list[dict[str, Any]] | None:
+    """The records of the cell's per-example file ``name``, plain or gzipped; None if absent."""
+    path = per_example_file(out, key, name)
+    if path is None:
+        return None
+    opener = gzip.open if path.suffix == GZIP_SUFFIX else open
+    with opener(path, "rt", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def wandb_dir(out: Path | str) -> Path:

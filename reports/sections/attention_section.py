@@ -20,6 +20,13 @@ from reports.rows import preset_hint, sort_models
 MAX_CELLS = 6  # older runs' attention.json: cells whose maps are drawn
 
 
+def heatmap_examples(directory: Path, df: pd.DataFrame) -> list:
+    """The example maps the section draws: per model a correct and a wrong example of its
+    trained (not speed-sweep) cells, from the run's whole ``df``. reports.slim keeps exactly
+    these maps."""
+    return example_artefacts(directory, df.drop(index=length_sweep(df).index, errors="ignore"))
+
+
 def attention_section(directory: Path, df: pd.DataFrame) -> Section:
     """Does attention look at the right input? Hit rate and gold mass per model, task and
     layer, the intervention result, and heatmaps of a correct and a wrong example per model
@@ -32,7 +39,7 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
     full = alignment_frame(trained) if "attention" in df else pd.DataFrame()
     if full.empty:  # older runs' attention.json: whatever cells recorded it
         return _legacy_attention(sec, directory, df)
-    df = trained
+    whole, df = df, trained
     learned = ~full["cell"].str.endswith("(not learned)")
     frame = full[learned] if learned.any() else full
     unlearned = sorted(set(full.loc[~learned, "cell"].str.removesuffix(" (not learned)")))
@@ -89,7 +96,7 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
                 "attention_intervention_drops",
             ),
         )
-    examples = example_artefacts(directory, df)
+    examples = heatmap_examples(directory, whole)
     for i, (art, names) in enumerate(examples):
         caption = f"{art.label}: " + ", ".join(f"`{n}`" for n in names)
         sec.add(Figure(f"attention_{i}", heatmaps(art, names), caption))
