@@ -35,9 +35,14 @@ claims: $(BIN)/attnbench corpus-packages
 	$(BIN)/attnbench claims $(CLAIMS_OUT)
 	$(BIN)/attnbench compare $(CLAIMS_OUT) results/claims-cpu
 
+# Every test, slow ones too, on TEST_JOBS processes (pytest-xdist) of one thread each: the
+# suite is mostly single-threaded numpy/scipy and subprocess waits, so 2 processes on 2 cores
+# take about half the time of one (torch threads beside each other would slow both).
+TEST_JOBS ?= 2
 test: $(BIN)/attnbench
 	$(BIN)/ruff check .
-	WANDB_MODE=disabled $(BIN)/pytest -q -m ''  # every test, slow ones too
+	WANDB_MODE=disabled OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	  $(BIN)/pytest -q -m '' -n $(TEST_JOBS) --dist worksteal
 
 clean:
 	rm -rf $(VENV) runs

@@ -24,6 +24,7 @@ from bench.rundir.layout import (
     cell_dir,
     cell_file,
 )
+from reports.records import records
 
 SUMMARY_BOOLS = ("is_head", "correct")  # summarise()'s boolean arrays; the others are floats
 
@@ -109,7 +110,7 @@ class Artefact:
 def load_artefacts(directory: Path, df: pd.DataFrame) -> list[Artefact]:
     """Readable attention.json files of the rows' cells, Transformer and LSTM first."""
     out = []
-    for r in df.dropna(subset=["key"]).to_dict("records"):
+    for r in records(df.dropna(subset=["key"])):
         path = cell_file(directory, str(r["key"]), "attention.json")
         if not path.is_file():
             continue

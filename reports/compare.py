@@ -12,6 +12,7 @@ import pandas as pd
 
 from reports.claims import claims_records
 from reports.claims.stats import welch_interval
+from reports.records import records
 from reports.rows import load_results, primary_value
 
 
@@ -38,7 +39,7 @@ def _label(row: dict) -> str:
 def _per_setting(df: pd.DataFrame) -> dict[str, tuple[str, str, list[float]]]:
     """config_id -> (label, metric, headline values of its ok seeds)."""
     out: dict[str, tuple[str, str, list[float]]] = {}
-    for r in df.to_dict("records"):
+    for r in records(df):
         label, metric, values = out.get(r["config_id"], (_label(r), "", []))
         value = primary_value(r) if r.get("ok") else None
         if value is not None and np.isfinite(value):

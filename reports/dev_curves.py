@@ -14,6 +14,7 @@ from reports.claims.evidence import budget, setting_id
 from reports.claims.rungs import DEV_METRIC, FRACTIONS, dev_curve, rung_steps, train_steps
 from reports.claims.stats import mean_interval
 from reports.document import Block, Figure, Paragraph
+from reports.records import records
 from reports.render.plots import dev_curves
 from reports.rows import sort_models
 
@@ -42,7 +43,7 @@ class Panel:
 def dev_points(rows: pd.DataFrame, metric: str = DEV_METRIC) -> pd.DataFrame:
     """One line per ok row and dev point: setting, model, seed, step, value."""
     out, stops = [], []
-    for r in rows[rows["ok"]].to_dict("records"):
+    for r in records(rows[rows["ok"]]):
         curve = dev_curve(r, metric)
         if curve is None:
             continue
@@ -101,7 +102,7 @@ def dev_panels(rows: pd.DataFrame, metric: str = DEV_METRIC) -> list[Panel]:
         return []
     ok = rows[rows["ok"]]
     first = {}  # setting -> its first row
-    for r in ok.to_dict("records"):
+    for r in records(ok):
         first.setdefault(setting_id(r), r)
     labels = setting_labels({s: first[s] for s in points["setting"].unique()})
     order = sorted(labels, key=lambda s: (_num(first[s]["distance"]), _num(first[s]["length"])))
@@ -126,7 +127,7 @@ def stopped_runs(ok: pd.DataFrame) -> pd.DataFrame:
             "seed": r["seed"],
             "step": stop_step(r),
         }
-        for r in ok.to_dict("records")
+        for r in records(ok)
         if stop_step(r) is not None
     ]
     return pd.DataFrame(out, columns=["setting", *STOP_COLUMNS])

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from reports.fit import PowerFit, fit_power_law
+from reports.records import records
 from reports.rows import sort_models, speed_rows
 
 N_OVER_D = 2.0  # "n >> d": lengths at least this multiple of the model width
@@ -85,7 +86,7 @@ def series(df: pd.DataFrame, metric: str, task: str | None = None) -> dict[str, 
     rows = rows.assign(value=pd.to_numeric(rows[metric], errors="coerce")).dropna(subset=["value"])
     if rows.empty:
         return {}
-    rows = rows.assign(sweep=[sweep_id(r) for r in rows.to_dict("records")])
+    rows = rows.assign(sweep=[sweep_id(r) for r in records(rows)])
     sizes = rows.groupby("sweep")[["model", "length"]].apply(lambda g: len(g.drop_duplicates()))
     rows = rows[rows["sweep"].eq(sizes.sort_values(ascending=False, kind="stable").index[0])]
     out = {}

@@ -11,6 +11,7 @@ import pandas as pd
 
 from bench.rundir.layout import EVAL_FILE, RESULTS_FILE, read_per_example
 from bench.rundir.rows import read_rows
+from reports.records import records
 
 LONG_RANGE_TASKS = ("match", "dependency", "recall")
 MODEL_ORDER = ("transformer", "lstm", "lstm_uni", "convs2s")
@@ -76,10 +77,10 @@ def normalise(df: pd.DataFrame) -> pd.DataFrame:
     df["length"] = _num(df["seq_len"].where(df["seq_len"].notna(), task_cfg.map(_length)))
     df["distance"] = _num(df["distance"].where(df["distance"].notna(), task_cfg.map(_distance)))
     df["width"] = _num(df["width"].where(df["width"].notna(), model_cfg.map(_width)))
-    df["primary"] = [primary_value(r) for r in df.to_dict("records")]
+    df["primary"] = [primary_value(r) for r in records(df)]
     df["config_id"] = [
         json.dumps([r["model"], r["task"], r["config"], r["device"], r["mode"]], sort_keys=True)
-        for r in df.to_dict("records")
+        for r in records(df)
     ]
     return df.reset_index(drop=True)
 

@@ -84,9 +84,18 @@ def test_translation_examples_are_logged_as_a_wandb_table():
     assert table.data == [["In the beginning", "En el principio", "En"]]
 
 
-def _offline_log(directory) -> bytes:  # noqa: ANN001
-    """The bytes of every offline run's transaction log under ``directory/wandb``."""
-    return b"".join(p.read_bytes() for p in directory.glob("wandb/offline-run-*/run-*.wandb"))
+def _offline_log(directory, expect: bytes = b"", wait_s: float = 20.0) -> bytes:  # noqa: ANN001
+    """The bytes of every offline run's transaction log under ``directory/wandb``, once they
+    hold ``expect`` (W&B's service may still be flushing when a loaded machine returns from
+    ``finish``), or as they are after ``wait_s``."""
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while True:
+        log = b"".join(p.read_bytes() for p in directory.glob("wandb/offline-run-*/run-*.wandb"))
+        if expect in log or time.monotonic() > deadline:
+            return log
+        time.sleep(0.2)
 
 
 def test_cell_runs_are_grouped_by_setting_with_a_job_type(tmp_path, monkeypatch):
@@ -105,7 +114,7 @@ def test_cell_runs_are_grouped_by_setting_with_a_job_type(tmp_path, monkeypatch)
     monkeypatch.setenv("WANDB_MODE", "offline")
     tracker = Tracker.start("offline", tmp_path, "lstm-copy-s0", spec, group="claims")
     assert tracker.finish({"status": "ok"}) is None
-    log = _offline_log(tmp_path)
+    log = _offline_log(tmp_path, g0.encode())
     assert g0.encode() in log and b"seed" in log
 
 
@@ -118,9 +127,13 @@ def test_the_summary_run_saves_rows_evidence_and_report_as_an_artifact(tmp_path,
     (tmp_path / "report.md").write_text("# report\n")
     (tmp_path / "cells" / "k1").mkdir(parents=True)
     (tmp_path / "cells" / "k1" / "eval.jsonl").write_text('{"correct": 1, "total": 1}\n')
+    (tmp_path / "cells" / "k2").mkdir()  # a slimmed cell (reports.slim) saves its forms
+    (tmp_path / "cells" / "k2" / "eval.jsonl.gz").write_bytes(b"")
+    (tmp_path / "cells" / "k2" / "attention_summary.json").write_text("{}")
     monkeypatch.setenv("WANDB_MODE", "offline")
     tables = {"counts": pd.DataFrame({"model": ["lstm"], "ok/total": ["1/1"]})}
     assert log_report_tables("offline", tmp_path, tables) is None
-    log = _offline_log(tmp_path)
+    log = _offline_log(tmp_path, b"cells/k2/attention_summary.json")
     assert f"{tmp_path.name}-results".encode() in log and b"run-results" in log
     assert b"cells/k1/eval.jsonl" in log and b"results.jsonl" in log
+    assert b"cells/k2/eval.jsonl.gz" in log and b"cells/k2/attention_summary.json" in log

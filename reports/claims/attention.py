@@ -20,6 +20,7 @@ from reports.claims.evidence import CellScore, cell_scores
 from reports.claims.rungs import stabilise
 from reports.claims.stats import bonferroni, percentile_interval, ratio_draws, rng
 from reports.claims.verdict import FAIL, PASS, Verdict, inconclusive
+from reports.records import records
 from reports.rows import config_delay, sort_models
 
 JUDGED_TASKS = ("copy", "reverse")  # the gold position is exact
@@ -159,7 +160,7 @@ def attention_cells(df: pd.DataFrame, tasks: tuple[str, ...] = ("copy", "reverse
     rows = df[df["task"].isin(tasks)]
     out = []
     for (model, _), g in rows.groupby(["model", "config_id"], sort=True):
-        recs = g.to_dict("records")
+        recs = records(g)
         ok = [r for r in recs if r.get("ok")]
         recorded = [r for r in ok if isinstance(r.get("attention"), dict)]
         sums = [r["attention"] for r in recorded]

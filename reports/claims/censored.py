@@ -19,6 +19,7 @@ from bench.rundir.rows import dev_points, first_step_at
 from reports.claims import rungs as rg
 from reports.claims.stats import bonferroni, censored_regression, km_median, logrank_p
 from reports.claims.verdict import INCONCLUSIVE, Verdict, against, combine
+from reports.records import records
 from reports.rows import sort_models
 
 OTHERS = ("lstm", "convs2s")
@@ -69,7 +70,7 @@ def ease_runs(df: pd.DataFrame, settings: list[str]) -> pd.DataFrame:
     from reports.claims.evidence import setting_id
 
     recs = []
-    for r in df.to_dict("records"):
+    for r in records(df):
         sid = setting_id(r)
         if sid not in settings:
             continue

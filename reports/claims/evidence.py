@@ -27,6 +27,7 @@ from reports.claims.stats import (
     ratio_draws,
     rng,
 )
+from reports.records import records
 from reports.rows import primary_metric
 
 CEILING = 0.98  # accuracy at which a task no longer separates models
@@ -218,7 +219,7 @@ def cell_scores(df: pd.DataFrame, n_boot: int | None = None) -> list[CellScore]:
     out = []
     quality = df[df["task"].notna()]
     for i, ((_, _), g) in enumerate(quality.groupby(["model", "config_id"], sort=True)):
-        rows = g.to_dict("records")
+        rows = records(g)
         if rows[0]["task"] == "translate":  # corpus metrics need the texts: no fallback
             score = _translation_score(rows, n_boot, i)
         else:

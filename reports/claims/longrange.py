@@ -26,6 +26,7 @@ from reports.claims.censored import censored_text, reach_step, truncate
 from reports.claims.rungs import train_steps
 from reports.claims.stats import bonferroni, censored_mle, censored_regression
 from reports.claims.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, combine
+from reports.records import records
 from reports.rows import long_range
 
 OTHERS = ("lstm", "convs2s")
@@ -44,7 +45,7 @@ def long_range_runs(df: pd.DataFrame) -> pd.DataFrame:
     """Long-range runs with their steps to target: task, steps (budget), model, seed,
     distance, t, censored, source, target."""
     recs = []
-    for r in long_range(df).to_dict("records"):
+    for r in records(long_range(df)):
         d = r.get("distance")
         if d is None or pd.isna(d) or float(d) <= 0:
             continue

@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from reports.claims.stats import ALPHA, mean_interval, welch_interval
+from reports.records import records
 
 BLOCKS = "train_tgt_tokens_per_s_blocks"
 MIN_PAIRS = 2
@@ -37,7 +38,7 @@ def log_speed(row: dict) -> float | None:
 def by_seed(rows: pd.DataFrame) -> dict:
     """seed -> log speed of the ok runs in ``rows`` (one setting of one model)."""
     out = {}
-    for r in rows.to_dict("records"):
+    for r in records(rows):
         v = log_speed(r)
         if v is not None and r.get("ok", True):
             out[r.get("seed")] = v

@@ -27,6 +27,7 @@ from reports.claims.verdict import (
     combine,
     inconclusive,
 )
+from reports.records import records
 from reports.rows import LONG_RANGE_TASKS, long_range, sort_models
 
 OTHERS = ("lstm", "convs2s")
@@ -201,7 +202,7 @@ def check_training_ease(df: pd.DataFrame) -> Verdict:
     per_task: dict[str, Verdict] = {}
     for task in tuned:
         trows = rows[rows["task"].eq(task)]
-        ids = [setting_id(r) for r in trows.to_dict("records")]
+        ids = [setting_id(r) for r in records(trows)]
         models_by = trows.groupby(ids)["model"].agg(set)
         settings = [s for s, ms in models_by.items() if "transformer" in ms and set(OTHERS) & ms]
         if settings:
@@ -246,7 +247,7 @@ def _ease_of_task(rows: pd.DataFrame, settings: list[str]) -> Verdict:
             numbers,
         )
     end = replace(end, numbers=numbers)
-    budgets = {train_steps(r) for r in rows.to_dict("records")} - {None}
+    budgets = {train_steps(r) for r in records(rows)} - {None}
     total = budgets.pop() if len(budgets) == 1 else None
     rungs = [
         rung(round(f * total) if total else None, judge_ease(runs, f), "log time to target", f)
@@ -354,7 +355,7 @@ def dev_rungs(
     from reports.claims.evidence import setting_id
 
     rows = {
-        m: [r for r in df.to_dict("records") if r["model"] == m and setting_id(r) == c.setting]
+        m: [r for r in records(df) if r["model"] == m and setting_id(r) == c.setting]
         for m, c in cells.items()
     }
     n_seeds = min(c.seeds for c in cells.values()) if cells else None

@@ -15,6 +15,7 @@ import pandas as pd
 from reports.claims.evidence import tuned_tasks
 from reports.claims.rungs import train_steps
 from reports.length_series import series
+from reports.records import records
 from reports.rows import long_range, sort_models
 
 
@@ -80,7 +81,7 @@ def tokens_seen(row: dict[str, Any]) -> float | None:
 
 
 def _task_scale(task: str, g: pd.DataFrame) -> str:
-    recs = g.to_dict("records")
+    recs = records(g)
     params = pd.to_numeric(g["n_params"], errors="coerce").groupby(g["model"]).median()
     by_model = " / ".join(
         f"{m} {_si(params[m])}" for m in sort_models(list(params.index)) if _number(params[m])
@@ -98,7 +99,7 @@ def _task_scale(task: str, g: pd.DataFrame) -> str:
 
 def _hardware(rows: pd.DataFrame) -> str:
     names = []
-    for r in rows.to_dict("records"):
+    for r in records(rows):
         name = str(r.get("device_name") or r.get("device") or "?")
         if name == "cpu":
             threads = r.get("threads")

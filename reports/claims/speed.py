@@ -10,6 +10,7 @@ from reports.claims.evidence import setting_id
 from reports.claims.paired import paired_ratio
 from reports.claims.quality import equal_params, param_text
 from reports.claims.verdict import Verdict, against, inconclusive
+from reports.records import records
 from reports.rows import speed_rows
 
 TEN_X = 10.0
@@ -26,7 +27,7 @@ def translate_speed(df: pd.DataFrame, other: str) -> dict:
     if picked is None:
         return {"why": f"translate rows are not at equal parameters ({param_text(rows)})"}
     rows, size = picked
-    rows = rows.assign(setting=[setting_id(r) for r in rows.to_dict("records")])
+    rows = rows.assign(setting=[setting_id(r) for r in records(rows)])
     best, counts = None, {}
     for sid, g in rows.groupby("setting"):
         t, o = (g[g["model"].eq(m) & g["ok"]] for m in ("transformer", other))

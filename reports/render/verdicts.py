@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from reports.records import records
 from reports.render.plots import color, figure, to_png
 
 VERDICT_COLORS = {"PASS": "#2ca02c", "FAIL": "#d62728", "INCONCLUSIVE": "#8c8c8c"}
@@ -23,7 +24,7 @@ def verdict_figure(claims: pd.DataFrame) -> bytes:
     n = len(claims)
     fig = figure(7.5, 0.42 * n + 0.6)
     axes = fig.subplots(n, 1, squeeze=False)[:, 0]
-    for ax, row in zip(axes, claims.to_dict("records"), strict=True):
+    for ax, row in zip(axes, records(claims), strict=True):
         c = VERDICT_COLORS.get(row["verdict"], "#8c8c8c")
         lo, hi, thr = row.get("low"), row.get("high"), row.get("threshold_value")
         ax.set_yticks([])

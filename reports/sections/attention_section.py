@@ -13,6 +13,7 @@ from bench.attention.alignment import CONDITIONS
 from reports.attention_files import example_artefacts, load_artefacts
 from reports.claims.scale import length_sweep
 from reports.document import Figure, Paragraph, Section, Table
+from reports.records import records
 from reports.render.heatmaps import chosen_maps, heatmaps
 from reports.render.plots import alignment_bars
 from reports.rows import preset_hint, sort_models
@@ -33,7 +34,7 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
     (older runs: the recorded attention.json maps)."""
     sec = Section("Attention")
     sweep = length_sweep(df)
-    recorded = [r for r in sweep.to_dict("records") if isinstance(r.get("attention"), dict)]
+    recorded = [r for r in records(sweep) if isinstance(r.get("attention"), dict)]
     timed_only = sorted({_cell_label(r) for r in recorded}, key=_natural)
     trained = df.drop(index=sweep.index, errors="ignore")  # speed cells: timed, not learned
     full = alignment_frame(trained) if "attention" in df else pd.DataFrame()

@@ -7,6 +7,7 @@ import pandas as pd
 
 from reports.claims import VERDICT_COLUMNS
 from reports.document import Bullets, Figure, Paragraph, Section, Table
+from reports.records import records
 from reports.render.verdicts import verdict_figure
 
 LIBRARIES = ("python", "torch", "lightning", "wandb", "sacrebleu", "pandas", "attnbench")
@@ -32,7 +33,7 @@ def summary_section(df: pd.DataFrame, claims: pd.DataFrame) -> Section:
         Bullets(
             [
                 f"**{r['claim']}** ({r['verdict']}): {r['reason']}. *Numbers:* {r['numbers']}"
-                for r in claims.to_dict("records")
+                for r in records(claims)
             ]
         ),
         Paragraph("How each claim is judged:"),
@@ -40,7 +41,7 @@ def summary_section(df: pd.DataFrame, claims: pd.DataFrame) -> Section:
             [
                 f"**{r['claim']}**: {r['predicate']}. *Source:* {r['source']}. *Minimum "
                 f"evidence:* {r['min evidence']}. *Caveat:* {r['caveat']}."
-                for r in claims.to_dict("records")
+                for r in records(claims)
                 if " vs " not in r["claim"]
             ]
         ),

@@ -18,6 +18,7 @@ from bench.rundir.layout import RESULTS_FILE
 from bench.rundir.rows import read_rows
 from reports.document import Bullets, Figure, Paragraph, Section, Table
 from reports.expected_max import expected_best
+from reports.records import records
 from reports.render.plots import sweep_figure
 from reports.rows import normalise, order_by_model, sort_models
 
@@ -72,7 +73,7 @@ def sweep_table(sweeps: pd.DataFrame, choices: dict[str, str] | None = None) -> 
     choices = choices or {}
     setting = _settings(sweeps)
     for _, g in sweeps.groupby(sweeps.apply(lambda r: _group_id(r.to_dict()), axis=1)):
-        recs = g.to_dict("records")
+        recs = records(g)
         metric = recs[0]["sweep"]["metric"]
         grid = recs[0]["sweep"]["grid"]
         points = [r["sweep"]["point"] for r in recs]
@@ -117,10 +118,10 @@ def _settings(sweeps: pd.DataFrame) -> dict[str, tuple[str, tuple]]:
     at every delay)" for ``tune.at``); the sort key orders numbers as numbers (16 before 128)."""
     out = {}
     for _, g in sweeps.groupby("task"):
-        tasks = [(r["config"] or {}).get("task", {}) for r in g.to_dict("records")]
+        tasks = [(r["config"] or {}).get("task", {}) for r in records(g)]
         keys = {k for t in tasks for k in t}
         varying = sorted(k for k in keys if len({repr(t.get(k)) for t in tasks}) > 1)
-        for r, t in zip(g.to_dict("records"), tasks, strict=True):
+        for r, t in zip(records(g), tasks, strict=True):
             at = r["sweep"].get("at") or {}
             label = ", ".join(f"{k}={t.get(k)}" for k in varying if k not in at)
             label = ", ".join(filter(None, [label] + [f"{k}={v}" for k, v in at.items()]))
@@ -259,7 +260,7 @@ def expected_best_table(sweeps: pd.DataFrame) -> pd.DataFrame:
     setting = _settings(sweeps)
     out = []
     for _, g in sweeps.groupby(sweeps.apply(lambda r: _group_id(r.to_dict()), axis=1)):
-        recs = g.to_dict("records")
+        recs = records(g)
         metric = recs[0]["sweep"]["metric"]
         values = [metric_value(r, metric) for r in recs]
         values = [float("nan") if v is None else v for v in values]
@@ -289,7 +290,7 @@ def expected_best_table(sweeps: pd.DataFrame) -> pd.DataFrame:
 def tuning_notes(df: pd.DataFrame) -> list[str]:
     """Ties and floors the runner recorded in the seed rows, once per model and setting."""
     seen: dict[str, str] = {}
-    for r in df.to_dict("records"):
+    for r in records(df):
         t = r.get("tuned")
         if not isinstance(t, dict):
             continue
