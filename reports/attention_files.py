@@ -148,15 +148,16 @@ def _is_matrix(v: object) -> bool:
     )
 
 
-def example_artefacts(directory: Path, df: pd.DataFrame) -> list[tuple[Artefact, list[str]]]:
+def example_artefacts(
+    directory: Path, df: pd.DataFrame, cells: list
+) -> list[tuple[Artefact, list[str]]]:
     """Per model: its first correctly answered and its first wrong example (over its recorded
-    copy/reverse/recall cells and seeds, in order), each with the cell's best unit's map and
-    the best layer's head mean."""
-    from reports.claims.attention import attention_cells
-
+    copy/reverse/recall ``cells`` — reports.claims.attention.attention_cells of ``df``, in
+    order — and their seeds), each with the cell's best unit's map and the best layer's head
+    mean."""
     out = []
     wanted = {(m, label) for m in df["model"].dropna().unique() for label in ("correct", "wrong")}
-    for cell in attention_cells(df):
+    for cell in cells:
         for key in cell.keys:
             for label in ("correct", "wrong"):
                 if (cell.model, label) in wanted:

@@ -429,3 +429,19 @@ def test_the_verdicts_scale_is_read_from_the_cells_it_judged(tmp_path):
     assert set(attention_rows(df)["key"]) == {"c0", "c1"}
     v = CHECK(df)
     assert v.verdict == "PASS", v
+
+
+def test_trained_cells_of_one_length_are_not_a_speed_sweep(tmp_path):
+    """Timed copy cells at a single length (quick's 300-step copy) are trained cells: the
+    Attention section shows them instead of leaving them out as a speed sweep."""
+    from reports.document import Table
+    from reports.sections.attention_section import attention_section
+
+    directory = _run(tmp_path, acc=0.97, sharp=True)
+    rows = [json.loads(line) for line in (directory / "results.jsonl").read_text().splitlines()]
+    for r in rows:
+        r["train_tgt_tokens_per_s"] = 5000.0  # timed, as every cell is
+    (directory / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    sec = attention_section(directory, load_results(directory))
+    tables = [b for b in sec.blocks if isinstance(b, Table)]
+    assert tables and "dec_cross_l0_h0 (best)" in set(tables[0].frame["unit"])

@@ -19,10 +19,14 @@ from reports.records import records
 from reports.rows import long_range, sort_models
 
 
-def length_sweep(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the speed sweep over lengths that the complexity claims fit."""
-    parts = [s.rows for s in series(df, "time_per_seq_s").values()]
-    return pd.concat(parts) if parts else df.iloc[:0]
+def length_sweep(df: pd.DataFrame, min_lengths: int = 1) -> pd.DataFrame:
+    """The rows of the speed sweep over lengths that the complexity claims fit; with
+    ``min_lengths`` 2, none when no model ran more than one length (the report's Attention
+    section: cells of one length, e.g. quick's 300-step copy, are trained, not swept)."""
+    found = series(df, "time_per_seq_s").values()
+    if not any(s.points["length"].nunique() >= min_lengths for s in found):
+        return df.iloc[:0]
+    return pd.concat([s.rows for s in found])
 
 
 def translation_rows(df: pd.DataFrame) -> pd.DataFrame:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,9 +19,6 @@ COLORS = {
     "lstm_uni": "#d62728",
     "convs2s": "#2ca02c",
 }
-
-if TYPE_CHECKING:
-    from reports.dev_curves import Panel
 
 DPI = 90
 
@@ -142,9 +138,11 @@ def learning_curves(rows: pd.DataFrame, task: str) -> bytes:
     return to_png(fig)
 
 
-def dev_curves(panels: list[Panel], task: str, metric: str) -> bytes:
-    """Dev ``metric`` against step, one panel per setting: each model's mean over seeds with
-    its interval band (an accuracy's clipped to [0, 1]), the budget rungs as dotted lines."""
+def dev_curves(panels: list, task: str, metric: str) -> bytes:
+    """Dev ``metric`` against step, one panel per setting (``reports.dev_curves.Panel``s:
+    render draws what it is given, it imports no report module): each model's mean over
+    seeds with its interval band (an accuracy's clipped to [0, 1]), the budget rungs as
+    dotted lines."""
     acc = "acc" in metric
     cols = min(len(panels), 3)
     fig = figure(max(6.0, 4.2 * cols), 3.3 * math.ceil(len(panels) / cols))

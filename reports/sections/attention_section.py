@@ -25,7 +25,10 @@ def heatmap_examples(directory: Path, df: pd.DataFrame) -> list:
     """The example maps the section draws: per model a correct and a wrong example of its
     trained (not speed-sweep) cells, from the run's whole ``df``. reports.slim keeps exactly
     these maps."""
-    return example_artefacts(directory, df.drop(index=length_sweep(df).index, errors="ignore"))
+    from reports.claims.attention import attention_cells
+
+    trained = df.drop(index=length_sweep(df, min_lengths=2).index, errors="ignore")
+    return example_artefacts(directory, trained, attention_cells(trained))
 
 
 def attention_section(directory: Path, df: pd.DataFrame) -> Section:
@@ -33,7 +36,7 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
     layer, the intervention result, and heatmaps of a correct and a wrong example per model
     (older runs: the recorded attention.json maps)."""
     sec = Section("Attention")
-    sweep = length_sweep(df)
+    sweep = length_sweep(df, min_lengths=2)
     recorded = [r for r in records(sweep) if isinstance(r.get("attention"), dict)]
     timed_only = sorted({_cell_label(r) for r in recorded}, key=_natural)
     trained = df.drop(index=sweep.index, errors="ignore")  # speed cells: timed, not learned
