@@ -24,6 +24,7 @@ from bench.rundir.layout import (
     cell_dir,
     cell_file,
 )
+from catalog import model_order
 from reports.records import records
 
 SUMMARY_BOOLS = ("is_head", "correct")  # summarise()'s boolean arrays; the others are floats
@@ -136,8 +137,8 @@ def load_artefacts(directory: Path, df: pd.DataFrame) -> list[Artefact]:
                 maps,
             )
         )
-    rank = {"transformer": 0, "lstm": 1}
-    return sorted(out, key=lambda a: rank.get(a.model, 2))
+    rank = {m: i for i, m in enumerate(model_order({a.model for a in out}))}
+    return sorted(out, key=lambda a: rank[a.model])
 
 
 def _is_matrix(v: object) -> bool:

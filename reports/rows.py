@@ -11,10 +11,9 @@ import pandas as pd
 
 from bench.rundir.layout import EVAL_FILE, RESULTS_FILE, read_per_example
 from bench.rundir.rows import read_rows
+from catalog import LONG_RANGE_TASKS, model_order, task_metric
 from reports.records import records
 
-LONG_RANGE_TASKS = ("match", "dependency", "recall")
-MODEL_ORDER = ("transformer", "lstm", "lstm_uni", "convs2s")
 FIELDS = (  # every report reads these; a row may lack any of them
     "key", "attempt", "matrix", "status", "error_class", "model", "task", "seed", "device",
     "device_name", "threads", "mode", "git_sha", "git_dirty", "bench_version", "started_utc",
@@ -195,12 +194,8 @@ def _width(model_cfg: dict) -> float | None:
 
 
 def primary_metric(task: str) -> str:
-    """The headline quality metric of a task."""
-    if task == "translate":
-        return "bleu"
-    if task in LONG_RANGE_TASKS:
-        return "answer_acc"
-    return "token_acc"
+    """The headline quality metric of a task (catalog.py)."""
+    return task_metric(task)
 
 
 def primary_value(row: dict) -> float | None:
@@ -263,9 +258,8 @@ def group_table(df: pd.DataFrame, by: list[str], **aggs: tuple[str, object]) -> 
 
 
 def sort_models(models: list[str] | pd.Index) -> list[str]:
-    """Models in the paper's order (Transformer, LSTM, ConvS2S), then any others."""
-    rank = {m: i for i, m in enumerate(MODEL_ORDER)}
-    return sorted(models, key=lambda m: (rank.get(m, len(rank)), str(m)))
+    """Models in the catalog's order (Transformer, LSTM, ConvS2S), then any others."""
+    return model_order(models)
 
 
 def order_by_model(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:

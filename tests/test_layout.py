@@ -17,7 +17,7 @@ from bench.cell.key import bench_version, cell_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bench", "perf", "ui", "models", "tasks", "reports")
-FIRST_PARTY = (*PACKAGES, "cli", "registry")
+FIRST_PARTY = (*PACKAGES, "cli", "registry", "catalog")
 
 
 def module_name(path: Path) -> str:
@@ -29,6 +29,7 @@ def all_modules() -> dict[str, Path]:
     mods = {module_name(p): p for pkg in PACKAGES for p in sorted((ROOT / pkg).rglob("*.py"))}
     mods["cli"] = ROOT / "cli.py"
     mods["registry"] = ROOT / "registry.py"
+    mods["catalog"] = ROOT / "catalog.py"
     return mods
 
 
@@ -273,6 +274,7 @@ def test_no_run_data_under_a_package():
         ("bench.rundir", ("bench.cell", "bench.attention", "bench.matrix", "bench.tracking")),
         ("bench.tracking", ("bench.matrix",)),
         ("registry", ("bench", "models", "tasks")),
+        ("catalog", ("bench", "models", "tasks", "reports", "ui", "perf", "registry", "cli")),
     ],
 )
 def test_inside_bench_imports_point_down(package, forbidden):
@@ -354,3 +356,56 @@ def test_the_cli_only_parses_calls_and_prints():
     assert deps & orchestration == set()
     assert "bench.matrix.run" in deps
     assert len(cli.read_text(encoding="utf-8").splitlines()) < 450
+
+
+# Where a model or task fact may still be spelled outside catalog.py, and why.
+FACT_EXCEPTIONS = {
+    "bench/attention/alignment.py": "GOLD_TASKS, hashed into every cell key (moving it re-keys "
+    "every reference); tests/test_catalog.py checks it equals the catalog's",
+    "bench/matrix/duration.py": "per-model constants fitted to measured rows "
+    "(perf/calibrate_duration.py), not facts of the model",
+}
+
+
+def _spelled_facts(path: Path) -> list[str]:
+    """Literals in ``path`` that list ≥ 3 model or ≥ 3 task names, or map ≥ 2 model names
+    to numbers or colours: an order, a role list, a rank or a colour table."""
+    from catalog import MODEL_FACTS, TASK_FACTS
+
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+    out = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            names = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+            models, tasks = (sum(n in facts for n in names) for facts in (MODEL_FACTS, TASK_FACTS))
+            if models >= 3 or tasks >= 3:
+                out.append(f"{where}:{node.lineno} {names}")
+        elif isinstance(node, ast.Dict):
+            vals = [
+                v
+                for k, v in zip(node.keys, node.values, strict=True)
+                if isinstance(k, ast.Constant) and k.value in MODEL_FACTS
+            ]
+            if len(vals) >= 2 and all(
+                isinstance(v, ast.Constant)
+                and (isinstance(v.value, int | float) or str(v.value).startswith("#"))
+                for v in vals
+            ):
+                out.append(f"{where}:{node.lineno} a table keyed by models")
+    return out
+
+
+def test_model_and_task_facts_live_in_the_catalog(tmp_path):
+    """An order, a role list, a rank or colour table of models or tasks is catalog.py's."""
+    bad = [
+        hit
+        for name, path in all_modules().items()
+        if name != "catalog" and str(path.relative_to(ROOT)) not in FACT_EXCEPTIONS
+        for hit in _spelled_facts(path)
+    ]
+    assert bad == []
+    planted = tmp_path / "x.py"  # the check sees an order and a colour table
+    planted.write_text(
+        'ORDER = ("transformer", "lstm", "convs2s")\nC = {"lstm": "#f00", "convs2s": "#0f0"}\n'
+    )
+    assert len(_spelled_facts(planted)) == 2

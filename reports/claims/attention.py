@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from catalog import GOLD_TASKS
 from reports.claims import stats
 from reports.claims.evidence import CellScore, cell_scores
 from reports.claims.rungs import stabilise
@@ -153,7 +154,7 @@ class CellAttention:
         return list(self.summaries[0]["units"]) if self.summaries else []
 
 
-def attention_cells(df: pd.DataFrame, tasks: tuple[str, ...] = ("copy", "reverse", "recall")):
+def attention_cells(df: pd.DataFrame, tasks: tuple[str, ...] = GOLD_TASKS):
     """Every (model, configuration) of ``tasks`` with attention recordings, in model order."""
     if "attention" not in df or df.empty:
         return []

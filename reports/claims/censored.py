@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from bench.rundir.rows import dev_points, first_step_at
+from catalog import BASELINES
 from reports.claims import rungs as rg
 from reports.claims.stats import bonferroni, censored_regression, km_median, logrank_p
 from reports.claims.verdict import INCONCLUSIVE, Verdict, against, combine
 from reports.records import records
 from reports.rows import sort_models
 
-OTHERS = ("lstm", "convs2s")
+OTHERS = BASELINES  # catalog.py: what the Transformer is judged against
 
 
 def reach_step(row: dict[str, Any]) -> tuple[float, bool, str]:

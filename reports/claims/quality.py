@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from catalog import BASELINES
 from reports.claims.censored import ease_runs, judge_ease
 from reports.claims.evidence import CellScore, by_setting, cell_scores, saturated, tuned_tasks
 from reports.claims.longrange import check_long_range_cost
@@ -30,7 +31,7 @@ from reports.claims.verdict import (
 from reports.records import records
 from reports.rows import LONG_RANGE_TASKS, long_range, sort_models
 
-OTHERS = ("lstm", "convs2s")
+OTHERS = BASELINES  # catalog.py: what the Transformer is judged against
 MIN_SEEDS = 3
 MIN_DISTANCES = 3
 PARAM_TOL = 0.10  # "equal parameters": sizes within 10% of each other

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from catalog import BASELINES, SUBJECT_MODEL
 from reports.claims.paired import by_seed, crossover_fit, paired_ratio
 from reports.claims.stats import Slope, bonferroni, slope, slope_difference
 from reports.claims.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, against, inconclusive
@@ -52,7 +53,7 @@ def check_complexity(df: pd.DataFrame) -> Verdict:
     if "transformer" not in time:
         return inconclusive("no speed sweep of the Transformer over lengths")
     fails = _failures_text(df)
-    models = [m for m in ("transformer", "lstm", "convs2s") if m in time]
+    models = [m for m in (SUBJECT_MODEL, *BASELINES) if m in time]
     short = [
         f"{m}: {len(time[m].points)} lengths "
         f"{fmt(time[m].points['length'].min())}–{fmt(time[m].points['length'].max())}"

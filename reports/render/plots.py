@@ -10,22 +10,16 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from catalog import model_facts
 from reports.fit import PowerFit
 from reports.length_series import Series
-
-COLORS = {
-    "transformer": "#1f77b4",
-    "lstm": "#ff7f0e",
-    "lstm_uni": "#d62728",
-    "convs2s": "#2ca02c",
-}
 
 DPI = 90
 
 
 def color(model: str) -> str:
     """The model's colour in every figure (others fall back to grey)."""
-    return COLORS.get(model, "#7f7f7f")
+    return model_facts(str(model)).colour
 
 
 def figure(width: float, height: float) -> Figure:
