@@ -154,7 +154,8 @@ def claims(
     judged interval and the reason."""
 
     from reports.claims import claims_records
-    from reports.rows import count_as_long_range, load_results
+    from reports.long_range_rows import count_as_long_range
+    from reports.rows import load_results
     from ui.claims import print_claims
 
     df = with_warnings(console, load_results, results_dir(directory))
@@ -186,9 +187,8 @@ def compare(
 def slim(
     directory: Annotated[Path, typer.Argument(help="Run directory holding results.jsonl.")],
 ) -> None:
-    """Cut DIRECTORY to what its verdicts and report read, to commit it as a reference:
-    per-example files gzipped, attention kept as per-example sums and the maps the report
-    draws. Verdicts and intervals stay the same; rerun the matrix for the full files."""
+    """Cut DIRECTORY to what its verdicts and report read, to commit it as a reference (the
+    same verdicts and intervals; docs/layout.md#committed-references-slimmed)."""
     from reports.slim import slim as slim_dir
 
     done = with_warnings(console, slim_dir, results_dir(directory))

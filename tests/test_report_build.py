@@ -170,7 +170,8 @@ def test_reports_import_neither_torch_nor_wandb():
 def test_long_range_rows_are_chosen_by_task_not_by_a_distance_field():
     """Long range: match (pair inside), dependency, recall. Copy-memory and the
     pair-at-the-ends probe are their own blocks, and plain copy rows belong to no block."""
-    from reports.rows import copy_memory, long_range, normalise, shortcut_probe
+    from reports.long_range_rows import copy_memory, long_range, shortcut_probe
+    from reports.rows import normalise
 
     plain = row("lstm", "copy", length=16, distance=16)  # copy records distance = length
     delayed = row("lstm", "copy", length=16, token_acc=0.5)

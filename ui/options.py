@@ -42,7 +42,7 @@ class Launcher(str, Enum):
     ray = "ray"
 
 
-class LongRangeRows(str, Enum):  # reports.rows.LONG_RANGE_CHOICES
+class LongRangeRows(str, Enum):  # reports.long_range_rows.LONG_RANGE_CHOICES
     default = "default"
     copy_memory = "copy-memory"
 

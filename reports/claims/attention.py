@@ -21,8 +21,9 @@ from reports.claims.evidence import CellScore, cell_scores
 from reports.claims.rungs import stabilise
 from reports.claims.stats import bonferroni, percentile_interval, ratio_draws, rng
 from reports.claims.verdict import FAIL, PASS, Verdict, inconclusive
+from reports.long_range_rows import config_delay
 from reports.records import records
-from reports.rows import config_delay, sort_models
+from reports.rows import sort_models
 
 JUDGED_TASKS = ("copy", "reverse")  # the gold position is exact
 HIT_PASS = 0.8  # a reading's hit-rate interval above this: PASS (with the two below)

@@ -27,8 +27,8 @@ from reports.claims.censored import censored_text, reach_step, truncate
 from reports.claims.rungs import train_steps
 from reports.claims.stats import bonferroni, censored_mle, censored_regression
 from reports.claims.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, combine
+from reports.long_range_rows import long_range
 from reports.records import records
-from reports.rows import long_range
 
 OTHERS = BASELINES  # catalog.py: what the Transformer is judged against
 HEADLINE = "lstm"  # attention against recurrence: the comparison the headline verdict states

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from catalog import BASELINES
+from catalog import BASELINES, LONG_RANGE_TASKS
 from reports.claims.censored import ease_runs, judge_ease
 from reports.claims.evidence import CellScore, by_setting, cell_scores, saturated, tuned_tasks
 from reports.claims.longrange import check_long_range_cost
@@ -28,8 +28,9 @@ from reports.claims.verdict import (
     combine,
     inconclusive,
 )
+from reports.long_range_rows import long_range
 from reports.records import records
-from reports.rows import LONG_RANGE_TASKS, long_range, sort_models
+from reports.rows import sort_models
 
 OTHERS = BASELINES  # catalog.py: what the Transformer is judged against
 MIN_SEEDS = 3

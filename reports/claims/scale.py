@@ -15,8 +15,9 @@ import pandas as pd
 from reports.claims.evidence import tuned_tasks
 from reports.claims.rungs import train_steps
 from reports.length_series import series
+from reports.long_range_rows import long_range
 from reports.records import records
-from reports.rows import long_range, sort_models
+from reports.rows import sort_models
 
 
 def length_sweep(df: pd.DataFrame, min_lengths: int = 1) -> pd.DataFrame:

@@ -12,11 +12,11 @@ from reports.claims.quality import seed_stats
 from reports.dev_curves import dev_figures
 from reports.document import Figure, Paragraph, Section, Table
 from reports.evidence_table import evidence_frame, evidence_table
+from reports.long_range_rows import DISTANCE_BLOCKS
 from reports.numbers import spread
 from reports.render.plots import accuracy_vs_distance
 from reports.render.verdicts import steps_to_target_figure
 from reports.rows import (
-    DISTANCE_BLOCKS,
     group_table,
     order_by_model,
     preset_hint,

@@ -8,10 +8,10 @@ import pandas as pd
 
 from reports.dev_curves import dev_figures
 from reports.document import Figure, Paragraph, Section, Table
+from reports.long_range_rows import DISTANCE_BLOCKS
 from reports.numbers import fmt
 from reports.render.plots import learning_curves
 from reports.rows import (
-    DISTANCE_BLOCKS,
     group_table,
     order_by_model,
     preset_hint,
