@@ -416,7 +416,7 @@ def test_recall_measures_mass_on_the_queried_pair():
 def test_the_verdicts_scale_is_read_from_the_cells_it_judged(tmp_path):
     """The length sweep's short copy cells record attention too but are never learned: the
     scale names the learned cells the verdict judged, not them."""
-    from reports.claims.scale import attention_rows
+    from reports.claims.measured_scale import attention_rows
 
     rows = []
     for name, acc, steps in (("c", 0.97, 300), ("u", 0.05, 13)):

@@ -282,7 +282,7 @@ def test_each_verdict_states_the_scale_it_was_measured_at():
 def test_the_scale_counts_the_steps_a_stopped_run_trained():
     """Runs that stopped at their dev target (``stopped_at_step``) trained fewer steps and
     saw fewer tokens than the budget: the scale says so."""
-    from reports.claims.scale import scale_text
+    from reports.claims.measured_scale import scale_text
 
     rows = []
     for model, stopped in (("transformer", 150), ("lstm", None)):

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.claims import attention, cost, power, quality, scale, scaling, speed
+from reports.claims import attention, cost, measured_scale, power, quality, speed, table1
 from reports.claims.verdict import INCONCLUSIVE, Verdict
 from reports.rows import preset_hint
 
@@ -34,7 +34,9 @@ class Claim:
     caveat: str  # hardware (or other) caveat
     preset: str  # the preset that supplies the evidence
     check: Callable[[pd.DataFrame], Verdict]
-    scope: Callable[[pd.DataFrame], pd.DataFrame] = scale.length_sweep  # the rows it judges
+    scope: Callable[[pd.DataFrame], pd.DataFrame] = (
+        measured_scale.length_sweep
+    )  # the rows it judges
     timed: bool = False  # judged on wall-clock timings: rows of cells run at once do not count
 
 
@@ -46,11 +48,11 @@ CLAIMS: tuple[Claim, ...] = (
         "the exponent the rows' own analytic FLOPs predict over the same lengths",
         "Transformer time exponent interval above 1 and containing its FLOPs-expected exponent; "
         "LSTM and ConvS2S exponent intervals below 2 (Bonferroni over models)",
-        f">= {scaling.MIN_LENGTHS} lengths spanning >= {scaling.MIN_SPAN:g}× per model",
+        f">= {table1.MIN_LENGTHS} lengths spanning >= {table1.MIN_SPAN:g}× per model",
         "CPU memory is process RSS; memory-efficient attention keeps memory linear, so time is "
         "the quadratic signal; the LSTM's and ConvS2S's attention is quadratic too",
         "claims",
-        scaling.check_complexity,
+        table1.check_complexity,
         timed=True,
     ),
     Claim(
@@ -66,7 +68,7 @@ CLAIMS: tuple[Claim, ...] = (
         "whole models differ from single layers (FFN, embeddings, output layer); "
         "the measured crossover depends on kernels and hardware",
         "claims",
-        scaling.check_crossover,
+        table1.check_crossover,
         timed=True,
     ),
     Claim(
@@ -74,11 +76,11 @@ CLAIMS: tuple[Claim, ...] = (
         "Table 1: sequential operations O(n) for recurrent layers, O(1) for self-attention",
         "median training step time against n at fixed batch size (n <= 2d)",
         "LSTM − Transformer step-time exponent interval above 0, on a GPU",
-        f">= {scaling.SEQ_LENGTHS} lengths n <= 2d for both models, rows on CUDA",
+        f">= {table1.SEQ_LENGTHS} lengths n <= 2d for both models, rows on CUDA",
         "on a CPU all positions share a few cores, so parallelism over positions cannot show: "
         "INCONCLUSIVE there by design",
         "claims",
-        scaling.check_sequential,
+        table1.check_sequential,
         timed=True,
     ),
     Claim(
@@ -92,7 +94,7 @@ CLAIMS: tuple[Claim, ...] = (
         GPU_CAVEAT + "; cuDNN LSTMs and CPU threads change the ratio",
         "claims",
         speed.check_parallel_speed,
-        scope=scale.translation_rows,
+        scope=measured_scale.translation_rows,
         timed=True,
     ),
     Claim(
@@ -105,7 +107,7 @@ CLAIMS: tuple[Claim, ...] = (
         GPU_CAVEAT + "; a magnitude, not a direction: 1.1× is not 10×",
         "claims",
         speed.check_parallel_10x,
-        scope=scale.translation_rows,
+        scope=measured_scale.translation_rows,
         timed=True,
     ),
     Claim(
@@ -129,7 +131,7 @@ CLAIMS: tuple[Claim, ...] = (
         "small models and short training; not natural-language agreement",
         "claims",
         quality.check_long_range,
-        scope=scale.long_range_rows,
+        scope=measured_scale.long_range_rows,
     ),
     Claim(
         "Training-ease",
@@ -146,7 +148,7 @@ CLAIMS: tuple[Claim, ...] = (
         "target count their whole training time (a lower bound)",
         "claims",
         quality.check_training_ease,
-        scope=scale.ease_rows,
+        scope=measured_scale.ease_rows,
         timed=True,
     ),
     Claim(
@@ -160,7 +162,7 @@ CLAIMS: tuple[Claim, ...] = (
         "a small corpus and small models, not WMT14 EN-DE at 65M parameters",
         "claims",
         quality.check_translation,
-        scope=scale.translation_rows,
+        scope=measured_scale.translation_rows,
     ),
     Claim(
         "T2-cost",
@@ -173,7 +175,7 @@ CLAIMS: tuple[Claim, ...] = (
         "counted FLOPs, not time × peak; far smaller runs than the paper's",
         "claims",
         cost.check_t2_cost,
-        scope=scale.translation_rows,
+        scope=measured_scale.translation_rows,
     ),
     Claim(
         "Attention-alignment",
@@ -200,7 +202,7 @@ CLAIMS: tuple[Claim, ...] = (
         "not explain a prediction); the best head and layer are chosen on the same examples",
         "claims",
         attention.check_attention_alignment,
-        scope=scale.attention_rows,
+        scope=measured_scale.attention_rows,
     ),
 )
 
@@ -227,9 +229,9 @@ def evaluate_claims(df: pd.DataFrame) -> list[tuple[Claim, Verdict]]:
 
 
 def with_scale(verdict: Verdict, rows: pd.DataFrame) -> Verdict:
-    """The verdict with its scale (``scale.scale_text`` of the rows it judged) ending its
+    """The verdict with its scale (``measured_scale.scale_text`` of the rows it judged) ending its
     reason and in ``details["scale"]``; unchanged when it judged no rows."""
-    text = scale.scale_text(rows)
+    text = measured_scale.scale_text(rows)
     if text is None:
         return verdict
     return replace(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports.claims import claims_table
-from reports.claims.scale import length_sweep
+from reports.claims.measured_scale import length_sweep
 from reports.document import Section
 from reports.sections.attention_section import attention_section
 from reports.sections.counts import COUNT_RULE, counts_section

@@ -11,7 +11,7 @@ import pandas as pd
 
 from bench.attention.alignment import CONDITIONS
 from reports.attention_files import example_artefacts, load_artefacts
-from reports.claims.scale import length_sweep
+from reports.claims.measured_scale import length_sweep
 from reports.document import Figure, Paragraph, Section, Table
 from reports.records import records
 from reports.render.heatmaps import chosen_maps, heatmaps
