@@ -12,7 +12,5 @@ import pandas as pd
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:
     """``df.to_dict("records")``, about twice as fast on the report's row frames."""
     cols = list(df.columns)
-    if not len(df):
-        return []
     columns = (df[c].tolist() for c in cols)
     return [dict(zip(cols, row, strict=True)) for row in zip(*columns, strict=True)]

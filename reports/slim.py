@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.attention.alignment import MAP_PREFIX, load_npz, save_npz
+from bench.attention.alignment import load_npz, save_npz
 from bench.rundir.atomic import atomic_write_bytes
 from bench.rundir.layout import (
     ATTENTION_FILE,
@@ -34,7 +34,7 @@ from bench.rundir.layout import (
 from bench.rundir.lock import LockedError, run_lock
 from reports.attention_files import cell_summary, write_summary
 from reports.rows import load_results
-from reports.sections.attention_section import heatmap_examples
+from reports.sections.attention_section import heatmap_examples, trained_rows
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _slim(directory: Path) -> Slimmed:
 def drawn_examples(directory: Path) -> dict[str, int]:
     """{cell key: number of leading examples to keep} for the example maps the report draws."""
     out: dict[str, int] = {}
-    for art, _ in heatmap_examples(directory, load_results(directory)):
+    for art, _ in heatmap_examples(directory, trained_rows(load_results(directory))):
         if art.example is not None:
             out[art.key] = max(out.get(art.key, 0), art.example + 1)
     return out
@@ -124,10 +124,9 @@ def _cut(npz: Path, keep: int) -> None:
     if keep >= n:
         return
     maps = {k: v[:keep] for k, v in data.pop("maps").items()}
-    fields = {
+    fields = {  # load_npz moved every map under "maps": the rest are the fields
         k: v[:keep] if isinstance(v, np.ndarray) and v.ndim and len(v) == n else v
         for k, v in data.items()
-        if not k.startswith(MAP_PREFIX)
     }
     save_npz(npz, maps, **fields)
 

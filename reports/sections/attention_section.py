@@ -21,13 +21,17 @@ from reports.rows import preset_hint, sort_models
 MAX_CELLS = 6  # older runs' attention.json: cells whose maps are drawn
 
 
-def heatmap_examples(directory: Path, df: pd.DataFrame) -> list:
-    """The example maps the section draws: per model a correct and a wrong example of its
-    trained (not speed-sweep) cells, from the run's whole ``df``. reports.slim keeps exactly
-    these maps."""
+def trained_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` without the speed sweep's cells (timed for a few steps, never learned). Judge
+    the whole frame once: the rows left may hold a smaller sweep of their own."""
+    return df.drop(index=length_sweep(df, min_lengths=2).index, errors="ignore")
+
+
+def heatmap_examples(directory: Path, trained: pd.DataFrame) -> list:
+    """The example maps the section draws: per model a correct and a wrong example of the
+    ``trained`` cells (``trained_rows``). reports.slim keeps exactly these maps."""
     from reports.claims.attention import attention_cells
 
-    trained = df.drop(index=length_sweep(df, min_lengths=2).index, errors="ignore")
     return example_artefacts(directory, trained, attention_cells(trained))
 
 
@@ -36,14 +40,14 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
     layer, the intervention result, and heatmaps of a correct and a wrong example per model
     (older runs: the recorded attention.json maps)."""
     sec = Section("Attention")
-    sweep = length_sweep(df, min_lengths=2)
+    trained = trained_rows(df)
+    sweep = df.drop(index=trained.index)  # speed cells: timed, not learned
     recorded = [r for r in records(sweep) if isinstance(r.get("attention"), dict)]
     timed_only = sorted({_cell_label(r) for r in recorded}, key=_natural)
-    trained = df.drop(index=sweep.index, errors="ignore")  # speed cells: timed, not learned
     full = alignment_frame(trained) if "attention" in df else pd.DataFrame()
     if full.empty:  # older runs' attention.json: whatever cells recorded it
         return _legacy_attention(sec, directory, df)
-    whole, df = df, trained
+    df = trained
     learned = ~full["cell"].str.endswith("(not learned)")
     frame = full[learned] if learned.any() else full
     unlearned = sorted(set(full.loc[~learned, "cell"].str.removesuffix(" (not learned)")))
@@ -100,7 +104,7 @@ def attention_section(directory: Path, df: pd.DataFrame) -> Section:
                 "attention_intervention_drops",
             ),
         )
-    examples = heatmap_examples(directory, whole)
+    examples = heatmap_examples(directory, df)
     for i, (art, names) in enumerate(examples):
         caption = f"{art.label}: " + ", ".join(f"`{n}`" for n in names)
         sec.add(Figure(f"attention_{i}", heatmaps(art, names), caption))
