@@ -74,3 +74,16 @@ def test_the_estimate_fits_the_two_hour_budget(plan):
     cells = plan.sweep + plan.seeds + [w.stand_in for w in plan.waiting if w.stand_in]
     total = sum(cell_seconds(c) or 0.0 for c in cells)
     assert 0.5 * BUDGET_S < total <= BUDGET_S, total / 60
+
+
+def test_the_speed_sweep_has_five_runs_per_model_and_length(plan):
+    """Issue "Designed to decide": >= 5 timing runs per model per length, >= 4 lengths over
+    >= 8x with two below d (T1-crossover's regression), blocks of several steps."""
+    speed = [c for c in plan.seeds if c.task == "copy" and c.train.batch_size == 8]
+    runs = Counter((c.model, c.task_cfg.length) for c in speed)
+    assert runs and min(runs.values()) >= 5, runs
+    lengths = sorted({n for _, n in runs})
+    assert len(lengths) >= 4 and lengths[-1] >= 8 * lengths[0]
+    assert sum(n < 128 for n in lengths) >= 2  # d_model = 128: the analytic crossover
+    t = speed[0].train
+    assert (t.steps - t.timing_warmup) // t.timing_blocks >= 4  # steps per timed block

@@ -165,6 +165,32 @@ def test_step_timer_excludes_warmup_and_counts_blocks(monkeypatch):
     assert s["train_tgt_tokens_per_s"] > 0 and s["train_speed_enough_blocks"] is False
 
 
+def test_step_timer_last_block_ends_with_its_last_step(monkeypatch):
+    """Teardown after the last step (here 100 clock ticks) stays out of the last block."""
+    now = [0.0]
+    monkeypatch.setattr("bench.cell.measure.time.perf_counter", lambda: now[0])
+
+    class Trainer:
+        global_step, max_steps = 0, 12
+
+    class Module:
+        device = torch.device("cpu")
+
+    timer = StepTimer(total_steps=12, warmup=2, blocks=5)
+    for step in range(12):
+        Trainer.global_step = step
+        timer.on_train_batch_start(Trainer, Module, _FakeBatch(), step)
+        now[0] += 1.0  # every step takes one second
+        Trainer.global_step = step + 1
+        timer.on_train_batch_end(Trainer, Module, None, _FakeBatch(), step)
+    now[0] += 100.0
+    timer.on_train_end(Trainer, Module)
+    s = timer.summary()
+    assert s["timing_n_blocks"] == 5 and s["train_step_s"] == pytest.approx(1.0)
+    assert s["train_tgt_tokens_per_s_blocks"] == [12.0] * 5
+    assert s["train_speed_noisy"] is False
+
+
 @pytest.mark.slow
 def test_ddp_two_cpu_processes_write_exactly_one_row(tmp_path):
     """Lightning DDP on the gloo backend: 2 processes train, rank 0 alone writes."""

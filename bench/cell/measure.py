@@ -74,6 +74,13 @@ class StepTimer(pl.Callback):
             o["src_pad"] += batch.src.numel()
             o["tgt_pad"] += batch.tgt_out.numel()
 
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        """The last block ends with its last step, not at ``on_train_end``: the trainer's
+        teardown is not training time (it made every cell's last block the slowest)."""
+        o = self._open
+        if o is not None and o["steps"] == self.block and trainer.global_step >= trainer.max_steps:
+            self._close(self._now(pl_module))
+
     def _close(self, now: float, partial: bool = False) -> None:
         """End the open block; a block shorter than ``block`` steps counts only when
         ``partial`` (training stopped early: its last steps would otherwise go untimed)."""
