@@ -35,6 +35,7 @@ MODEL_FACTS: dict[str, ModelFacts] = {
     "lstm": ModelFacts(1, BASELINE, "#ff7f0e"),
     "lstm_uni": ModelFacts(2, CONTROL, "#d62728"),
     "convs2s": ModelFacts(3, BASELINE, "#2ca02c"),
+    "convs2s_last": ModelFacts(4, CONTROL, "#98df8a"),
 }
 PLUGIN_COLOURS = ("#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#ff9896")
 

@@ -6,7 +6,7 @@ Plain nn.Modules, no training code. Each config implements ``models.protocol.Mod
 
 from __future__ import annotations
 
-from models.convs2s import ConvS2S, ConvS2SConfig
+from models.convs2s import ConvS2S, ConvS2SConfig, LastAttentionConvS2SConfig
 from models.decoding import beam_search, greedy_decode, prefix_greedy_decode
 from models.lstm import LSTMConfig, LSTMSeq2Seq, UniLSTMConfig
 from models.protocol import ModelConfig, missing_hooks
@@ -36,9 +36,17 @@ MODELS: dict[str, Entry] = {
         ConvS2SConfig,
         "Gehring et al. 2017 convolutional seq2seq (path length O(n/k))",
     ),
+    "convs2s_last": Entry(
+        ConvS2S,
+        LastAttentionConvS2SConfig,
+        "control: the ConvS2S with attention in its last decoder layer only (one hop: the "
+        "encoder's convolutions must relate two source positions)",
+    ),
 }
 
-CONTROLS = frozenset({"lstm_uni"})  # run only where a matrix names them (not by default)
+CONTROLS = frozenset(
+    {"lstm_uni", "convs2s_last"}
+)  # run only where a matrix names them (not by default)
 
 
 def model_entry(name: str) -> Entry:

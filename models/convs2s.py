@@ -2,7 +2,8 @@
 
 Learned position embeddings; GLU convolution blocks with residual connections scaled by
 sqrt(0.5); causal decoder convolutions; multi-step attention in every decoder layer (keys =
-encoder output z, values = z + source embedding e); the paper's initialisation, weight
+encoder output z, values = z + source embedding e; the ``convs2s_last`` control attends in
+the last layer only); the paper's initialisation, weight
 normalisation and encoder gradient scaling. Pads are zeroed before every encoder convolution
 so they cannot leak into real positions. Incremental decoding keeps, per decoder layer, a
 window of the last ``kernel_size - 1`` inputs instead of recomputing the prefix.
@@ -23,6 +24,7 @@ from models.limits import check_depth
 from models.seq2seq import Seq2Seq
 
 SQRT_HALF = math.sqrt(0.5)
+ATTEND = ("every", "last")  # which decoder layers attend to the source
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,11 @@ class ConvS2SConfig:
     """Weight normalisation on convolutions and linear layers, as in the paper."""
     share_embeddings: bool = True
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
+    attend: str = "every"
+    """Decoder layers that attend to the source: ``every`` (Gehring et al.: one hop per
+    layer, so the decoder can read one source position and then look up another) or
+    ``last`` (one hop: relating two source positions is left to the encoder's
+    convolutions, which span 1 + n_enc_layers·(kernel_size − 1) positions)."""
 
     def __post_init__(self) -> None:
         check_depth(self, "convs2s", ("n_enc_layers", "n_dec_layers"))
@@ -57,6 +64,16 @@ class ConvS2SConfig:
             raise ValueError(f"convs2s.kernel_size must be odd and >= 1, got {self.kernel_size}")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError(f"convs2s.dropout must be in [0, 1), got {self.dropout}")
+        if self.attend not in ATTEND:
+            raise ValueError(
+                f"convs2s.attend must be one of {', '.join(ATTEND)}, got {self.attend!r}"
+            )
+
+    @property
+    def attending_layers(self) -> tuple[int, ...]:
+        """Indices of the decoder layers that attend to the source."""
+        n = self.n_dec_layers
+        return tuple(range(n)) if self.attend == "every" else (n - 1,)
 
     @property
     def width(self) -> int:
@@ -79,7 +96,7 @@ class ConvS2SConfig:
         conv = 2 * k * h * 2 * h
         enc = src * (2 * e * h * 2 + self.n_enc_layers * conv)
         attn = 2 * h * e * 2 + 2 * 2 * S * e
-        dec = tgt * (2 * e * h * 2 + self.n_dec_layers * (conv + attn))
+        dec = tgt * (2 * e * h * 2 + self.n_dec_layers * conv + len(self.attending_layers) * attn)
         return enc + dec + tgt * 2 * e * V
 
     @property
@@ -89,6 +106,17 @@ class ConvS2SConfig:
     @property
     def math_attention_on_cpu(self) -> bool:
         return False
+
+
+@dataclass(frozen=True)
+class LastAttentionConvS2SConfig(ConvS2SConfig):
+    """The ConvS2S control (``convs2s_last``): only the last decoder layer attends. Its
+    decoder's one hop cannot first read a query and then look up the item it names, so on
+    ``match`` the encoder's convolutions must relate the two: a path that grows with the
+    distance, as Table 1's O(n/k) says, where the plain ConvS2S's two hops do not."""
+
+    attend: str = "last"
+    """Decoder layers that attend to the source (``every``: it is the plain ``convs2s``)."""
 
 
 class _GradMultiply(torch.autograd.Function):
@@ -172,7 +200,8 @@ class ConvS2S(Seq2Seq):
         # decoder convs are unpadded: teacher forcing pads k-1 on the left (causal), and
         # incremental decoding feeds exactly a window of k inputs
         self.dec_convs = nn.ModuleList(_glu_conv(h, k, p, 0, wn) for _ in range(cfg.n_dec_layers))
-        self.attns = nn.ModuleList(Attention(cfg) for _ in range(cfg.n_dec_layers))
+        # keyed by layer index: ``attns.3`` names layer 3's attention (bench.attention.record)
+        self.attns = nn.ModuleDict({str(i): Attention(cfg) for i in cfg.attending_layers})
         self.dec_out = _linear(h, e, 0.0, wn)
         self.out = nn.Linear(e, vocab_size, bias=False)
         if cfg.share_embeddings:
@@ -198,7 +227,7 @@ class ConvS2S(Seq2Seq):
             x = F.glu(conv(x.transpose(1, 2)), dim=1).transpose(1, 2)
             x = (x + residual) * SQRT_HALF
         z = self.enc_out(x).masked_fill(pad.unsqueeze(-1), 0.0)  # (B,S,e)
-        z = _GradMultiply.apply(z, 1.0 / (2.0 * self.cfg.n_dec_layers))
+        z = _GradMultiply.apply(z, 1.0 / (2.0 * len(self.attns)))  # per attention layer
         n_src = (~pad).sum(1).clamp(min=1).to(z.dtype)
         return {
             "keys": z,
@@ -214,7 +243,8 @@ class ConvS2S(Seq2Seq):
     def _block(self, i: int, window: Tensor, emb: Tensor, enc: dict, residual: Tensor) -> Tensor:
         """Decoder block i: conv over ``window`` (B,h,T+k-1) -> GLU -> attention -> residual."""
         x = F.glu(self.dec_convs[i](window), dim=1).transpose(1, 2)  # (B,T,h)
-        x = self.attns[i](x, emb, enc)
+        if str(i) in self.attns:
+            x = self.attns[str(i)](x, emb, enc)
         return (x + residual) * SQRT_HALF
 
     def decode_all(self, enc: dict, tgt_in: Tensor) -> Tensor:

@@ -10,7 +10,7 @@ import torch
 os.environ.setdefault("WANDB_MODE", "disabled")
 
 from models import build_model  # noqa: E402
-from models.convs2s import ConvS2SConfig  # noqa: E402
+from models.convs2s import ConvS2SConfig, LastAttentionConvS2SConfig  # noqa: E402
 from models.lstm import LSTMConfig, UniLSTMConfig  # noqa: E402
 from models.transformer import TransformerConfig  # noqa: E402
 
@@ -22,6 +22,15 @@ TINY = {
     "lstm": LSTMConfig(d_model=32, n_layers=2, dropout=0.0),
     "lstm_uni": UniLSTMConfig(d_model=32, n_layers=2, dropout=0.0),
     "convs2s": ConvS2SConfig(
+        d_embed=16,
+        d_hidden=32,
+        kernel_size=3,
+        n_enc_layers=2,
+        n_dec_layers=2,
+        dropout=0.0,
+        max_positions=64,
+    ),
+    "convs2s_last": LastAttentionConvS2SConfig(
         d_embed=16,
         d_hidden=32,
         kernel_size=3,

@@ -438,6 +438,19 @@ def test_long_range_gives_one_verdict_per_comparison() -> None:
     assert "vs lstm: " in v.reason and "vs convs2s: " in v.reason and "not required" in v.reason
 
 
+def test_long_range_control_is_shown_not_judged() -> None:
+    """A control (convs2s_last) with one seed neither joins the comparisons nor makes the
+    verdict INCONCLUSIVE for its few seeds; its own slope is in the numbers."""
+    g = np.random.default_rng(0)
+    rows = sim.reach_rows({"transformer": 0.0, "lstm": 1.5, "convs2s": 0.0}, g, steps=800)
+    base = CHECKS["Long-range"](sim.frame(rows))
+    control = sim.reach_rows({"convs2s_last": 1.5}, g, seeds=1, steps=800)
+    v = CHECKS["Long-range"](sim.frame(rows + control))
+    assert set(v.details["comparisons"]) == {"lstm", "convs2s"}
+    assert (v.verdict, v.interval) == (base.verdict, base.interval)
+    assert "dependency/convs2s_last: " in v.numbers
+
+
 def test_long_range_interval_agrees_with_its_test() -> None:
     """The profile interval inverts the same likelihood-ratio test: it excludes 0 exactly
     when the comparison is decided."""

@@ -49,7 +49,8 @@ def flat(text: str) -> str:
     [
         (
             ["run", "gru", "copy"],
-            "unknown model 'gru'; choose one of: convs2s, lstm, lstm_uni, transformer",
+            "unknown model 'gru'; choose one of: convs2s, convs2s_last, lstm, lstm_uni, "
+            "transformer",
         ),
         (["run", "lstm", "sorting"], "unknown task 'sorting'; choose one of: copy"),
         (["run", "lstm", "copy", "--set", "model.width=3"], "unknown key model.width; valid keys"),

@@ -117,7 +117,8 @@ def test_beam_search_scores_at_least_greedy(tiny_model):
 
 
 def test_unknown_model_lists_choices():
-    with pytest.raises(ValueError, match="choose one of: convs2s, lstm, lstm_uni, transformer"):
+    choices = "choose one of: convs2s, convs2s_last, lstm, lstm_uni, transformer"
+    with pytest.raises(ValueError, match=choices):
         model_entry("gru")
 
 
@@ -143,6 +144,7 @@ def test_size_to_params_impossible_target():
         ("lstm", {"d_model": 33}),
         ("convs2s", {"kernel_size": 4}),
         ("convs2s", {"n_enc_layers": 0}),
+        ("convs2s", {"attend": "first"}),
     ],
 )
 def test_config_validation(name, bad):
@@ -155,6 +157,40 @@ def test_convs2s_rejects_too_long_input():
     model = build_model("convs2s", TINY["convs2s"], VOCAB)
     with pytest.raises(ValueError, match="max_positions=64"):
         model(torch.ones(1, 65, dtype=torch.long) * 3, torch.ones(1, 3, dtype=torch.long))
+
+
+def test_convs2s_last_attends_to_the_source_in_its_last_layer_only():
+    """The control's decoder has one attention hop (the last layer's); the plain ConvS2S one
+    per layer, and both record maps under the same layer names."""
+    from models.seq2seq import record_attention
+
+    src, tgt = random_pair()
+    plain = build_model("convs2s", TINY["convs2s"], VOCAB).eval()
+    control = build_model("convs2s_last", TINY["convs2s_last"], VOCAB).eval()
+    assert list(plain.attns) == ["0", "1"] and list(control.attns) == ["1"]
+    with record_attention(control) as maps:
+        control(src, tgt)
+    assert list(maps) == ["attns.1"]
+    with record_attention(plain) as maps:
+        plain(src, tgt)
+    assert sorted(maps) == ["attns.0", "attns.1"]
+    # the first decoder layer of the control sees the target only: at step 0 (BOS) its
+    # output cannot depend on the source, so the query its last layer sends is the same
+    # for every source; the plain model's first hop already reads the source
+    first = {}
+
+    def keep(name):  # noqa: ANN202
+        return lambda _m, _i, out: first.setdefault(name, []).append(out[:, 0])
+
+    for name, model in (("plain", plain), ("control", control)):
+        handle = model.dec_convs[1].register_forward_hook(keep(name))
+        for seed in (1, 2):
+            model(random_pair(seed=seed)[0], tgt)
+        handle.remove()
+    torch.testing.assert_close(first["control"][0], first["control"][1])
+    assert not torch.allclose(first["plain"][0], first["plain"][1])
+    flops = {m.cfg.attend: m.cfg.forward_flops(9, 7, VOCAB) for m in (plain, control)}
+    assert flops["last"] < flops["every"]
 
 
 def test_recorded_attention_is_a_distribution_over_real_positions(tiny_model):

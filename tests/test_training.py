@@ -27,6 +27,12 @@ TINY_SETS = {
         "model.n_enc_layers=2",
         "model.n_dec_layers=2",
     ],
+    "convs2s_last": [
+        "model.d_embed=16",
+        "model.d_hidden=32",
+        "model.n_enc_layers=2",
+        "model.n_dec_layers=2",
+    ],
 }
 QUICK = [
     "task.length=6",

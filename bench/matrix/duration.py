@@ -23,17 +23,53 @@ from bench.matrix.tuning import extendable
 # cuda: not yet measured on a GPU (placeholders of the right order; a GPU run should refit).
 CELL_OVERHEAD_S = {"cpu": 6.0, "cuda": 15.0}  # worker start, imports, FLOP count, data
 STEP_OVERHEAD_S = {  # per training step, independent of size (Python, optimiser, launch)
-    "cpu": {"transformer": 0.0166, "lstm": 0.0118, "lstm_uni": 0.0118, "convs2s": 0.0224},
-    "cuda": {"transformer": 0.012, "lstm": 0.015, "lstm_uni": 0.015, "convs2s": 0.012},
+    "cpu": {
+        "transformer": 0.0166,
+        "lstm": 0.0118,
+        "lstm_uni": 0.0118,
+        "convs2s": 0.0224,
+        "convs2s_last": 0.0224,
+    },
+    "cuda": {
+        "transformer": 0.012,
+        "lstm": 0.015,
+        "lstm_uni": 0.015,
+        "convs2s": 0.012,
+        "convs2s_last": 0.012,
+    },
 }
 FLOP_RATE = {  # effective training FLOP/s at the task's longest lengths, per model
-    "cpu": {"transformer": 151e9, "lstm": 114e9, "lstm_uni": 114e9, "convs2s": 146e9},
-    "cuda": {"transformer": 20e12, "lstm": 5e12, "lstm_uni": 5e12, "convs2s": 20e12},
+    "cpu": {
+        "transformer": 151e9,
+        "lstm": 114e9,
+        "lstm_uni": 114e9,
+        "convs2s": 146e9,
+        "convs2s_last": 146e9,
+    },
+    "cuda": {
+        "transformer": 20e12,
+        "lstm": 5e12,
+        "lstm_uni": 5e12,
+        "convs2s": 20e12,
+        "convs2s_last": 20e12,
+    },
 }
 DECODE_STEP_S = {  # greedy decoding: one incremental step of one batch (fitted to the quick
     # reference's speed-sweep cells, whose 8-example decodes of 64-512 tokens dominate them)
-    "cpu": {"transformer": 0.02, "lstm": 0.008, "lstm_uni": 0.008, "convs2s": 0.025},
-    "cuda": {"transformer": 0.005, "lstm": 0.003, "lstm_uni": 0.003, "convs2s": 0.005},
+    "cpu": {
+        "transformer": 0.02,
+        "lstm": 0.008,
+        "lstm_uni": 0.008,
+        "convs2s": 0.025,
+        "convs2s_last": 0.025,
+    },
+    "cuda": {
+        "transformer": 0.005,
+        "lstm": 0.003,
+        "lstm_uni": 0.003,
+        "convs2s": 0.005,
+        "convs2s_last": 0.005,
+    },
 }
 EVAL_S_PER_EXAMPLE = {  # held-out examples: greedy answers vs beam search on translation
     "cpu": {"greedy": 0.0005, "beam": 0.02},

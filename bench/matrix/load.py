@@ -402,7 +402,9 @@ def load_matrix(ref: str) -> Matrix:
 def parse_matrix(data: Any, source: str) -> Matrix:
     """Strictly parse a matrix mapping (see the module docstring for the format)."""
     top = _mapping(data, source, TOP_KEYS)
-    default = sorted(set(MODELS) - CONTROLS)  # controls (lstm_uni) run only when named
+    default = sorted(
+        set(MODELS) - CONTROLS
+    )  # controls (lstm_uni, convs2s_last) run only when named
     models = _names(top.get("models", default), f"{source}: models", MODELS)
     seeds = _ints(top.get("seeds", [0]), f"{source}: seeds")
     equal = _optional_int(top.get("equal_params"), f"{source}: equal_params")
