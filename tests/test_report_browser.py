@@ -102,3 +102,50 @@ def test_every_image_loads_and_no_errors(report_html, tmp_path):
     assert console_lines(out.stderr) == []
     for title in ("Summary", "Speed", "Attention", "Counts"):
         assert f"<h2>{title}</h2>" in out.stdout
+
+
+# Injected like PROBE: at the window's width, every element outside a horizontal scroll box
+# (the tables' .scroll) must end inside the body's content box, and the page must not
+# scroll sideways; the figure ids present are listed.
+LAYOUT = """<script>
+window.addEventListener("load", () => {
+  const body = document.body.getBoundingClientRect();
+  const scrolls = el => { for (let a = el.parentElement; a; a = a.parentElement) {
+    const x = getComputedStyle(a).overflowX; if (x === "auto" || x === "scroll") return true; }
+    return false; };
+  const over = [];
+  for (const el of document.body.querySelectorAll("*")) {
+    const r = el.getBoundingClientRect();
+    if (r.width && r.right > body.right + 1 && !scrolls(el))
+      over.push(el.tagName + " " + (el.id || el.className || "") + " " + Math.round(r.right));
+  }
+  const pre = document.createElement("pre");
+  pre.id = "layout";
+  pre.textContent = JSON.stringify({
+    viewport: document.documentElement.clientWidth,
+    page: document.documentElement.scrollWidth,
+    over: over.slice(0, 20),
+    figures: [...document.querySelectorAll("figure")].map(f => f.id),
+  });
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+def test_nothing_overflows_at_1280_px_and_the_judged_figures_are_there(report_html, tmp_path):
+    """Issue "Reports people look at": at a laptop's 1280 px nothing leaves its container
+    (wide tables scroll inside theirs), and the verdict figure and the steps-to-target
+    figure (what Long-range judges) are on the page."""
+    page = report_html.read_text(encoding="utf-8")
+    probed = tmp_path / "layout.html"
+    probed.write_text(page.replace("<head>", "<head>" + LAYOUT, 1), encoding="utf-8")
+    args = ["--window-size=1280,2400", "--virtual-time-budget=5000", "--dump-dom"]
+    out = chromium([*args, probed.as_uri()], tmp_path)
+    match = re.search(r'<pre id="layout">(.*?)</pre>', out.stdout, re.S)
+    assert match, f"layout probe did not run; stderr: {out.stderr[-2000:]}"
+    layout = json.loads(match.group(1).replace("&quot;", '"').replace("&amp;", "&"))
+    assert 1200 <= layout["viewport"] <= 1280, layout["viewport"]  # less a scrollbar
+    assert layout["page"] <= layout["viewport"], layout
+    assert layout["over"] == []
+    assert "fig-verdicts" in layout["figures"]
+    assert any(f.startswith("fig-longrange_steps_") for f in layout["figures"]), layout["figures"]
