@@ -154,8 +154,10 @@ def sweep_rows(
     return rows
 
 
-@lru_cache(maxsize=1)
-def _translation_pool(n_sent: int = 60, variants: int = 12) -> dict:
+@lru_cache(maxsize=2)
+def _translation_pool(
+    n_sent: int = 60, variants: int = 12, levels: tuple[float, ...] = (0.3, 0.45, 0.6, 0.75)
+) -> dict:
     """Sentence statistics of noisy hypotheses at several quality levels (sacrebleu)."""
     from sacrebleu.metrics import BLEU, CHRF
 
@@ -163,7 +165,7 @@ def _translation_pool(n_sent: int = 60, variants: int = 12) -> dict:
     words = [f"w{i}" for i in range(300)]
     refs = [" ".join(g.choice(words, size=g.integers(6, 14))) for _ in range(n_sent)]
     pool: dict = {"refs": refs}
-    for q in (0.3, 0.45, 0.6, 0.75):
+    for q in levels:
         hyps = [
             [
                 " ".join(w if g.random() < q else str(g.choice(words)) for w in r.split())
@@ -186,13 +188,20 @@ def _translation_pool(n_sent: int = 60, variants: int = 12) -> dict:
 
 
 def translate_rows(
-    quality: dict[str, float], g: np.random.Generator, seeds: int = 3, flops: dict | None = None
+    quality: dict[str, float],
+    g: np.random.Generator,
+    seeds: int = 3,
+    flops: dict | None = None,
+    n_sent: int = 60,
 ) -> list[dict]:
     """Translate rows at equal parameters whose hypotheses keep each reference word with the
-    model's probability (0.3, 0.45, 0.6 or 0.75); each seed draws its own noisy outputs."""
+    model's probability (0.3, 0.45, 0.6 or 0.75 on the default 60 sentences; any levels on
+    ``n_sent`` other sentences); each seed draws its own noisy outputs."""
     from sacrebleu.metrics import BLEU, CHRF
 
-    pool = _translation_pool()
+    default = n_sent == 60 and set(quality.values()) <= {0.3, 0.45, 0.6, 0.75}
+    levels = tuple(sorted(set(quality.values())))
+    pool = _translation_pool() if default else _translation_pool(n_sent, levels=levels)
     rows = []
     for model, q in quality.items():
         for s in range(seeds):
