@@ -42,6 +42,8 @@ class Task(Protocol):
     Evaluation decodes every batch of ``eval_batches`` (greedy, or beam search when
     ``beam_size > 1``), calls ``score`` per batch and ``summarise`` once on the list of parts.
     ``split`` is "test" (reported) or "dev" (for selection: tuning, plateau schedules).
+    Optional ``rung_metrics``: ``summarise`` keys that training also measures on greedy dev
+    decodes at each budget rung (translation: BLEU and chrF; bench/cell/dev.py).
     """
 
     name: str

@@ -97,6 +97,7 @@ class TranslateTask:
 
     name = "translate"
     floor_metric = "bleu"  # and chrF: both must clear copy-the-source
+    rung_metrics = ("bleu", "chrf")  # greedy-decoded on dev at each budget rung (bench/cell/dev)
     distance = None
 
     @staticmethod

@@ -298,6 +298,11 @@ def test_tiny_translate_cell_records_bleu(corpus_file, tmp_path):
         "reference",
         "hypothesis",
     }
+    # BLEU and chrF of greedy dev decodes at each budget rung (4 steps: 1, 2, 3, 4)
+    rungs = saved["dev_rungs"]
+    assert rungs["step"] == [1, 2, 3, 4]
+    for key in ("dev_greedy_bleu", "dev_greedy_chrf"):
+        assert len(rungs[key]) == 4 and all(0.0 <= v <= 100.0 for v in rungs[key])
 
 
 def test_source_problem_names_what_is_missing_and_the_fix(tmp_path, monkeypatch):

@@ -3,6 +3,8 @@
 At fixed fractions of the budget (``RUNGS``: ¼, ½, ¾ and the end) every cell also keeps
 per-example teacher-forced outcomes on dev, so a verdict can be judged at each rung with
 intervals (reports.claims: a verdict must hold across the budget, not at one stopping point).
+A task whose quality is a decoding metric (``rung_metrics``: translation's BLEU and chrF)
+also greedy-decodes dev at each rung, so its quality can be drawn against training cost.
 
 Every choice a benchmark makes (tuned learning rate, plateau schedule) is made on dev;
 the test split is decoded once, at the end of the cell (bench/cell/execute.py ``evaluate``).
@@ -19,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from bench.cell.measure import StepTimer
-from tasks import Batch, Task
+from models.decoding import greedy_decode
+from tasks import BOS, EOS, Batch, Task
 
 # per-run inference speed and bookkeeping fields that make no sense with a dev_ prefix
 NOT_DEV = (
@@ -64,6 +67,27 @@ def dev_outcomes(
             out.append({"tokens": n, "correct": c, "loss": round(loss, 6)})
     model.train(was_training)
     return out
+
+
+@torch.no_grad()
+def decoded_metrics(
+    model: torch.nn.Module, task: Task, batches: list[Batch], device: torch.device
+) -> dict[str, float]:
+    """The task's ``rung_metrics`` (none: {}) of greedy decodes of ``batches``, each as
+    ``dev_greedy_<metric>`` (greedy, not the task's beam: the same decoder at every rung)."""
+    names = getattr(task, "rung_metrics", ())
+    if not names:
+        return {}
+    was_training = model.training
+    model.eval()
+    parts = []
+    for batch in batches:
+        src = batch.src.to(device)
+        hyp = greedy_decode(model, src, task.max_output_len(src), BOS, EOS)
+        parts.append(task.score(hyp.cpu(), batch))
+    model.train(was_training)
+    metrics = task.summarise(parts)
+    return {f"dev_greedy_{n}": round(float(metrics[n]), 4) for n in names}
 
 
 def rung_summary(outcomes: list[dict[str, float]]) -> dict[str, float]:
@@ -132,6 +156,7 @@ class DevCurve(pl.Callback):
         stop_at: float | None = None,
     ) -> None:
         self.stop_at = stop_at
+        self.task = task
         self.stopped_at: int | None = None
         self.batches = task.eval_batches(batch_size, "dev") if every or steps else []
         self.every = every
@@ -188,23 +213,32 @@ class DevCurve(pl.Callback):
         if ahead and self.batches:
             t0 = time.perf_counter()
             outcomes = dev_outcomes(pl_module.model, self.batches, pl_module.device)
+            decoded = decoded_metrics(pl_module.model, self.task, self.batches, pl_module.device)
             for rung in ahead:
-                self._record_rung(rung, outcomes)
+                self._record_rung(rung, outcomes, decoded)
             if self.timer is not None:
                 self.timer.exclude(time.perf_counter() - t0)
 
     def _rung(self, step: int, pl_module: pl.LightningModule) -> None:
-        """Per-example dev outcomes at a rung of the budget (teacher-forced)."""
+        """Per-example dev outcomes at a rung of the budget (teacher-forced), and the task's
+        decoding metrics (``rung_metrics``)."""
         t0 = time.perf_counter()
-        self._record_rung(step, dev_outcomes(pl_module.model, self.batches, pl_module.device))
+        model, device = pl_module.model, pl_module.device
+        self._record_rung(
+            step,
+            dev_outcomes(model, self.batches, device),
+            decoded_metrics(model, self.task, self.batches, device),
+        )
         if self.timer is not None:
             self.timer.exclude(time.perf_counter() - t0)
 
-    def _record_rung(self, step: int, outcomes: list[dict[str, float]]) -> None:
-        summary = rung_summary(outcomes)
+    def _record_rung(
+        self, step: int, outcomes: list[dict[str, float]], decoded: dict[str, float]
+    ) -> None:
+        summary = rung_summary(outcomes) | decoded
         self.rung_points["step"].append(step)
         for name, value in summary.items():
-            self.rung_points[name].append(value)
+            self.rung_points.setdefault(name, []).append(value)
         self.rung_examples.extend({"step": step, "i": i, **o} for i, o in enumerate(outcomes))
         for listen in self.listeners:
             listen({f"dev_rung/{k[4:]}": v for k, v in summary.items()}, step)

@@ -81,6 +81,7 @@ SHARED_SPEEDUP = {  # N cells at once, the cores split between them, over one at
     "cpu": 1.45,
     "cuda": 1.0,
 }
+RUNGS = 4  # budget rungs (bench/cell/dev.py RUNGS: ¼, ½, ¾, the end)
 DEFAULT_RATE = 10e9  # a model without a fitted rate (e.g. a plugin)
 SMALL_VOCAB = 32  # synthetic tasks: symbols plus specials
 
@@ -106,6 +107,7 @@ def cell_seconds(spec: Any) -> float | None:
     n_eval = _eval_examples(spec.task_cfg)
     per_example = EVAL_S_PER_EXAMPLE[device]["beam" if beam else "greedy"]
     decode = 0.0 if beam else _decode_seconds(spec, tgt_len, n_eval, device)
+    decode += _rung_decode_seconds(spec, tgt_len, device)
     return CELL_OVERHEAD_S[device] + t.steps * step + n_eval * per_example + decode
 
 
@@ -114,6 +116,16 @@ def _decode_seconds(spec: Any, tgt_len: int, n_eval: int, device: str) -> float:
     batch = max(1, int(spec.train.eval_batch_size))
     batches = 2 * -(-(n_eval // 2) // batch)  # dev and test, each in ceil(n / batch) batches
     return batches * tgt_len * DECODE_STEP_S[device].get(spec.model, 0.02)
+
+
+def _rung_decode_seconds(spec: Any, tgt_len: int, device: str) -> float:
+    """Translation greedy-decodes its dev set at each of the 4 budget rungs (the task's
+    ``rung_metrics``, bench/cell/dev.py)."""
+    dev = int(getattr(spec.task_cfg, "dev_size", 0))
+    if not dev:
+        return 0.0
+    batches = -(-dev // max(1, int(spec.train.eval_batch_size)))
+    return RUNGS * batches * tgt_len * DECODE_STEP_S[device].get(spec.model, 0.02)
 
 
 def _eval_examples(task_cfg: Any) -> int:

@@ -169,6 +169,33 @@ def dev_curves(panels: list, task: str, metric: str) -> bytes:
     return to_png(fig)
 
 
+def quality_against_cost(curves: pd.DataFrame, label: str) -> bytes:
+    """Dev quality at each budget rung against training FLOPs (left) and training seconds
+    (right): one thin line per run, each model's mean over seeds bold (no band: per-seed
+    points show the spread without leaving the metric's range)."""
+    fig = figure(9.6, 3.8)
+    axes = fig.subplots(1, 2, sharey=True)
+    for model in curves["model"].unique():
+        g = curves[curves["model"].eq(model)]
+        c = color(str(model))
+        for ax, x in zip(axes, ("flops", "seconds"), strict=True):
+            for _, run in g.groupby("seed"):
+                run = run.sort_values("step")
+                ax.plot(run[x], run["value"], "o-", ms=3, lw=0.8, alpha=0.45, color=c)
+            mean = g.groupby("step")[[x, "value"]].mean().sort_index()
+            n = g["seed"].nunique()
+            ax.plot(mean[x], mean["value"], "-", lw=2.2, color=c, label=f"{model} ({n})")
+    axes[0].set_xscale("log")
+    axes[0].set_xlabel("training FLOPs")
+    axes[1].set_xlabel("training time (s, timed steps)")
+    axes[0].set_ylabel(label)
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=8, title="model (seeds)", title_fontsize=8)
+    fig.suptitle(f"translate: {label} at ¼, ½, ¾ and the end of the budget", fontsize=10)
+    return to_png(fig)
+
+
 def alignment_bars(frame: pd.DataFrame) -> bytes:
     """Best-unit hit rate per cell, one bar per model, with 95% intervals; the claim's PASS
     (0.8) and FAIL (0.5) lines."""

@@ -9,10 +9,18 @@ import pandas as pd
 from reports.claims.cost import measured_cost, paper_cost
 from reports.claims.quality import seed_stats
 from reports.dev_curves import dev_figures
-from reports.document import Paragraph, Section, Table
+from reports.document import Figure, Paragraph, Section, Table
 from reports.evidence_table import evidence_table
 from reports.numbers import count, spread
+from reports.render.plots import quality_against_cost
 from reports.rows import group_table, order_by_model, preset_hint, sort_models
+from reports.translation_cost import (
+    BLEU_AT_RUNGS,
+    LABELS,
+    compared_rows,
+    cost_curves,
+    gap_trend,
+)
 
 
 def translation_section(df: pd.DataFrame) -> Section:
@@ -36,6 +44,7 @@ def translation_section(df: pd.DataFrame) -> Section:
     else:
         sec.add(Paragraph("No per-example outputs (cells/<key>/eval.jsonl): no intervals."))
     sec.add(*dev_figures(df[df["task"].eq("translate")], "dev"))
+    sec.add(*cost_figure(df))
     examples = examples_table(df)
     if len(examples):
         n = examples["sentence"].nunique()
@@ -59,6 +68,43 @@ def translation_section(df: pd.DataFrame) -> Section:
         else Paragraph("No translate rows with both FLOPs and BLEU."),
     )
     return sec
+
+
+def cost_figure(df: pd.DataFrame) -> list[Paragraph | Figure]:
+    """Dev quality against training FLOPs and seconds at the budget rungs (what T2-cost
+    weighs), and the Transformer's gap to each other model per doubling of steps."""
+    curves, metric = cost_curves(compared_rows(df))
+    if curves.empty:
+        return []
+    label = LABELS[metric]
+    unit = "BLEU" if metric == BLEU_AT_RUNGS else "token accuracy"
+    trends = [t for m in sort_models(curves["model"].unique().tolist()) if m != "transformer"
+              for t in [gap_trend(curves, m)] if t is not None]  # fmt: skip
+    note = (
+        ""
+        if metric == BLEU_AT_RUNGS
+        else " These rows predate BLEU at the rungs (cells now greedy-decode dev there), so "
+        "the figure draws the teacher-forced dev token accuracy instead."
+    )
+    out: list[Paragraph | Figure] = [
+        Figure(
+            "translate_cost",
+            quality_against_cost(curves, label),
+            f"translate: {label} at each budget rung against the training FLOPs and the "
+            "training seconds spent to reach it, one thin line per run, each model's mean "
+            f"bold: quality for its cost, what T2-cost weighs.{note}",
+        )
+    ]
+    if trends:
+        out.append(
+            Paragraph(
+                f"The Transformer's gap in {label} as the budget grows (a trend over the "
+                "rungs, not a verdict, and no extrapolation beyond the budget): "
+                + "; ".join(t.text(unit) for t in trends)
+                + "."
+            )
+        )
+    return out
 
 
 def translation_table(df: pd.DataFrame) -> pd.DataFrame:
