@@ -19,8 +19,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
+from checks import check_values
 from models.attention import Override, dot_attention, source_keep
-from models.limits import check_depth
+from models.limits import MAX_LAYERS
 from models.seq2seq import Seq2Seq
 
 SQRT_HALF = math.sqrt(0.5)
@@ -56,14 +57,13 @@ class ConvS2SConfig:
     convolutions, which span 1 + n_enc_layers·(kernel_size − 1) positions)."""
 
     def __post_init__(self) -> None:
-        check_depth(self, "convs2s", ("n_enc_layers", "n_dec_layers"))
-        for name in ("d_embed", "d_hidden", "n_enc_layers", "n_dec_layers", "max_positions"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"convs2s.{name} must be >= 1, got {getattr(self, name)}")
+        depth = f"<= {MAX_LAYERS}"
+        check_values(self, "convs2s", n_enc_layers=depth, n_dec_layers=depth)
+        names = ("d_embed", "d_hidden", "n_enc_layers", "n_dec_layers", "max_positions")
+        check_values(self, "convs2s", **dict.fromkeys(names, ">= 1"))
         if self.kernel_size < 1 or self.kernel_size % 2 == 0:
             raise ValueError(f"convs2s.kernel_size must be odd and >= 1, got {self.kernel_size}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"convs2s.dropout must be in [0, 1), got {self.dropout}")
+        check_values(self, "convs2s", dropout="[0, 1)")
         if self.attend not in ATTEND:
             raise ValueError(
                 f"convs2s.attend must be one of {', '.join(ATTEND)}, got {self.attend!r}"

@@ -25,8 +25,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from checks import check_values
 from models.attention import Override, dot_attention, source_keep
-from models.limits import check_depth
+from models.limits import MAX_LAYERS
 from models.seq2seq import Seq2Seq
 
 
@@ -49,14 +50,11 @@ class LSTMConfig:
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 
     def __post_init__(self) -> None:
-        check_depth(self, "lstm", ("n_layers",))
-        for name in ("d_model", "n_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"lstm.{name} must be >= 1, got {getattr(self, name)}")
+        check_values(self, "lstm", n_layers=f"<= {MAX_LAYERS}")
+        check_values(self, "lstm", d_model=">= 1", n_layers=">= 1")
         if self.bidirectional and self.d_model % 2:
             raise ValueError(f"lstm.d_model={self.d_model} must be even with bidirectional=true")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"lstm.dropout must be in [0, 1), got {self.dropout}")
+        check_values(self, "lstm", dropout="[0, 1)")
 
     @property
     def width(self) -> int:

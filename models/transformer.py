@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from checks import check_values
 from models.attention import Override
-from models.limits import check_depth
+from models.limits import MAX_LAYERS
 from models.seq2seq import Seq2Seq
 
 POS_TABLE = 1024  # positions in the initial sinusoid table (grown on demand)
@@ -46,18 +47,16 @@ class TransformerConfig:
     """Tie source, target and output embeddings (needs a joint vocabulary)."""
 
     def __post_init__(self) -> None:
-        check_depth(self, "transformer", ("n_enc_layers", "n_dec_layers"))
-        for name in ("d_model", "n_heads", "d_ff", "n_enc_layers", "n_dec_layers"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"transformer.{name} must be >= 1, got {getattr(self, name)}")
+        depth = f"<= {MAX_LAYERS}"
+        check_values(self, "transformer", n_enc_layers=depth, n_dec_layers=depth)
+        names = ("d_model", "n_heads", "d_ff", "n_enc_layers", "n_dec_layers")
+        check_values(self, "transformer", **dict.fromkeys(names, ">= 1"))
         if self.d_model % self.n_heads or (self.d_model // self.n_heads) % 2:
             raise ValueError(
                 f"transformer.d_model={self.d_model} must be a multiple of 2*n_heads="
                 f"{2 * self.n_heads} (even head size for sinusoidal positions)"
             )
-        for name in ("dropout", "attn_dropout"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise ValueError(f"transformer.{name} must be in [0, 1), got {getattr(self, name)}")
+        check_values(self, "transformer", dropout="[0, 1)", attn_dropout="[0, 1)")
 
     # -- sizing hooks (see models.sizing) --
     @property

@@ -9,6 +9,8 @@ from typing import Any, NamedTuple, Protocol
 import torch
 from torch import Tensor
 
+from checks import check_values
+
 PAD, BOS, EOS = 0, 1, 2  # reserved ids at the start of every task vocabulary
 N_SPECIAL = 3
 EVAL_SEED_OFFSET = 1_000_003  # eval data come from a stream disjoint from training batches
@@ -203,22 +205,15 @@ def sequence_examples(hyp: Tensor, ref: Tensor, n_symbols: int) -> list[dict[str
     return example_outcomes(hits.sum(1), total, sequence_floors(total, n_symbols), hits)
 
 
-def check_minimums(cfg: Any, **minimums: int) -> None:
-    """ValueError naming the first ``task.<name>`` of ``cfg`` below its minimum."""
-    for name, least in minimums.items():
-        if getattr(cfg, name) < least:
-            raise ValueError(f"task.{name} must be >= {least}, got {getattr(cfg, name)}")
-
-
 def check_sequence_config(cfg: Any) -> None:
     """The knobs of a symbol-sequence task: ``length``, ``min_length`` (0 or up to length),
     ``n_symbols`` and ``eval_size``."""
-    check_minimums(cfg, length=1)
+    check_values(cfg, "task", length=">= 1")
     if not 0 <= cfg.min_length <= cfg.length:
         raise ValueError(
             f"task.min_length must be in [0, length={cfg.length}], got {cfg.min_length}"
         )
-    check_minimums(cfg, n_symbols=2, eval_size=1)
+    check_values(cfg, "task", n_symbols=">= 2", eval_size=">= 1")
 
 
 class GeneratedTask:

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 
 import torch
 
+from checks import check_values
 from tasks.base import (
     EVAL_SEED_OFFSET,
     N_SPECIAL,
     PAD,
     Batch,
     SequenceTask,
-    check_minimums,
     check_sequence_config,
     teacher_forcing_pair,
 )
@@ -41,7 +41,7 @@ class CopyConfig:
 
     def __post_init__(self) -> None:
         check_sequence_config(self)
-        check_minimums(self, delay=0)
+        check_values(self, "task", delay=">= 0")
 
     def max_lengths(self) -> tuple[int, int]:
         """(source, target incl. EOS) lengths of the longest example: memory sizing."""

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tasks.base import N_SPECIAL, AnswerTask, Batch, check_minimums, ratio
+from checks import check_values
+from tasks.base import N_SPECIAL, AnswerTask, Batch, ratio
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,17 @@ class DependencyConfig:
     """Held-out examples scored by greedy decoding after training."""
 
     def __post_init__(self) -> None:
-        check_minimums(self, distance=0)
-        if not 0.0 <= self.attractor_prob <= 1.0:
-            raise ValueError(f"task.attractor_prob must be in [0, 1], got {self.attractor_prob}")
-        check_minimums(self, n_classes=2, nouns_per_class=1, n_verbs=1, n_fillers=1, eval_size=1)
+        check_values(self, "task", distance=">= 0")
+        check_values(self, "task", attractor_prob="[0, 1]")
+        check_values(
+            self,
+            "task",
+            n_classes=">= 2",
+            nouns_per_class=">= 1",
+            n_verbs=">= 1",
+            n_fillers=">= 1",
+            eval_size=">= 1",
+        )
 
     def max_lengths(self) -> tuple[int, int]:
         """(source, target incl. EOS) lengths of the longest example: memory sizing."""

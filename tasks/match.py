@@ -40,7 +40,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tasks.base import N_SPECIAL, PAD, AnswerTask, Batch, check_minimums
+from checks import check_values
+from tasks.base import N_SPECIAL, PAD, AnswerTask, Batch
 
 PLACEMENTS = ("inside", "ends")
 RELATIONS = ("key", "offset")
@@ -71,9 +72,16 @@ class MatchConfig:
     """Held-out examples scored by greedy decoding after training."""
 
     def __post_init__(self) -> None:
-        check_minimums(self, distance=2, context=0, n_keys=2, n_values=2, eval_size=1)
-        if not 0.0 <= self.jitter < 1.0:
-            raise ValueError(f"task.jitter must be in [0, 1), got {self.jitter}")
+        check_values(
+            self,
+            "task",
+            distance=">= 2",
+            context=">= 0",
+            n_keys=">= 2",
+            n_values=">= 2",
+            eval_size=">= 1",
+        )
+        check_values(self, "task", jitter="[0, 1)")
         if self.placement not in PLACEMENTS:
             raise ValueError(
                 f"unknown task.placement {self.placement!r}; choose one of: {', '.join(PLACEMENTS)}"

@@ -13,7 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from tasks.base import N_SPECIAL, AnswerTask, Batch, check_minimums, ratio
+from checks import check_values
+from tasks.base import N_SPECIAL, AnswerTask, Batch, ratio
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,13 @@ class RecallConfig:
     """Held-out examples scored by greedy decoding after training."""
 
     def __post_init__(self) -> None:
-        check_minimums(self, distance=1)
+        check_values(self, "task", distance=">= 1")
         if self.n_keys < self.distance:
             raise ValueError(
                 f"task.n_keys must be >= distance={self.distance} (keys are distinct), "
                 f"got {self.n_keys}"
             )
-        check_minimums(self, n_values=2, eval_size=1)
+        check_values(self, "task", n_values=">= 2", eval_size=">= 1")
 
     def max_lengths(self) -> tuple[int, int]:
         """(source, target incl. EOS) lengths of the longest example: memory sizing."""

@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from checks import check_values
 from tasks.base import (
     PAD,
     Batch,
@@ -64,21 +65,11 @@ class TranslateConfig:
 
     def __post_init__(self) -> None:
         check_source(self.source)
-        if self.vocab_size < 300:
-            raise ValueError(
-                f"task.vocab_size must be >= 300 (256 bytes + merges), got {self.vocab_size}"
-            )
-        for name in ("max_words", "max_train", "dev_size", "n_examples", "max_extra_len"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"task.{name} must be >= 0, got {getattr(self, name)}")
-        for name in ("test_size", "beam_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"task.{name} must be >= 1, got {getattr(self, name)}")
-        if not 0.0 <= self.length_penalty < float("inf"):
-            raise ValueError(
-                f"task.length_penalty must be a number >= 0 (GNMT alpha; 0: none), "
-                f"got {self.length_penalty}"
-            )
+        check_values(self, "task", vocab_size=">= 300")  # 256 bytes + merges
+        sizes = ("max_words", "max_train", "dev_size", "n_examples", "max_extra_len")
+        check_values(self, "task", **dict.fromkeys(sizes, ">= 0"))
+        check_values(self, "task", test_size=">= 1", beam_size=">= 1")
+        check_values(self, "task", length_penalty="[0, inf)")  # GNMT alpha; 0: none
         if self.beam_size > self.vocab_size:
             raise ValueError(
                 f"task.beam_size must be <= vocab_size={self.vocab_size}, got {self.beam_size}"

@@ -49,7 +49,8 @@ def test_bad_overrides(item, message):
 
 
 def test_unknown_names():
-    with pytest.raises(ConfigError, match="unknown model 'rnn'; choose one of: convs2s, lstm"):
+    choices = "unknown model 'rnn'; choose one of: convs2s, convs2s_last, lstm"
+    with pytest.raises(ConfigError, match=choices):
         make_spec("rnn", "copy")
     with pytest.raises(ConfigError, match="unknown task 'sort'; choose one of: copy"):
         make_spec("lstm", "sort")

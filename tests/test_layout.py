@@ -17,7 +17,7 @@ from bench.cell.key import bench_version, cell_key
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bench", "perf", "ui", "models", "tasks", "reports")
-FIRST_PARTY = (*PACKAGES, "cli", "registry", "catalog")
+FIRST_PARTY = (*PACKAGES, "cli", "registry", "catalog", "checks")
 
 
 def module_name(path: Path) -> str:
@@ -30,6 +30,7 @@ def all_modules() -> dict[str, Path]:
     mods["cli"] = ROOT / "cli.py"
     mods["registry"] = ROOT / "registry.py"
     mods["catalog"] = ROOT / "catalog.py"
+    mods["checks"] = ROOT / "checks.py"
     return mods
 
 
@@ -275,6 +276,7 @@ def test_no_run_data_under_a_package():
         ("bench.tracking", ("bench.matrix",)),
         ("registry", ("bench", "models", "tasks")),
         ("catalog", ("bench", "models", "tasks", "reports", "ui", "perf", "registry", "cli")),
+        ("checks", ("bench", "models", "tasks", "reports", "ui", "perf", "registry", "cli")),
     ],
 )
 def test_inside_bench_imports_point_down(package, forbidden):
@@ -409,3 +411,26 @@ def test_model_and_task_facts_live_in_the_catalog(tmp_path):
         'ORDER = ("transformer", "lstm", "convs2s")\nC = {"lstm": "#f00", "convs2s": "#0f0"}\n'
     )
     assert len(_spelled_facts(planted)) == 2
+
+
+# A value spelled against a fixed numeric bound in an error message ("must be >= 1", "must be
+# in [0, 1)"): checks.check_values says it. Bounds relative to another field (``min_length``
+# in [0, length], ``beam_size`` <= vocab_size) and call arguments (decoding) stay inline.
+INLINE_BOUND = re.compile(r"must be (?:>=|>|<=|<|in [\[(])\s*-?\d[^=]*?(?:\)|\]|,|\s|\{|$)")
+VALUE_CHECKED = ("models", "tasks", "bench/cell/config.py")
+
+
+def test_config_task_and_model_values_use_the_one_check_helper():
+    offenders = []
+    for where in VALUE_CHECKED:
+        path = ROOT / where
+        for p in [path] if path.is_file() else sorted(path.rglob("*.py")):
+            if p.name == "decoding.py":  # call arguments, not config values
+                continue
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1):
+                if "raise" in line or "ValueError(" in line or line.strip().startswith('f"'):
+                    rest = line.split("must be", 1)[-1]
+                    if INLINE_BOUND.search(line) and not re.search(r"\w=", rest):
+                        offenders.append(f"{p.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert offenders == [], "use checks.check_values:\n" + "\n".join(offenders)
+

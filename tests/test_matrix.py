@@ -72,7 +72,10 @@ def test_equal_params_sizes_every_model():
     "change, message",
     [
         ({"sedes": [1]}, "t: unknown key 'sedes'; valid keys: name, description"),
-        ({"models": ["gru"]}, "t: models: unknown model 'gru'; choose one of: convs2s, lstm"),
+        (
+            {"models": ["gru"]},
+            "t: models: unknown model 'gru'; choose one of: convs2s, convs2s_last, lstm",
+        ),
         ({"seeds": ["a"]}, "seeds: expected a list of integers"),
         ({"tasks": []}, "tasks must be a non-empty list"),
         ({"tasks": [{"name": "sort"}]}, "tasks\\[0\\] \\(sort\\).*unknown task 'sort'"),
@@ -83,7 +86,10 @@ def test_equal_params_sizes_every_model():
         ({"tasks": [{"name": "copy", "tsk": {}}]}, "tasks\\[0\\]: unknown key 'tsk'"),
         ({"tasks": [{"name": "copy", "task": {"length": 0}}]}, "task.length must be >= 1"),
         ({"train": {"steps": "many"}}, "train.steps: expected int, got 'many'"),
-        ({"model": {"rnn": {}}}, "model: unknown key 'rnn'; valid keys: convs2s, lstm"),
+        (
+            {"model": {"rnn": {}}},
+            "model: unknown key 'rnn'; valid keys: convs2s, convs2s_last, lstm",
+        ),
         ({"equal_params": 10}, "cannot size lstm to 10 parameters"),
         ({"timeout_s": -1}, "timeout_s must be a positive number"),
     ],

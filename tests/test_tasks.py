@@ -65,13 +65,21 @@ def test_generated_tasks_share_their_plumbing(name):
     assert budget.tolist() == [task.max_target_len] * 4
 
 
-def test_minimum_checks_name_the_knob():
-    from tasks.base import check_minimums
+def test_value_checks_name_the_knob_and_the_bound():
+    from checks import check_values, within
 
-    cfg = type("Knobs", (), {"n_values": 1, "eval_size": 5})()
-    check_minimums(cfg, eval_size=1)
+    cfg = type("Knobs", (), {"n_values": 1, "eval_size": 5, "p": 1.0, "x": float("nan")})()
+    check_values(cfg, "task", eval_size=">= 1", p="[0, 1]")
     with pytest.raises(ValueError, match=r"task.n_values must be >= 2, got 1"):
-        check_minimums(cfg, eval_size=1, n_values=2)
+        check_values(cfg, "task", eval_size=">= 1", n_values=">= 2")
+    with pytest.raises(ValueError, match=r"train.p must be in \[0, 1\), got 1.0"):
+        check_values(cfg, "train", p="[0, 1)")
+    for bound in (">= 0", "<= 1", "(-inf, inf)"):
+        assert not within(float("nan"), bound)  # NaN is inside no bound
+    assert within(0, "[0, 1)") and not within(0, "(0, 1]") and within(1, "(0, 1]")
+    assert within(1000, "<= 1000") and not within(1001, "<= 1000") and within(3, "> 2")
+    with pytest.raises(ValueError, match="not a bound"):
+        within(1, "between 0 and 1")
 
 
 def test_registry_lists_six_tasks_with_descriptions():

@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from checks import check_values
+
 PRECISIONS = ("32-true", "bf16-mixed", "16-mixed")
 
 
@@ -71,27 +73,19 @@ class TrainConfig:
     stopped model's dev outcomes) and costs time."""
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "log_every", "eval_batch_size", "timing_blocks"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"train.{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("warmup", "timing_warmup"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
-        if self.lr <= 0:
-            raise ValueError(f"train.lr must be > 0, got {self.lr}")
-        for name in ("clip", "weight_decay", "eval_every", "plateau_patience"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"train.{name} must be >= 0, got {getattr(self, name)}")
+        counts = ("steps", "batch_size", "log_every", "eval_batch_size", "timing_blocks")
+        check_values(self, "train", **dict.fromkeys(counts, ">= 1"))
+        check_values(self, "train", warmup=">= 0", timing_warmup=">= 0", lr="> 0")
+        rest = ("clip", "weight_decay", "eval_every", "plateau_patience")
+        check_values(self, "train", **dict.fromkeys(rest, ">= 0"))
         self._check_optimiser()
-        if not 0.0 < self.target_acc <= 1.0:
-            raise ValueError(f"train.target_acc must be in (0, 1], got {self.target_acc}")
+        check_values(self, "train", target_acc="(0, 1]")
         if self.stop_at_target and self.eval_every == 0:
             raise ValueError(
                 "train.stop_at_target stops at a dev evaluation taken every train.eval_every "
                 "steps: set train.eval_every > 0"
             )
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError(f"train.label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        check_values(self, "train", label_smoothing="[0, 1)")
         if self.precision not in PRECISIONS:
             raise ValueError(
                 f"train.precision={self.precision!r} is not one of: {', '.join(PRECISIONS)}"
@@ -113,14 +107,10 @@ class TrainConfig:
         if not isinstance(betas, tuple) or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"train.betas must be two numbers in [0, 1), got {self.betas!r}")
         object.__setattr__(self, "betas", betas)  # a YAML list becomes a tuple
-        if self.eps <= 0:
-            raise ValueError(f"train.eps must be > 0, got {self.eps}")
-        if not 0.0 <= self.momentum < 1.0:
-            raise ValueError(f"train.momentum must be in [0, 1), got {self.momentum}")
+        check_values(self, "train", eps="> 0", momentum="[0, 1)")
         if self.optimizer == "nesterov" and self.momentum <= 0:
             raise ValueError("train.optimizer=nesterov needs train.momentum > 0 (Gehring: 0.99)")
-        if not 0.0 < self.plateau_factor < 1.0:
-            raise ValueError(f"train.plateau_factor must be in (0, 1), got {self.plateau_factor}")
+        check_values(self, "train", plateau_factor="(0, 1)")
         if self.schedule == "plateau" and self.eval_every == 0:
             raise ValueError(
                 "train.schedule=plateau watches the dev loss taken every train.eval_every "
@@ -145,8 +135,7 @@ class TrainerConfig:
     """Lightning strategy: auto (one device) or ddp."""
 
     def __post_init__(self) -> None:
-        if self.devices < 1 or self.num_nodes < 1:
-            raise ValueError("trainer.devices and trainer.num_nodes must be >= 1")
+        check_values(self, "trainer", devices=">= 1", num_nodes=">= 1")
         if self.strategy not in STRATEGIES:
             raise ValueError(
                 f"trainer.strategy={self.strategy!r} is not one of: {', '.join(STRATEGIES)}"
