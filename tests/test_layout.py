@@ -433,4 +433,3 @@ def test_config_task_and_model_values_use_the_one_check_helper():
                     if INLINE_BOUND.search(line) and not re.search(r"\w=", rest):
                         offenders.append(f"{p.relative_to(ROOT)}:{n}: {line.strip()}")
     assert offenders == [], "use checks.check_values:\n" + "\n".join(offenders)
-
