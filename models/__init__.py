@@ -6,6 +6,7 @@ Plain nn.Modules, no training code. Each config implements ``models.protocol.Mod
 
 from __future__ import annotations
 
+from catalog import CONTROL_MODELS
 from models.convs2s import ConvS2S, ConvS2SConfig, LastAttentionConvS2SConfig
 from models.decoding import beam_search, greedy_decode, prefix_greedy_decode
 from models.lstm import LSTMConfig, LSTMSeq2Seq, UniLSTMConfig
@@ -44,9 +45,7 @@ MODELS: dict[str, Entry] = {
     ),
 }
 
-CONTROLS = frozenset(
-    {"lstm_uni", "convs2s_last"}
-)  # run only where a matrix names them (not by default)
+CONTROLS = CONTROL_MODELS  # catalog.py's controls: run only where a matrix names them
 
 
 def model_entry(name: str) -> Entry:

@@ -362,8 +362,6 @@ def test_the_cli_only_parses_calls_and_prints():
 
 # Where a model or task fact may still be spelled outside catalog.py, and why.
 FACT_EXCEPTIONS = {
-    "bench/attention/alignment.py": "GOLD_TASKS, hashed into every cell key (moving it re-keys "
-    "every reference); tests/test_catalog.py checks it equals the catalog's",
     "bench/matrix/duration.py": "per-model constants fitted to measured rows "
     "(perf/calibrate_duration.py), not facts of the model",
 }

@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-GOLD_TASKS = ("copy", "reverse", "recall")
+from catalog import GOLD_TASKS  # tasks with a gold source position per target step
+
 MAP_PREFIX = "map__"
 CONDITIONS = (  # intervention.json (bench.attention.intervention)
     "best_uniform", "best_shift", "random_uniform", "random_shift",
