@@ -130,7 +130,7 @@ def gap_trend(curves: pd.DataFrame, other: str, confidence: float = 0.95) -> Gap
 def compared_rows(df: pd.DataFrame) -> list[dict[str, Any]]:
     """The translate runs the Translation claim compares (its setting per model), ok ones."""
     from reports.claims.evidence import setting_id
-    from reports.claims.quality import translation_cells
+    from reports.claims.translation_bleu import translation_cells
 
     cells, _, _ = translation_cells(df)
     if not cells:

@@ -22,7 +22,7 @@ import pytest
 from reports.claims import CLAIMS, power
 from reports.claims import stats as stats_mod
 from reports.claims.evidence import cell_scores
-from reports.claims.quality import _versus, check_accuracy_at_distance
+from reports.claims.longrange_accuracy import _versus, check_accuracy_at_distance
 from reports.claims.verdict import Verdict
 from tests import claims_sim as sim
 

@@ -1,7 +1,8 @@
 """The paper's claims as data, and their verdicts computed from a run directory only.
 
-One claim = one ``Claim`` entry below + one check function (grouped by topic in
-``scaling``, ``speed``, ``quality``, ``cost``). A check returns a ``Verdict``: PASS or FAIL
+One claim = one ``Claim`` entry below + one check function, in the module of its claim
+family (``table1``, ``speed``, ``longrange``, ``training_ease``, ``translation_bleu``, ``cost``,
+``attention``). A check returns a ``Verdict``: PASS or FAIL
 only when the judged effect's 95% interval clears its threshold on learned, unsaturated
 evidence; otherwise INCONCLUSIVE with the reason.
 """
@@ -15,7 +16,17 @@ from typing import Any
 
 import pandas as pd
 
-from reports.claims import attention, cost, measured_scale, power, quality, speed, table1
+from reports.claims import (
+    attention,
+    cost,
+    longrange,
+    measured_scale,
+    power,
+    speed,
+    table1,
+    training_ease,
+    translation_bleu,
+)
 from reports.claims.verdict import INCONCLUSIVE, Verdict
 from reports.rows import preset_hint
 
@@ -126,11 +137,11 @@ CLAIMS: tuple[Claim, ...] = (
         "when higher. The headline is vs LSTM (attention against recurrence); ConvS2S's "
         "decoder attends in every layer, so its line is shown, not required. A constant "
         "offset is Training-ease, not Long-range",
-        f">= {quality.MIN_DISTANCES} learned, unsaturated distances per task and "
-        f">= {quality.MIN_SEEDS} seeds per cell (failed seeds score chance)",
+        f">= {longrange.MIN_DISTANCES} learned, unsaturated distances per task and "
+        f">= {longrange.MIN_SEEDS} seeds per cell (failed seeds score chance)",
         "small models and short training; not natural-language agreement",
         "claims",
-        quality.check_long_range,
+        longrange.check_long_range,
         scope=measured_scale.long_range_rows,
     ),
     Claim(
@@ -147,7 +158,7 @@ CLAIMS: tuple[Claim, ...] = (
         "post-LN stability depends on warm-up and learning rate; runs that never reach the "
         "target count their whole training time (a lower bound)",
         "claims",
-        quality.check_training_ease,
+        training_ease.check_training_ease,
         scope=measured_scale.ease_rows,
         timed=True,
     ),
@@ -157,11 +168,11 @@ CLAIMS: tuple[Claim, ...] = (
         "sacreBLEU and chrF per model over seeds at equal parameters; differences paired over "
         "sentences (sacrebleu statistics, seeds resampled) and sacrebleu's paired test",
         "Transformer − ConvS2S and ConvS2S − LSTM BLEU intervals above 0 (Bonferroni)",
-        f"all three models beat copy-the-source (BLEU and chrF), >= {quality.MIN_SEEDS} seeds, "
+        f"all three models beat copy-the-source (BLEU and chrF), >= {longrange.MIN_SEEDS} seeds, "
         "same parameter budget (±10%)",
         "a small corpus and small models, not WMT14 EN-DE at 65M parameters",
         "claims",
-        quality.check_translation,
+        translation_bleu.check_translation,
         scope=measured_scale.translation_rows,
     ),
     Claim(

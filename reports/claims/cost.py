@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from reports.claims.quality import MIN_SEEDS, dev_rungs, translation_cells
 from reports.claims.stats import bonferroni, percentile_interval
+from reports.claims.translation_bleu import MIN_SEEDS, dev_rungs, translation_cells
 from reports.claims.verdict import FAIL, PASS, Verdict, inconclusive
 from reports.rows import ok_rows, sort_models
 

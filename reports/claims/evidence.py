@@ -385,3 +385,24 @@ def tuned_tasks(rows: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 def bool_tuned(value: object) -> bool:
     return isinstance(value, dict) and bool(value)
+
+
+def seed_stats(df: pd.DataFrame, by: list[str], value: str = "primary") -> pd.DataFrame:
+    """Per group over seeds: median, min, max of ok rows, n_ok, n_total, failed seeds, valid."""
+    rows = []
+    for key, g in df.groupby(by, dropna=False, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        vals = pd.to_numeric(g.loc[g["ok"], value], errors="coerce").dropna()
+        failed_seeds = g.loc[~g["ok"], "seed"].nunique(dropna=False)
+        rows.append(
+            {
+                **dict(zip(by, key, strict=True)),
+                "median": vals.median() if len(vals) else None,
+                "min": vals.min() if len(vals) else None,
+                "max": vals.max() if len(vals) else None,
+                "n_ok": len(vals),
+                "n_total": len(g),
+                "valid": failed_seeds <= 1,
+            }
+        )
+    return pd.DataFrame(rows, columns=[*by, "median", "min", "max", "n_ok", "n_total", "valid"])

@@ -24,6 +24,7 @@ from scipy import stats as sps
 from catalog import BASELINES
 from reports.claims import rungs as rg
 from reports.claims.censored import censored_text, reach_step, truncate
+from reports.claims.longrange_accuracy import check_accuracy_at_distance
 from reports.claims.rungs import train_steps
 from reports.claims.stats import bonferroni, censored_mle, censored_regression
 from reports.claims.verdict import FAIL, INCONCLUSIVE, PASS, Verdict, combine
@@ -315,3 +316,12 @@ def check_long_range_cost(df: pd.DataFrame) -> Verdict:
     }
     numbers += f" ({conf:.1%} each, Bonferroni over {len(pairs)} comparisons)"
     return Verdict(head.verdict, reason, numbers, head.interval, 0.0, details)
+
+
+def check_long_range(df: pd.DataFrame) -> Verdict:
+    """How the cost grows with distance (``longrange.check_long_range_cost``), with the
+    accuracy at the end of the budget alongside: accuracy at one budget is not the verdict."""
+    v = check_long_range_cost(df)
+    acc = check_accuracy_at_distance(df)
+    numbers = f"{v.numbers}; accuracy at the end of the budget: {acc.verdict} ({acc.reason})"
+    return replace(v, numbers=numbers)

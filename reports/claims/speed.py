@@ -8,7 +8,7 @@ import pandas as pd
 
 from reports.claims.evidence import setting_id
 from reports.claims.paired import paired_ratio
-from reports.claims.quality import equal_params, param_text
+from reports.claims.translation_bleu import equal_params, param_text
 from reports.claims.verdict import Verdict, against, inconclusive
 from reports.records import records
 from reports.rows import speed_rows

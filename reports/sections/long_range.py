@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reports.claims.evidence import seed_stats
 from reports.claims.longrange import long_range_runs
 from reports.claims.power import fit_arrivals
-from reports.claims.quality import seed_stats
 from reports.dev_curves import dev_figures
 from reports.document import Figure, Paragraph, Section, Table
 from reports.evidence_table import evidence_frame, evidence_table

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from reports.claims.cost import measured_cost, paper_cost
-from reports.claims.quality import seed_stats
+from reports.claims.evidence import seed_stats
 from reports.dev_curves import dev_figures
 from reports.document import Figure, Paragraph, Section, Table
 from reports.evidence_table import evidence_table
