@@ -30,9 +30,13 @@ COLUMNS = ["model", "seed", "step", "flops", "seconds", "value"]
 
 def rung_metric(rows: list[dict[str, Any]]) -> str:
     """BLEU at the rungs where every row has it, else teacher-forced token accuracy."""
-    has = [BLEU_AT_RUNGS in ((r.get("dev_rungs") or {}) if isinstance(r.get("dev_rungs"), dict)
-           else {}) for r in rows]  # fmt: skip
+    has = [BLEU_AT_RUNGS in _rungs(r) for r in rows]
     return BLEU_AT_RUNGS if rows and all(has) else TOKEN_ACC_AT_RUNGS
+
+
+def _rungs(r: dict[str, Any]) -> dict[str, list]:
+    """The row's dev outcomes at the budget rungs (bench/cell/dev.py), {} when it has none."""
+    return r["dev_rungs"] if isinstance(r.get("dev_rungs"), dict) else {}
 
 
 def _number(value: Any) -> float | None:
@@ -60,7 +64,7 @@ def cost_curves(rows: list[dict[str, Any]]) -> tuple[pd.DataFrame, str]:
     metric = rung_metric(rows)
     out = []
     for r in rows:
-        rungs = r.get("dev_rungs") if isinstance(r.get("dev_rungs"), dict) else {}
+        rungs = _rungs(r)
         per_step = _flops_per_step(r)
         step_s = r.get("train_step_s")
         if not rungs or per_step is None or metric not in rungs:

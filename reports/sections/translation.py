@@ -78,8 +78,8 @@ def cost_figure(df: pd.DataFrame) -> list[Paragraph | Figure]:
         return []
     label = LABELS[metric]
     unit = "BLEU" if metric == BLEU_AT_RUNGS else "token accuracy"
-    trends = [t for m in sort_models(curves["model"].unique().tolist()) if m != "transformer"
-              for t in [gap_trend(curves, m)] if t is not None]  # fmt: skip
+    others = [m for m in sort_models(curves["model"].unique().tolist()) if m != "transformer"]
+    trends = [t for t in (gap_trend(curves, m) for m in others) if t is not None]
     note = (
         ""
         if metric == BLEU_AT_RUNGS
