@@ -290,3 +290,15 @@ def test_sample_translations_show_the_same_sentences_for_every_model(full_report
     for _, g in frame.groupby("sentence"):
         kinds = g["text of"].tolist()
         assert kinds[:2] == ["source", "reference"] and len(kinds) == len(set(kinds)) > 3
+
+
+def test_steps_figure_keeps_its_axis_on_the_runs():
+    """A model that arrived at one distance only gets a fit that climbs past every run: the
+    steps-to-target figure's y range stays on the runs' own steps (budgets included)."""
+    import pandas as pd
+
+    from reports.render.verdicts import step_limits
+
+    low, high = step_limits(pd.Series([100.0, 150.0, 1200.0, None]))
+    assert low == pytest.approx(100 / 1.5) and high == pytest.approx(1800.0)
+    assert step_limits(pd.Series([None, 0.0])) == (1.0, 10.0)

@@ -39,9 +39,9 @@ N_PARAMS = 5  # two intercepts, two slopes, one shared σ
 WHY_NOT_REQUIRED = {
     "convs2s": "shown, not required: ConvS2S's decoder attends to the source in every layer, "
     "so on match any two source positions are at most two attention hops apart and the "
-    "distance does not lengthen its path; the convs2s_last control (longrange preset), "
-    "attending in its last layer only, shows the path one hop leaves "
-    "(docs/claims.md#long-range-per-comparison)"
+    "distance does not lengthen its path; the convs2s_last control, attending in its last "
+    "layer only, stalls beyond its encoder's reach (matrices/experiments/convs2s-hops.yaml, "
+    "docs/claims.md#long-range-per-comparison)"
 }
 
 

@@ -62,6 +62,15 @@ def verdict_figure(claims: pd.DataFrame) -> bytes:
     return to_png(fig)
 
 
+def step_limits(steps: pd.Series) -> tuple[float, float]:
+    """The y range of the steps-to-target figure: the runs' own steps (budgets included),
+    with a margin, so a fitted line that climbs past every run (a model that arrived at one
+    distance only) runs off the top instead of stretching the axis to 10^20."""
+    t = pd.to_numeric(steps, errors="coerce").dropna()
+    t = t[t > 0]
+    return (float(t.min()) / 1.5, float(t.max()) * 1.5) if len(t) else (1.0, 10.0)
+
+
 def steps_to_target_figure(runs: pd.DataFrame, lines: dict, task: str) -> bytes:
     """Steps to the dev target against distance (log-log), one point per run, jittered;
     a run that never got there is an open marker at its budget ("never"); ``lines`` are
@@ -86,6 +95,7 @@ def steps_to_target_figure(runs: pd.DataFrame, lines: dict, task: str) -> bytes:
                     lw=1)  # fmt: skip
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
+    ax.set_ylim(*step_limits(runs["t"]))  # a fit to mostly censored runs leaves the plot
     ax.set_xlabel("distance")
     ax.set_ylabel("steps to the dev target")
     ax.set_title(f"{task}: steps to target against distance (open ▲: never, at its budget)")
