@@ -140,3 +140,13 @@ def test_sweep_cells_that_share_the_machine_are_priced_at_its_measured_speedup(t
         want = shared_seconds(sweep_s, jobs, "cpu") + seed_s
         assert totals[jobs] == human_seconds(want)
     assert "sweep cells 2 at a time" in out.output
+
+
+def test_a_control_is_priced_as_the_model_it_runs():
+    """lstm_uni and convs2s_last run their base model's code: its fitted constants price
+    them; a name the registry does not know keeps its own (the defaults)."""
+    from bench.matrix.duration import FLOP_RATE, fitted_as
+
+    assert fitted_as("lstm_uni") == "lstm" and fitted_as("convs2s_last") == "convs2s"
+    assert fitted_as("transformer") == "transformer" and fitted_as("gru_plugin") == "gru_plugin"
+    assert set(FLOP_RATE["cpu"]) == {"transformer", "lstm", "convs2s"}

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from bench.matrix.tuning import extendable
+from models import MODELS
 
 # cpu: least-squares fits (perf/calibrate_duration.py) to the quick reference's 42
 # cells, 2 threads, quiet machine (step time = overhead + FLOPs / rate fits every length
@@ -23,53 +24,17 @@ from bench.matrix.tuning import extendable
 # cuda: not yet measured on a GPU (placeholders of the right order; a GPU run should refit).
 CELL_OVERHEAD_S = {"cpu": 6.0, "cuda": 15.0}  # worker start, imports, FLOP count, data
 STEP_OVERHEAD_S = {  # per training step, independent of size (Python, optimiser, launch)
-    "cpu": {
-        "transformer": 0.0166,
-        "lstm": 0.0118,
-        "lstm_uni": 0.0118,
-        "convs2s": 0.0224,
-        "convs2s_last": 0.0224,
-    },
-    "cuda": {
-        "transformer": 0.012,
-        "lstm": 0.015,
-        "lstm_uni": 0.015,
-        "convs2s": 0.012,
-        "convs2s_last": 0.012,
-    },
+    "cpu": {"transformer": 0.0166, "lstm": 0.0118, "convs2s": 0.0224},
+    "cuda": {"transformer": 0.012, "lstm": 0.015, "convs2s": 0.012},
 }
 FLOP_RATE = {  # effective training FLOP/s at the task's longest lengths, per model
-    "cpu": {
-        "transformer": 151e9,
-        "lstm": 114e9,
-        "lstm_uni": 114e9,
-        "convs2s": 146e9,
-        "convs2s_last": 146e9,
-    },
-    "cuda": {
-        "transformer": 20e12,
-        "lstm": 5e12,
-        "lstm_uni": 5e12,
-        "convs2s": 20e12,
-        "convs2s_last": 20e12,
-    },
+    "cpu": {"transformer": 151e9, "lstm": 114e9, "convs2s": 146e9},
+    "cuda": {"transformer": 20e12, "lstm": 5e12, "convs2s": 20e12},
 }
 DECODE_STEP_S = {  # greedy decoding: one incremental step of one batch (fitted to the quick
     # reference's speed-sweep cells, whose 8-example decodes of 64-512 tokens dominate them)
-    "cpu": {
-        "transformer": 0.02,
-        "lstm": 0.008,
-        "lstm_uni": 0.008,
-        "convs2s": 0.025,
-        "convs2s_last": 0.025,
-    },
-    "cuda": {
-        "transformer": 0.005,
-        "lstm": 0.003,
-        "lstm_uni": 0.003,
-        "convs2s": 0.005,
-        "convs2s_last": 0.005,
-    },
+    "cpu": {"transformer": 0.02, "lstm": 0.008, "convs2s": 0.025},
+    "cuda": {"transformer": 0.005, "lstm": 0.003, "convs2s": 0.005},
 }
 EVAL_S_PER_EXAMPLE = {  # held-out examples: greedy answers vs beam search on translation
     "cpu": {"greedy": 0.0005, "beam": 0.02},
@@ -84,6 +49,16 @@ SHARED_SPEEDUP = {  # N cells at once, the cores split between them, over one at
 RUNGS = 4  # budget rungs (bench/cell/dev.py RUNGS: ¼, ½, ¾, the end)
 DEFAULT_RATE = 10e9  # a model without a fitted rate (e.g. a plugin)
 SMALL_VOCAB = 32  # synthetic tasks: symbols plus specials
+
+
+def fitted_as(model: str) -> str:
+    """The model whose fitted constants ``model`` uses: the first registered model of the
+    same architecture (a control, e.g. ``lstm_uni`` or ``convs2s_last``, runs its base
+    model's code), else itself (a plugin without constants gets the defaults)."""
+    entry = MODELS.get(model)
+    if entry is None:
+        return model
+    return next(name for name, e in MODELS.items() if e.cls is entry.cls)
 
 
 def cell_seconds(spec: Any) -> float | None:
@@ -101,8 +76,9 @@ def cell_seconds(spec: Any) -> float | None:
         return None
     fwd = flops(src_len, tgt_len, vocab, t.batch_size)
     device = "cuda" if spec.device == "cuda" else "cpu"
-    rate = FLOP_RATE[device].get(spec.model, DEFAULT_RATE)
-    step = STEP_OVERHEAD_S[device].get(spec.model, 0.01) + 3 * fwd / rate
+    model = fitted_as(spec.model)
+    rate = FLOP_RATE[device].get(model, DEFAULT_RATE)
+    step = STEP_OVERHEAD_S[device].get(model, 0.01) + 3 * fwd / rate
     beam = getattr(spec.task_cfg, "beam_size", 1) > 1
     n_eval = _eval_examples(spec.task_cfg)
     per_example = EVAL_S_PER_EXAMPLE[device]["beam" if beam else "greedy"]
@@ -115,7 +91,7 @@ def _decode_seconds(spec: Any, tgt_len: int, n_eval: int, device: str) -> float:
     """Greedy decoding of the held-out sets: one step per target token per batch."""
     batch = max(1, int(spec.train.eval_batch_size))
     batches = 2 * -(-(n_eval // 2) // batch)  # dev and test, each in ceil(n / batch) batches
-    return batches * tgt_len * DECODE_STEP_S[device].get(spec.model, 0.02)
+    return batches * tgt_len * DECODE_STEP_S[device].get(fitted_as(spec.model), 0.02)
 
 
 def _rung_decode_seconds(spec: Any, tgt_len: int, device: str) -> float:
@@ -125,7 +101,8 @@ def _rung_decode_seconds(spec: Any, tgt_len: int, device: str) -> float:
     if not dev:
         return 0.0
     batches = -(-dev // max(1, int(spec.train.eval_batch_size)))
-    return RUNGS * batches * tgt_len * DECODE_STEP_S[device].get(spec.model, 0.02)
+    per_step = DECODE_STEP_S[device].get(fitted_as(spec.model), 0.02)
+    return RUNGS * batches * tgt_len * per_step
 
 
 def _eval_examples(task_cfg: Any) -> int:
