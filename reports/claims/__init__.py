@@ -19,6 +19,7 @@ import pandas as pd
 from reports.claims import (
     attention,
     cost,
+    evidence,
     longrange,
     measured_scale,
     power,
@@ -137,8 +138,8 @@ CLAIMS: tuple[Claim, ...] = (
         "when higher. The headline is vs LSTM (attention against recurrence); ConvS2S's "
         "decoder attends in every layer, so its line is shown, not required. A constant "
         "offset is Training-ease, not Long-range",
-        f">= {longrange.MIN_DISTANCES} learned, unsaturated distances per task and "
-        f">= {longrange.MIN_SEEDS} seeds per cell (failed seeds score chance)",
+        f">= {evidence.MIN_DISTANCES} learned, unsaturated distances per task and "
+        f">= {evidence.MIN_SEEDS} seeds per cell (failed seeds score chance)",
         "small models and short training; not natural-language agreement",
         "claims",
         longrange.check_long_range,
@@ -168,7 +169,7 @@ CLAIMS: tuple[Claim, ...] = (
         "sacreBLEU and chrF per model over seeds at equal parameters; differences paired over "
         "sentences (sacrebleu statistics, seeds resampled) and sacrebleu's paired test",
         "Transformer − ConvS2S and ConvS2S − LSTM BLEU intervals above 0 (Bonferroni)",
-        f"all three models beat copy-the-source (BLEU and chrF), >= {longrange.MIN_SEEDS} seeds, "
+        f"all three models beat copy-the-source (BLEU and chrF), >= {evidence.MIN_SEEDS} seeds, "
         "same parameter budget (±10%)",
         "a small corpus and small models, not WMT14 EN-DE at 65M parameters",
         "claims",

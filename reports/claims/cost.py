@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from reports.claims.evidence import MIN_SEEDS
 from reports.claims.stats import bonferroni, percentile_interval
-from reports.claims.translation_bleu import MIN_SEEDS, dev_rungs, translation_cells
+from reports.claims.translation_bleu import dev_rungs, translation_cells
 from reports.claims.verdict import FAIL, PASS, Verdict, inconclusive
 from reports.rows import ok_rows, sort_models
 

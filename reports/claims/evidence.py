@@ -31,6 +31,8 @@ from reports.records import records
 from reports.rows import primary_metric
 
 CEILING = 0.98  # accuracy at which a task no longer separates models
+MIN_SEEDS = 3  # seeds per compared cell before a quality claim is judged
+MIN_DISTANCES = 3  # distances per task before Long-range is judged
 SEQUENCE_TASKS = ("copy", "reverse")  # token accuracy, EOS counted
 TRANSLATION_METRICS = ("bleu", "chrf")
 

@@ -24,6 +24,7 @@ from scipy import stats as sps
 from catalog import BASELINES
 from reports.claims import rungs as rg
 from reports.claims.censored import censored_text, reach_step, truncate
+from reports.claims.evidence import MIN_DISTANCES, MIN_SEEDS
 from reports.claims.longrange_accuracy import check_accuracy_at_distance
 from reports.claims.rungs import train_steps
 from reports.claims.stats import bonferroni, censored_mle, censored_regression
@@ -33,8 +34,6 @@ from reports.records import records
 
 OTHERS = BASELINES  # catalog.py: what the Transformer is judged against
 HEADLINE = "lstm"  # attention against recurrence: the comparison the headline verdict states
-MIN_DISTANCES = 3
-MIN_SEEDS = 3
 N_PARAMS = 5  # two intercepts, two slopes, one shared σ
 WHY_NOT_REQUIRED = {
     "convs2s": "shown, not required: ConvS2S's decoder attends to the source in every layer, "

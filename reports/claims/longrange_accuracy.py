@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 
 from catalog import BASELINES, LONG_RANGE_TASKS
-from reports.claims.evidence import CellScore, by_setting, cell_scores, saturated
+from reports.claims.evidence import (
+    MIN_DISTANCES,
+    MIN_SEEDS,
+    CellScore,
+    by_setting,
+    cell_scores,
+    saturated,
+)
 from reports.claims.stats import (
     bonferroni,
     percentile_interval,
@@ -26,8 +33,6 @@ from reports.long_range_rows import long_range
 from reports.rows import sort_models
 
 OTHERS = BASELINES  # catalog.py: what the Transformer is judged against
-MIN_SEEDS = 3
-MIN_DISTANCES = 3
 
 
 def _diff_text(model: str, interval: tuple[float, float], est: float) -> str:

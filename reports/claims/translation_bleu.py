@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from catalog import BASELINES
-from reports.claims.evidence import CellScore, cell_scores
+from reports.claims.evidence import MIN_SEEDS, CellScore, cell_scores
 from reports.claims.rungs import dev_at, rung, rung_steps, stabilise, train_steps
 from reports.claims.stats import (
     bonferroni,
@@ -26,7 +26,6 @@ from reports.records import records
 from reports.rows import sort_models
 
 OTHERS = BASELINES  # catalog.py: what the Transformer is judged against
-MIN_SEEDS = 3
 PARAM_TOL = 0.10  # "equal parameters": sizes within 10% of each other
 
 
