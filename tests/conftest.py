@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 
 import pytest
 import torch
@@ -30,16 +31,8 @@ TINY = {
         dropout=0.0,
         max_positions=64,
     ),
-    "convs2s_last": LastAttentionConvS2SConfig(
-        d_embed=16,
-        d_hidden=32,
-        kernel_size=3,
-        n_enc_layers=2,
-        n_dec_layers=2,
-        dropout=0.0,
-        max_positions=64,
-    ),
 }
+TINY["convs2s_last"] = LastAttentionConvS2SConfig(**asdict(TINY["convs2s"]) | {"attend": "last"})
 VARIANTS = {  # options that change the code path, each must keep the interface contracts
     "transformer-preln-untied": (
         "transformer",
