@@ -25,17 +25,12 @@ _COMPARISON = re.compile(r"^(>=|>|<=|<)\s*(\S+)$")
 _INTERVAL = re.compile(r"^([\[(])\s*([^,\s]+)\s*,\s*([^\]\)\s]+)\s*([\])])$")
 
 
-def _number(text: str) -> float:
-    value = float(text)
-    return int(value) if value.is_integer() and "." not in text and "e" not in text else value
-
-
 def within(value: Any, bound: str) -> bool:
     """Whether ``value`` satisfies ``bound`` (a comparison or an interval, as above)."""
     if m := _COMPARISON.match(bound):
-        return COMPARE[m.group(1)](value, _number(m.group(2)))
+        return COMPARE[m.group(1)](value, float(m.group(2)))
     if m := _INTERVAL.match(bound):
-        low, high = _number(m.group(2)), _number(m.group(3))
+        low, high = float(m.group(2)), float(m.group(3))
         above = value >= low if m.group(1) == "[" else value > low
         below = value <= high if m.group(4) == "]" else value < high
         return above and below
