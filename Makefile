@@ -26,7 +26,7 @@ bench: $(BIN)/attnbench corpus-packages
 	$(BIN)/attnbench matrix run quick --out $(OUT)
 	$(BIN)/attnbench report $(OUT)
 
-# Do the paper's claims hold on this machine? The claims preset (1 h 22 min on 2 CPU cores;
+# Do the paper's claims hold on this machine? The claims preset (1 h 33 min on 2 CPU cores;
 # resumable), its report and the verdicts. CLAIMS_OUT=... to write elsewhere.
 CLAIMS_OUT ?= runs/claims
 claims: $(BIN)/attnbench corpus-packages
